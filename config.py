@@ -1,0 +1,66 @@
+"""Settings classes. Every value comes from the environment; no secret has a default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "on", "yes"}
+
+
+def _normalise_db_url(url: str) -> str:
+    # psycopg 3 is the driver; accept the common postgres:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hrss.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SCHEDULER = os.environ.get("SCHEDULER", "off")
+    SCHEDULER_INTERVAL_SECONDS = int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))
+    DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
+    HOLIDAYS_DIR = os.environ.get("HOLIDAYS_DIR", str(INSTANCE_DIR / "holidays"))
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    # Public base URL printed in notices' QR codes.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    SCHEDULER = os.environ.get("SCHEDULER", "on")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SCHEDULER = "off"
+    SECRET_KEY = "test-only-secret"  # noqa: S105 - tests only, never deployed
+    WTF_CSRF_ENABLED = True
+
+
+def config_for(name: str | None) -> type[Config]:
+    return {"development": DevelopmentConfig, "test": TestConfig}.get(name or "", Config)

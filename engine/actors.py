@@ -1,0 +1,39 @@
+"""Who is acting: services take the actor explicitly, never from the request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement
+
+ROLES = ("inspector", "clerk", "supervisor", "head", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    roles: tuple[str, ...]
+    region: str  # GB/T 2260 prefix; "" sees every region (national administrators, the sweeper)
+    user_id: int | None = None
+    display_name: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, user) -> Actor:
+        return cls(user.username, tuple(user.roles), user.region, user.id, user.display_name or user.username)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def covers(self, region: str) -> bool:
+        return region.startswith(self.region)
+
+
+SYSTEM = Actor("system", ("admin",), "")
+
+
+def region_filter(column, actor: Actor) -> ColumnElement[bool]:
+    """The one place region scoping is written: `column` starts with the actor's region code."""
+    if not actor.region:
+        return column.is_not(None)
+    # Region codes are digits only (validated at sign-up), so LIKE needs no escaping.
+    return column.like(actor.region + "%")

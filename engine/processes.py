@@ -1,0 +1,87 @@
+"""The registry of process versions: every folder under bpmn/ is a process; the sha256 of its files is its
+version. A case keeps the version it started on, because the files of every version are stored in the database."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine.db import db
+from engine.models import ProcessVersion
+from engine.runtime import ParsedProcess, Runtime
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+_MODEL_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+runtime = Runtime()
+
+# Case-number prefixes per process (WA-532301-2021-000017).
+PREFIXES = {"wage_arrears": "WA", "benefit_claim": "BC", "temp_job": "TJ"}
+
+
+class UnknownProcess(LookupError):
+    pass
+
+
+def process_names() -> list[str]:
+    return sorted(p.name for p in BPMN_DIR.iterdir() if (p / f"{p.name}.bpmn").is_file())
+
+
+_file_cache: dict[str, tuple[tuple, dict[str, str], str]] = {}
+
+
+def _read(process: str) -> tuple[dict[str, str], str]:
+    folder = BPMN_DIR / process
+    if not (folder / f"{process}.bpmn").is_file():
+        raise UnknownProcess(process)
+    paths = [f for f in sorted(folder.iterdir()) if f.is_file() and f.name.endswith(_MODEL_SUFFIXES)]
+    # Re-read only when a file changed, so opening a case does not hash the models every time.
+    signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in paths)
+    hit = _file_cache.get(process)
+    if hit is None or hit[0] != signature:
+        files = {f.name: f.read_text(encoding="utf-8") for f in paths}
+        hit = (signature, files, content_hash(files))
+        _file_cache[process] = hit
+    return hit[1], hit[2]
+
+
+def read_files(process: str) -> dict[str, str]:
+    return dict(_read(process)[0])
+
+
+def content_hash(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+_current: dict[str, int] = {}
+
+
+def current_version(process: str) -> ProcessVersion:
+    """The version matching the files in bpmn/ now, registered on first use. Does not commit."""
+    files, digest = _read(process)
+    version = db.session.scalar(
+        select(ProcessVersion).where(ProcessVersion.process == process, ProcessVersion.content_hash == digest)
+    )
+    if version is None:
+        version = ProcessVersion(process=process, content_hash=digest, files=dict(files), created_at=datetime.now(UTC))
+        db.session.add(version)
+        db.session.flush()
+    return version
+
+
+def parsed(version: ProcessVersion) -> ParsedProcess:
+    return runtime.parse(version.id, version.process, version.files)
+
+
+def parsed_by_id(version_id: int) -> ParsedProcess:
+    """The parsed version, without loading its files when it is already parsed."""
+    hit = runtime.cached(version_id)
+    if hit is not None:
+        return hit
+    return parsed(db.session.get(ProcessVersion, version_id))

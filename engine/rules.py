@@ -1,0 +1,72 @@
+"""Every figure the processes use, with its default and the rule it comes from (DOMAIN.md).
+
+Provinces override values in the `rule_settings` table; each computed deadline records the rule key, so a notice
+can cite `basis`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    default: int | Decimal | str
+    unit: str  # working_days | days | yuan | percent | months | text
+    title: str
+    basis: str
+
+
+_RULES = [
+    Rule("acceptance_review_days", 5, "working_days", "受理审查期限", "《劳动保障监察条例》第十七条；实施办法第十六条"),
+    Rule("material_wait_days", 10, "working_days", "补正材料期限",
+         "《关于实施〈劳动保障监察条例〉若干规定》第十六条"),
+    Rule("investigation_days", 15, "working_days", "调查核实期限", "《劳动保障监察条例》第十七条"),
+    Rule("issue_order_days", 2, "working_days", "下达整改指令期限", "《保障农民工工资支付条例》第五十四条"),
+    Rule("payment_deadline_days", 3, "working_days", "整改支付期限（专项行动期间）",
+         "人社部函〔2021〕8号；条例第五十四条"),
+    Rule("check_payment_days", 1, "working_days", "履行情况核查期限", "《劳动保障监察条例》第十八条"),
+    Rule("choose_enforcement_days", 3, "working_days", "确定处置措施期限",
+         "《保障农民工工资支付条例》第五十四至五十七条"),
+    Rule("approve_enforcement_days", 3, "working_days", "处置措施审批期限", "《行政处罚法》；移送案件规定"),
+    Rule("review_case_deadline_days", 2, "working_days", "办案期限审查期限", "《劳动保障监察条例》第十七条"),
+    Rule("case_conclusion_days", 60, "working_days", "办案期限", "《劳动保障监察条例》第十七条：60个工作日内完成"),
+    Rule("case_extension_days", 30, "working_days", "办案期限延长", "《劳动保障监察条例》第十七条：可延长30个工作日"),
+    Rule("escalation_level2_days", 2, "working_days", "逾期二级督办间隔", "本局督办制度"),
+    Rule("escalation_level3_days", 2, "working_days", "逾期三级督办间隔", "本局督办制度"),
+    Rule("criminal_threshold_single_amount", Decimal("10000"), "yuan", "移送公安金额标准（个人）",
+         "最高法《关于审理拒不支付劳动报酬刑事案件适用法律若干问题的解释》第三条"),
+    Rule("criminal_threshold_group_amount", Decimal("60000"), "yuan", "移送公安金额标准（十人以上）",
+         "最高法《关于审理拒不支付劳动报酬刑事案件适用法律若干问题的解释》第三条"),
+    Rule("claim_review_days", 10, "days", "失业保险待遇审核期限", "《失业保险金申领发放办法》"),
+    Rule("benefit_rate_percent", 90, "percent", "失业保险金标准（最低工资的百分比）", "《失业保险条例》第十八条"),
+    Rule("subsidy_rate_percent", 80, "percent", "失业补助金标准（失业保险金的百分比）", "人社部发〔2020〕40号"),
+    Rule("subsidy_max_months", 6, "months", "失业补助金最长期限", "人社部发〔2020〕40号"),
+    Rule("confirm_placement_days", 5, "working_days", "上岗确认期限", "临时性岗位管理办法"),
+    Rule("service_131_days", 10, "working_days", "“131”服务办理期限", "人社部函〔2021〕8号"),
+    Rule("temp_post_max_months", 6, "months", "临时性岗位最长期限", "人社部函〔2021〕8号"),
+]
+
+RULES: dict[str, Rule] = {r.key: r for r in _RULES}
+
+
+class UnknownRule(KeyError):
+    pass
+
+
+def default_value(key: str) -> int | Decimal | str:
+    try:
+        return RULES[key].default
+    except KeyError:
+        raise UnknownRule(key) from None
+
+
+def coerce(key: str, raw: str) -> int | Decimal | str:
+    """Turn a stored override back into the rule's type."""
+    default = default_value(key)
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, Decimal):
+        return Decimal(raw)
+    return raw

@@ -1,0 +1,410 @@
+"""The SpiffWorkflow front: parser, serializer, sandboxed script engine and the engine's own clock.
+
+SpiffWorkflow reads the wall clock in its timer code; the engine instead runs every step inside
+`engine_context(now, rules)`, and its timer event definitions read that `now`. So a sweep "as if at" a given time
+fires exactly what is due then, in tests and in `flask sweep --now`.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffIntermediateCatchEventParser,
+    SpiffStartEventParser,
+)
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine import calendar, rules
+
+# ---------------------------------------------------------------------------------------------------------------
+# The engine's clock and rule values, per thread/coroutine.
+
+_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
+_rule_values: ContextVar[Mapping[str, Any] | None] = ContextVar("engine_rules", default=None)
+
+
+@contextmanager
+def engine_context(now: datetime, rule_values: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Run workflow steps as if at `now` (aware datetime), with the given rule values."""
+    if now.tzinfo is None:
+        raise ValueError("engine time must be timezone-aware")
+    t1 = _now.set(now)
+    t2 = _rule_values.set(rule_values)
+    try:
+        yield
+    finally:
+        _now.reset(t1)
+        _rule_values.reset(t2)
+
+
+def current_now() -> datetime:
+    now = _now.get()
+    if now is None:
+        raise RuntimeError("workflow step run outside engine_context(now)")
+    return now
+
+
+def rule_value(key: str) -> Any:
+    values = _rule_values.get()
+    if values is not None and key in values:
+        return values[key]
+    return rules.default_value(key)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Timers on the engine's clock.
+
+def _parse_moment(value: str | datetime) -> datetime:
+    moment = value if isinstance(value, datetime) else TimerEventDefinition.get_datetime(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+class ClockedTimeDateEventDefinition(TimeDateEventDefinition):
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            if isinstance(event_value, datetime):
+                event_value = event_value.isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if _parse_moment(event_value) <= current_now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedDurationTimerEventDefinition(DurationTimerEventDefinition):
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            parsed = TimerEventDefinition.parse_iso_duration(expression)
+            start = current_now()
+            event_value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if _parse_moment(event_value) <= current_now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class _ClockedTimerParser:
+    def parse_timer_event(self, event):
+        parsed = super().parse_timer_event(event)
+        if isinstance(parsed, CycleTimerEventDefinition):
+            # Cycle timers would read the wall clock; no model needs them.
+            raise ValidationException("cycle timers are not supported", node=self.node, file_name=self.filename)
+        cls = {
+            TimeDateEventDefinition: ClockedTimeDateEventDefinition,
+            DurationTimerEventDefinition: ClockedDurationTimerEventDefinition,
+        }[type(parsed)]
+        return cls(parsed.name, parsed.expression, description=parsed.description)
+
+
+class _StartEventParser(_ClockedTimerParser, SpiffStartEventParser):
+    pass
+
+
+class _BoundaryEventParser(_ClockedTimerParser, SpiffBoundaryEventParser):
+    pass
+
+
+class _IntermediateCatchEventParser(_ClockedTimerParser, SpiffIntermediateCatchEventParser):
+    pass
+
+
+class EngineParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("startEvent"): (_StartEventParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1]),
+        full_tag("boundaryEvent"): (
+            _BoundaryEventParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][1],
+        ),
+        full_tag("intermediateCatchEvent"): (
+            _IntermediateCatchEventParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("intermediateCatchEvent")][1],
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sandboxed expressions. Models are trusted code from the repository, but request data must never become code and
+# a model must not reach the OS: no builtins beyond an allow-list, no underscore names or attributes, no
+# str.format (it reads attributes by name).
+
+_ALLOWED_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "len", "min", "max", "sum", "abs", "any", "all", "sorted", "str", "int", "bool", "round", "list",
+        "dict", "set", "tuple", "range", "enumerate", "zip", "float",
+    )
+}
+_FORBIDDEN_ATTRIBUTES = {"format", "format_map", "mro", "gi_frame", "f_globals"}
+
+
+class UnsafeExpression(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _checked_code(source: str, mode: str):
+    tree = ast.parse(source, mode=mode)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+            raise UnsafeExpression("imports are not allowed in process models")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise UnsafeExpression(f"name {node.id!r} is not allowed in process models")
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRIBUTES):
+            raise UnsafeExpression(f"attribute {node.attr!r} is not allowed in process models")
+    return compile(tree, "<bpmn>", mode)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _helper_now() -> str:
+    return _iso(current_now().astimezone(calendar.get_timezone()))
+
+
+def _helper_working_days_after(start: str | datetime | date, n: int) -> str:
+    return _iso(calendar.working_days_after(start, int(n)))
+
+
+def money(value: Any) -> Decimal:
+    """Decimal yuan from a string such as "12500.00" (never from a float)."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not an amount of money: {value!r}") from None
+
+
+def money_str(value: Any) -> str:
+    return str(money(value).quantize(Decimal("0.01")))
+
+
+BPMN_HELPERS: dict[str, Any] = {
+    "now": _helper_now,
+    "rule": rule_value,
+    "working_days_after": _helper_working_days_after,
+    "money": money,
+    "money_str": money_str,
+}
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    def __init__(self, helpers: Mapping[str, Any]):
+        super().__init__({"__builtins__": _ALLOWED_BUILTINS, **helpers})
+
+    def evaluate(self, expression, context, external_context=None):
+        code = _checked_code(expression.strip(), "eval")
+        scope = dict(self.globals)
+        scope.update(external_context or {})
+        scope.update(context)
+        scope["__builtins__"] = _ALLOWED_BUILTINS  # task data can never replace the allow-list
+        return eval(code, scope)  # noqa: S307 - checked and sandboxed above
+
+    def execute(self, script, context, external_context=None):
+        code = _checked_code(script, "exec")
+        self.check_for_overwrite(context, external_context or {})
+        context.update(self.globals)
+        context.update(external_context or {})
+        context["__builtins__"] = _ALLOWED_BUILTINS
+        try:
+            exec(code, context)  # noqa: S102 - checked and sandboxed above
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parsed process versions and state-only serialization.
+
+@dataclass(frozen=True)
+class UserTaskMeta:
+    name: str
+    title: str
+    role: str
+    form_file: str | None
+    due_rule: str | None
+
+
+@dataclass
+class ParsedProcess:
+    process: str
+    spec: Any
+    subprocess_specs: dict
+    user_tasks: dict[str, UserTaskMeta]
+    forms: dict[str, dict]  # file name -> JSON Schema
+
+
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Serializes a workflow without its spec (two thirds of the blob and most of the load time); the spec comes
+    from the parsed process version the case references."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        if spec is None:
+            raise ValueError("a spec is needed to restore workflow state")
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        from uuid import UUID
+
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _is_user_task(task_spec) -> bool:
+    return isinstance(task_spec, UserTaskMixin)
+
+
+class Runtime:
+    """Parses process versions once, and runs, saves and restores workflows."""
+
+    def __init__(self, helpers: Mapping[str, Any] | None = None):
+        config = dict(SPIFF_CONFIG)
+        config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        self.script_engine = PythonScriptEngine(environment=SandboxEnvironment(helpers or BPMN_HELPERS))
+        self._parsed: dict[Any, ParsedProcess] = {}
+
+    # -- process versions -------------------------------------------------------------------------------------
+    def parse(self, key: Any, process: str, files: Mapping[str, str]) -> ParsedProcess:
+        """Parse the files of one process version; cached under `key` (the version id)."""
+        cached = self._parsed.get(key)
+        if cached is not None:
+            return cached
+        parser = EngineParser()
+        for name in sorted(files):
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_str(files[name].encode("utf-8"), filename=name)
+        for name in sorted(files):
+            if name.endswith(".dmn"):
+                parser.add_dmn_str(files[name].encode("utf-8"), filename=name)
+        spec = parser.get_spec(process)
+        subprocess_specs = parser.get_subprocess_specs(process)
+        forms = {name: json.loads(text) for name, text in files.items() if name.endswith(".schema.json")}
+        user_tasks: dict[str, UserTaskMeta] = {}
+        for s in [spec, *subprocess_specs.values()]:
+            for task_spec in s.task_specs.values():
+                if not _is_user_task(task_spec):
+                    continue
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                form_file = props.get("formJsonSchemaFilename")
+                if form_file and form_file not in forms:
+                    raise ValidationException(f"form {form_file} of {task_spec.bpmn_id} is missing", file_name=process)
+                user_tasks[task_spec.bpmn_id] = UserTaskMeta(
+                    name=task_spec.bpmn_id,
+                    title=task_spec.bpmn_name or task_spec.bpmn_id,
+                    role=task_spec.lane or "",
+                    form_file=form_file,
+                    due_rule=props.get("dueRule"),
+                )
+        parsed = ParsedProcess(process, spec, subprocess_specs, user_tasks, forms)
+        self._parsed[key] = parsed
+        return parsed
+
+    def cached(self, key: Any) -> ParsedProcess | None:
+        return self._parsed.get(key)
+
+    # -- workflows ----------------------------------------------------------------------------------------------
+    def start(self, parsed: ParsedProcess, data: Mapping[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
+        workflow.data.update(data)
+        # The start task carries the initial data into the first tasks.
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        workflow.do_engine_steps()
+        return workflow
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        return self.serializer.serialize_json(workflow)
+
+    def loads(self, parsed: ParsedProcess, state: str) -> BpmnWorkflow:
+        dct = json.loads(state)
+        self.serializer.migrate(dct)
+        workflow = self.serializer.from_dict(dct, spec=parsed.spec, subprocess_specs=parsed.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    @staticmethod
+    def ready_user_tasks(workflow: BpmnWorkflow) -> list:
+        return [t for t in workflow.get_tasks(state=TaskState.READY) if _is_user_task(t.task_spec)]
+
+    @staticmethod
+    def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
+        """(task, fire time) of every timer event the workflow waits on."""
+        found = []
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                value = task._get_internal_data("event_value")
+                if value is not None:
+                    found.append((task, _parse_moment(value)))
+        return found
+
+    @staticmethod
+    def complete_user_task(workflow: BpmnWorkflow, task_id, data: Mapping[str, Any]) -> None:
+        task = workflow.get_task_from_id(task_id)
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+
+    @staticmethod
+    def fire_due_timers(workflow: BpmnWorkflow) -> None:
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps()
+
+    @staticmethod
+    def data(workflow: BpmnWorkflow) -> dict[str, Any]:
+        """The case's business data: every completed task's own changes applied in the order they happened.
+
+        Branches each carry a copy of the data (the non-interrupting case-clock branch holds a snapshot from when
+        it fired), so no single task's data is the truth; last write wins across branches."""
+        merged = dict(workflow.data)
+        completed = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)]
+        completed.sort(key=lambda t: t.last_state_change)
+        for task in completed:
+            parent_data = task.parent.data if task.parent is not None else {}
+            for key, value in task.data.items():
+                if key not in parent_data or parent_data[key] != value:
+                    merged[key] = value
+        return merged

@@ -1,0 +1,65 @@
+"""Transaction and loading helpers shared by the services: one service call is one transaction."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.actors import Actor, region_filter
+from engine.db import db
+from engine.errors import Conflict, NotFound
+from engine.models import Case, RuleSetting
+from engine.rules import RULES, coerce
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def transactional(fn: Callable[P, R]) -> Callable[P, R]:
+    """Commit when the service returns, roll back on any error; a lost race becomes a Conflict."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except StaleDataError:
+            db.session.rollback()
+            raise Conflict("案件已被他人修改，请刷新后重试") from None
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise Conflict("并发修改冲突，请刷新后重试") from exc
+        except OperationalError as exc:
+            db.session.rollback()
+            # PostgreSQL serialization/lock failures are races too; anything else is a real fault.
+            if getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "55P03"):
+                raise Conflict("并发修改冲突，请刷新后重试") from exc
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def case_in_scope(actor: Actor, number: str, *, for_update: bool = False) -> Case:
+    query = select(Case).where(Case.number == number, region_filter(Case.region, actor))
+    case = db.session.scalar(query)
+    if case is None:
+        raise NotFound(f"案件 {number} 不存在")
+    return case
+
+
+def rule_values() -> dict[str, Any]:
+    """Defaults overridden by the province's settings."""
+    values: dict[str, Any] = {key: rule.default for key, rule in RULES.items()}
+    for setting in db.session.scalars(select(RuleSetting)):
+        if setting.key in RULES:
+            values[setting.key] = coerce(setting.key, setting.value)
+    return values

@@ -1,0 +1,220 @@
+"""Opening cases, projecting workflow state onto rows, and reading cases within the actor's region."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+
+from engine import audit, calendar, processes
+from engine.actors import Actor, region_filter
+from engine.db import db
+from engine.errors import DataInvalid, Forbidden, NotFound
+from engine.models import AuditEvent, Case, Task, Timer
+from engine.rules import RULES
+from engine.runtime import ParsedProcess, Runtime, engine_context
+from engine.services._common import case_in_scope, rule_values, transactional
+from engine.summaries import project as summarize
+from engine.validation import REGION_RE, validate
+
+runtime: Runtime = processes.runtime
+
+# Who may open which kind of case.
+OPENING_ROLES = {
+    "wage_arrears": ("inspector", "supervisor"),
+    "benefit_claim": ("clerk", "supervisor"),
+    "temp_job": ("clerk", "supervisor"),
+}
+
+# Hooks other modules add to: called as hook(case, data, parsed, now) inside open_case before projection,
+# e.g. to refuse a second open benefit claim for the same person.
+OPEN_CASE_CHECKS: dict[str, list] = {}
+# Called as hook(case, before_status, data, now) after every projection that changed the status, in the same
+# transaction (notices, payment schedules).
+STATUS_HOOKS: list = []
+
+
+def next_case_number(process: str, region: str, year: int) -> str:
+    prefix = processes.PREFIXES.get(process, process[:2].upper())
+    # One statement on both databases: no two cases ever get the same number.
+    last = db.session.execute(
+        text(
+            "INSERT INTO case_sequences (prefix, region, year, last) VALUES (:p, :r, :y, 1) "
+            "ON CONFLICT (prefix, region, year) DO UPDATE SET last = case_sequences.last + 1 RETURNING last"
+        ),
+        {"p": prefix, "r": region, "y": year},
+    ).scalar_one()
+    return f"{prefix}-{region}-{year}-{last:06d}"
+
+
+def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) -> datetime | None:
+    if not rule_key:
+        return None
+    amount = int(values.get(rule_key, RULES[rule_key].default if rule_key in RULES else 0))
+    unit = RULES[rule_key].unit if rule_key in RULES else "working_days"
+    if unit == "days":
+        local = now.astimezone(calendar.get_timezone())
+        return (local + timedelta(days=amount)).replace(hour=23, minute=59, second=59, microsecond=0)
+    return calendar.working_days_after(now, amount)
+
+
+def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any]) -> dict:
+    """Write the workflow state and every projection of it onto rows (the caller's transaction)."""
+    case.workflow_state = runtime.dumps(workflow)
+    data = runtime.data(workflow)
+    before = case.status
+    case.status = data.get("status") or case.status
+    projection = summarize(case.process, data)
+    case.summary = projection.summary
+    case.search_text = f"{case.number.lower()} {projection.search_text}"
+    case.subject_id_number = projection.subject_id_number
+    for column, value in projection.columns.items():
+        setattr(case, column, value)
+    if workflow.is_completed():
+        case.closed_at = case.closed_at or now
+    db.session.flush()
+
+    # User tasks.
+    ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
+    open_rows = {
+        row.id: row for row in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open"))
+    }
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            row.state = "cancelled"
+            row.completed_at = now
+    new_due = []
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        meta = parsed.user_tasks[task.task_spec.bpmn_id]
+        due = _due_from_rule(meta.due_rule, now, values)
+        db.session.add(Task(
+            id=task_id, case_id=case.id, process=case.process, region=case.region, name=meta.name,
+            title=meta.title, role=meta.role, created_at=now, due_at=due, due_rule=meta.due_rule,
+        ))
+        if due is not None:
+            new_due.append((task_id, meta.name, due))
+
+    # Timers: waiting BPMN timers and task deadlines, both picked up by the sweeper by fire time.
+    pending = list(db.session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.status == "pending")))
+    waiting = {str(t.id): (t, fire_at) for t, fire_at in runtime.waiting_timers(workflow)}
+    for timer in pending:
+        if timer.kind == "bpmn" and timer.spiff_task_id not in waiting:
+            timer.status = "cancelled"
+        elif timer.kind == "bpmn":
+            timer.fire_at = waiting[timer.spiff_task_id][1]
+        elif timer.kind == "task_due" and timer.task_id not in ready:
+            timer.status = "cancelled"
+    known = {t.spiff_task_id for t in pending if t.kind == "bpmn"}
+    for spiff_id, (task, fire_at) in waiting.items():
+        if spiff_id not in known:
+            db.session.add(Timer(case_id=case.id, kind="bpmn", spiff_task_id=spiff_id,
+                                 name=task.task_spec.bpmn_id or "", fire_at=fire_at))
+    for task_id, name, due in new_due:
+        db.session.add(Timer(case_id=case.id, kind="task_due", task_id=task_id, name=name, level=1, fire_at=due))
+
+    # Case due time: the process's case clock, else the most urgent open task.
+    if projection.due_at:
+        case.due_at = datetime.fromisoformat(projection.due_at)
+    else:
+        dues = [r.due_at for r in open_rows.values() if r.id in ready and r.due_at] + [d for _, _, d in new_due]
+        case.due_at = min(dues) if dues else None
+    if case.status != before:
+        for hook in STATUS_HOOKS:
+            hook(case, before, data, now)
+    return data
+
+
+@transactional
+def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime) -> Case:
+    if process not in OPENING_ROLES or process not in processes.process_names():
+        raise DataInvalid({"process": "未知的业务类型：" + " | ".join(sorted(OPENING_ROLES))})
+    if not isinstance(region, str) or not REGION_RE.match(region):
+        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    if not isinstance(data, dict):
+        raise DataInvalid({"data": "类型应为对象"})
+    if not any(actor.has_role(r) for r in OPENING_ROLES[process]):
+        raise Forbidden("您的角色不能登记此类案件")
+    if not actor.covers(region):
+        raise Forbidden("不能在您的辖区以外登记案件")
+    version = processes.current_version(process)
+    parsed = processes.parsed(version)
+    validate(parsed.forms["intake.schema.json"], data)
+
+    values = rule_values()
+    number = next_case_number(process, region, now.astimezone(calendar.get_timezone()).year)
+    start_data = dict(data)
+    start_data.update({
+        "case_number": number,
+        "region": region,
+        "received_at": now.astimezone(calendar.get_timezone()).isoformat(),
+        "status": "received",
+    })
+    with engine_context(now, values):
+        workflow = runtime.start(parsed, start_data)
+    case = Case(
+        number=number, process=process, process_version_id=version.id, status="received", region=region,
+        opened_at=now, created_by=actor.username, workflow_state="", summary={},
+    )
+    db.session.add(case)
+    db.session.flush()
+    for check in OPEN_CASE_CHECKS.get(process, []):
+        check(case, data, parsed, now)
+    audit.record(case, actor.username, "case_opened", {"process": process, "region": region, "data": data}, now)
+    with engine_context(now, values):
+        project_case(case, workflow, parsed, now, values)
+    return case
+
+
+def load_workflow(case: Case):
+    parsed = processes.parsed(case.process_version)
+    return parsed, runtime.loads(parsed, case.workflow_state)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading.
+
+def get_case(actor: Actor, number: str) -> Case:
+    return case_in_scope(actor, number)
+
+
+def case_history(case: Case) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)))
+
+
+def open_tasks(case: Case) -> list[Task]:
+    return list(db.session.scalars(
+        select(Task).where(Task.case_id == case.id, Task.state == "open").order_by(Task.due_at, Task.created_at)
+    ))
+
+
+def list_cases(
+    actor: Actor, *, now: datetime, process: str | None = None, status: str | None = None,
+    region: str | None = None, overdue: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
+) -> tuple[list[Case], int]:
+    query = select(Case).where(region_filter(Case.region, actor))
+    if process:
+        query = query.where(Case.process == process)
+    if status:
+        query = query.where(Case.status == status)
+    if region:
+        query = query.where(Case.region.like(region + "%"))
+    if overdue:
+        query = query.where(Case.closed_at.is_(None), Case.due_at < now)
+    if q:
+        needle = f"%{q.strip().lower()}%"
+        query = query.where(or_(Case.search_text.like(needle), Case.number.like(needle.upper())))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Case.opened_at.desc(), Case.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    )
+    return list(rows), total
+
+
+def require_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound("案件不存在")
+    return case

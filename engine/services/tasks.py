@@ -1,0 +1,132 @@
+"""Claiming, releasing, completing and listing user tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+
+from engine import audit
+from engine.actors import Actor, region_filter
+from engine.db import db
+from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
+from engine.models import Case, Task
+from engine.runtime import engine_context
+from engine.services._common import rule_values, transactional
+from engine.services.cases import load_workflow, project_case, runtime
+from engine.validation import validate
+
+
+def task_in_scope(actor: Actor, task_id: str) -> Task:
+    task = db.session.scalar(select(Task).where(Task.id == str(task_id), region_filter(Task.region, actor)))
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return task
+
+
+def _require_open_and_role(actor: Actor, task: Task) -> None:
+    if task.state != "open":
+        raise Conflict("该任务已办结")
+    if not actor.has_role(task.role):
+        raise Forbidden(f"此任务须由「{task.role}」角色办理")
+
+
+@transactional
+def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
+    task = task_in_scope(actor, task_id)
+    _require_open_and_role(actor, task)
+    # Conditional update: of two people claiming at once, exactly one gets the task.
+    claimed = db.session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.state == "open",
+               (Task.assignee_id.is_(None)) | (Task.assignee_id == actor.user_id))
+        .values(assignee_id=actor.user_id)
+    ).rowcount
+    if not claimed:
+        db.session.refresh(task)
+        holder = task.assignee.username if task.assignee else "他人"
+        raise Conflict(f"该任务已由 {holder} 认领")
+    case = db.session.get(Case, task.case_id)
+    case.assignee_id = actor.user_id
+    audit.record(case, actor.username, "task_claimed", {"task": task.name, "task_id": task.id}, now)
+    db.session.flush()
+    db.session.refresh(task)
+    return task
+
+
+@transactional
+def release_task(actor: Actor, task_id: str, now: datetime) -> Task:
+    task = task_in_scope(actor, task_id)
+    if task.state != "open":
+        raise Conflict("该任务已办结")
+    if task.assignee_id not in (None, actor.user_id) and not actor.has_role("supervisor"):
+        raise Forbidden("只能退回自己认领的任务")
+    if task.assignee_id is not None:
+        task.assignee_id = None
+        case = db.session.get(Case, task.case_id)
+        audit.record(case, actor.username, "task_released", {"task": task.name, "task_id": task.id}, now)
+    return task
+
+
+@transactional
+def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now: datetime) -> Case:
+    task = task_in_scope(actor, task_id)
+    _require_open_and_role(actor, task)
+    if task.assignee_id is not None and task.assignee_id != actor.user_id:
+        raise Conflict(f"该任务已由 {task.assignee.username} 认领")
+    if isinstance(case_version, bool) or not isinstance(case_version, int):
+        raise DataInvalid({"case_version": "必填，须为整数（案件当前版本号）"})
+    if not isinstance(data, dict):
+        raise DataInvalid({"data": "类型应为对象"})
+    case = db.session.get(Case, task.case_id)
+    if case.version != case_version:
+        raise Conflict(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
+    parsed, workflow = load_workflow(case)
+    meta = parsed.user_tasks[task.name]
+    if meta.form_file:
+        validate(parsed.forms[meta.form_file], data)
+    values = rule_values()
+    with engine_context(now, values):
+        runtime.complete_user_task(workflow, UUID(task.id), data)
+        task.state = "completed"
+        task.completed_at = now
+        task.completed_by = actor.username
+        if task.assignee_id is None:
+            task.assignee_id = actor.user_id
+        before = case.status
+        project_case(case, workflow, parsed, now, values)
+    audit.record(case, actor.username, "task_completed",
+                 {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
+    db.session.flush()
+    return case
+
+
+
+
+def list_tasks(
+    actor: Actor, *, now: datetime, assigned: str = "any", role: str | None = None, region: str | None = None,
+    overdue: bool = False, process: str | None = None, page: int = 1, per_page: int = 50,
+) -> tuple[list[Task], int]:
+    query = select(Task).where(Task.state == "open", region_filter(Task.region, actor))
+    if role:
+        query = query.where(Task.role == role)
+    elif not actor.has_role("admin"):
+        query = query.where(Task.role.in_(actor.roles))
+    if assigned == "me":
+        query = query.where(Task.assignee_id == actor.user_id)
+    elif assigned == "unassigned":
+        query = query.where(Task.assignee_id.is_(None))
+    if region:
+        query = query.where(Task.region.like(region + "%"))
+    if process:
+        query = query.where(Task.process == process)
+    if overdue:
+        query = query.where(Task.due_at < now)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at).offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows), total

@@ -1,0 +1,101 @@
+"""Per-process projections of workflow data onto the case row: the summary fields clients rely on (API.md), the
+dashboard columns and the search text. Each process registers one function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from engine.runtime import money
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """Personal ID numbers are shown with all but the last four characters hidden."""
+    if not value:
+        return value
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def money_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01")))
+
+
+@dataclass
+class Projection:
+    summary: dict[str, Any]
+    search_text: str
+    subject_id_number: str | None = None
+    due_at: str | None = None  # ISO; the case clock where the process has one
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+Summarizer = Callable[[dict[str, Any]], Projection]
+SUMMARIZERS: dict[str, Summarizer] = {}
+
+
+def summarizer(process: str) -> Callable[[Summarizer], Summarizer]:
+    def register(fn: Summarizer) -> Summarizer:
+        SUMMARIZERS[process] = fn
+        return fn
+
+    return register
+
+
+def project(process: str, data: dict[str, Any]) -> Projection:
+    return SUMMARIZERS[process](data)
+
+
+@summarizer("wage_arrears")
+def _wage_arrears(data: dict[str, Any]) -> Projection:
+    owed = money(data["amount_owed"]) if data.get("amount_owed") is not None else None
+    verified = money(data["verified_amount"]) if data.get("verified_amount") is not None else None
+    paid = money(data.get("amount_paid") or "0")
+    basis = verified if verified is not None else owed
+    status = data.get("status")
+    closed_without_arrears = status in ("withdrawn", "rejected", "redirected")
+    outstanding = Decimal("0") if closed_without_arrears or basis is None else max(basis - paid, Decimal("0"))
+    complainant = data.get("complainant") or {}
+    employer = data.get("employer") or {}
+    project_info = data.get("project") or {}
+    workers_owed = data.get("workers_owed", data.get("workers_count"))
+    if status == "cleared" or closed_without_arrears:
+        workers_owed = 0
+    summary = {
+        "complainant_name": complainant.get("name"),
+        "complainant_id_number": mask_id_number(complainant.get("id_number")),
+        "employer_name": employer.get("name"),
+        "employer_uscc": employer.get("uscc"),
+        "project_name": project_info.get("name"),
+        "project_type": project_info.get("type"),
+        "source": data.get("source"),
+        "workers_count": data.get("workers_count"),
+        "workers_owed": workers_owed,
+        "amount_owed": money_text(owed),
+        "verified_amount": money_text(verified),
+        "amount_paid": money_text(paid),
+        "amount_outstanding": money_text(outstanding),
+        "received_at": data.get("received_at"),
+        "filed_at": data.get("filed_at"),
+        "case_due_at": data.get("case_due_at"),
+        "case_extended": data.get("case_extended", False),
+        "payment_due_at": data.get("payment_due_at") if status == "order_issued" else None,
+        "measures": data.get("measures", []),
+        "closed_reason": data.get("closed_reason"),
+    }
+    text = " ".join(
+        str(x) for x in (complainant.get("name"), employer.get("name"), project_info.get("name")) if x
+    ).lower()
+    return Projection(
+        summary=summary,
+        search_text=text,
+        subject_id_number=complainant.get("id_number"),
+        due_at=data.get("case_due_at"),
+        columns={
+            "project_type": project_info.get("type"),
+            "workers_owed": workers_owed,
+            "arrears_outstanding": outstanding,
+            "arrears_recovered": paid,
+        },
+    )

@@ -1,0 +1,153 @@
+"""Form and intake data validation against the JSON Schemas beside the process models.
+
+Errors come back as {"dotted.field": "message"} so the API can name every field and the pages can show each
+message beside its input."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+MONEY_RE = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
+REGION_RE = re.compile(r"^[1-8][0-9]{5}$")
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("money")
+def _is_money(value: object) -> bool:
+    return not isinstance(value, str) or bool(MONEY_RE.match(value))
+
+
+@format_checker.checks("cn-ric", raises=StdnumError)
+def _is_ric(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    ric.validate(value)
+    return True
+
+
+@format_checker.checks("cn-uscc", raises=StdnumError)
+def _is_uscc(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    uscc.validate(value)
+    return True
+
+
+@format_checker.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        raise ValueError("not YYYY-MM-DD")
+    date.fromisoformat(value)
+    return True
+
+
+@format_checker.checks("phone")
+def _is_phone(value: object) -> bool:
+    return not isinstance(value, str) or bool(PHONE_RE.match(value))
+
+
+@format_checker.checks("region")
+def _is_region(value: object) -> bool:
+    return not isinstance(value, str) or bool(REGION_RE.match(value))
+
+
+_FORMAT_MESSAGES = {
+    "money": "金额须为以元为单位的非负数字字符串，最多两位小数，如 \"12500.00\"",
+    "cn-ric": "身份证号码无效（18位，校验位不符）",
+    "cn-uscc": "统一社会信用代码无效（18位，校验位不符）",
+    "date": "日期格式须为 YYYY-MM-DD",
+    "phone": "电话号码无效",
+    "region": "行政区划代码须为6位数字",
+}
+
+
+class DataInvalid(ValueError):
+    """Raised with every field's message; nothing was changed."""
+
+    def __init__(self, fields: dict[str, str], message: str = "数据校验未通过"):
+        super().__init__(message)
+        self.fields = fields
+        self.message = message
+
+
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    # Schemas are loaded once per process version and kept, so identity is a safe cache key.
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, Draft202012Validator(schema, format_checker=format_checker))
+        _validators[id(schema)] = hit
+    return hit[1]
+
+
+def _field_path(error) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        if missing:
+            path.append(missing.group(1))
+    if error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message)
+        if extra:
+            path.append(extra[0])
+    return ".".join(path) or "data"
+
+
+def _message(error) -> str:
+    v = error.validator
+    if v == "required":
+        return "必填"
+    if v == "format":
+        return _FORMAT_MESSAGES.get(error.validator_value, "格式无效")
+    if v == "type":
+        expected = error.validator_value
+        names = {"string": "字符串", "integer": "整数", "number": "数字", "boolean": "是/否", "object": "对象",
+                 "array": "列表"}
+        if isinstance(expected, list):
+            return "类型应为 " + " 或 ".join(names.get(e, e) for e in expected)
+        return f"类型应为{names.get(expected, expected)}"
+    if v == "enum":
+        return "取值应为 " + " | ".join(str(x) for x in error.validator_value)
+    if v == "additionalProperties":
+        return "不允许的字段"
+    if v in ("minimum", "exclusiveMinimum"):
+        return f"不得小于 {error.validator_value}"
+    if v in ("maximum", "exclusiveMaximum"):
+        return f"不得大于 {error.validator_value}"
+    if v == "minLength":
+        return "不能为空" if error.validator_value == 1 else f"至少 {error.validator_value} 个字符"
+    if v == "maxLength":
+        return f"最多 {error.validator_value} 个字符"
+    if v == "pattern":
+        if "money" in str(error.schema.get("format", "")):
+            return _FORMAT_MESSAGES["money"]
+        return "格式无效"
+    if v == "minItems":
+        return f"至少选择 {error.validator_value} 项"
+    if v == "uniqueItems":
+        return "不能重复"
+    return error.message
+
+
+def validate(schema: dict[str, Any], data: Any) -> None:
+    """Raise DataInvalid naming every bad field; return None when the data fits the schema."""
+    validator = _validator(schema)
+    fields: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = _field_path(error)
+        if path not in fields:
+            fields[path] = _message(error)
+    if fields:
+        raise DataInvalid(fields)

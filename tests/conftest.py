@@ -1,0 +1,106 @@
+"""One app per test session; every test starts from empty tables.
+
+`TEST_DATABASE_URL` switches the whole suite to PostgreSQL. Tables are emptied after each test rather than
+rolled back, because services commit for real and the concurrency tests need real transactions in threads."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from engine.actors import Actor
+from engine.db import db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_tmp = tempfile.mkdtemp(prefix="hrss-test-")
+TEST_DB_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.sqlite3"
+IS_POSTGRES = TEST_DB_URL.startswith("postgres")
+
+
+def at(text_value: str) -> datetime:
+    """A moment in Beijing time: at('2021-02-08 09:00')."""
+    return datetime.fromisoformat(text_value).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="session")
+def app():
+    from config import TestConfig, _normalise_db_url
+    from web import create_app
+
+    class Cfg(TestConfig):
+        SQLALCHEMY_DATABASE_URI = _normalise_db_url(TEST_DB_URL)
+        DOCUMENTS_DIR = os.path.join(_tmp, "documents")
+        HOLIDAYS_DIR = os.path.join(_tmp, "holidays")
+
+    application = create_app(Cfg)
+    with application.app_context():
+        if IS_POSTGRES:
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.rollback()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if IS_POSTGRES:
+            db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_user(username: str, roles: list[str], region: str, password: str = "correct-horse-9"):
+    from engine import accounts
+
+    user = accounts.create_user(username, password, roles, region, at("2021-01-01 09:00"))
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def inspector(ctx):
+    return Actor.of(make_user("insp_cx", ["inspector"], "532301"))
+
+
+@pytest.fixture
+def supervisor(ctx):
+    return Actor.of(make_user("sup_cz", ["supervisor"], "532300"))
+
+
+@pytest.fixture
+def far_inspector(ctx):
+    """An inspector of another county (532322, Shuangbai)."""
+    return Actor.of(make_user("insp_sb", ["inspector"], "532322"))
+
+
+def requires_postgres():
+    return pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")

@@ -1,0 +1,74 @@
+"""The Flask application: pages for inspectors, clerks and supervisors, and the JSON API."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+import config as settings
+from engine import calendar
+
+
+def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    if isinstance(config, dict):
+        app.config.from_object(settings.config_for(os.environ.get("APP_ENV")))
+        app.config.update(config)
+    else:
+        app.config.from_object(config or settings.config_for(os.environ.get("APP_ENV")))
+    _require_secret(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    calendar.set_timezone(app.config["TIMEZONE"])
+    calendar.load_holiday_dir(app.config["HOLIDAYS_DIR"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _require_secret(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it in the environment (make run creates one under instance/)."
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from web.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    # render_as_batch: SQLite alters tables by copying them.
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
+    csrf.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+
+        with app.app_context():
+            @event.listens_for(db.engine, "connect")
+            def _sqlite_pragmas(dbapi_connection, _record):
+                # WAL lets readers run beside the one writer; busy_timeout queues writers instead of failing.
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=10000")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from web.api import bp as api_bp
+    from web.extensions import csrf
+
+    csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+    app.register_blueprint(api_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from web.cli import register
+
+    register(app)

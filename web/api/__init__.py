@@ -1,0 +1,133 @@
+"""The JSON API (/api/v1): bearer tokens, JSON errors, never an HTML page or a 500 for bad input."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine.actors import Actor
+from engine.errors import Conflict, DataInvalid, EngineError, Forbidden, NotFound
+from engine.validation import validate
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, DataInvalid: 400}
+
+
+def now() -> datetime:
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else datetime.now(UTC)
+
+
+def error(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(EngineError)
+def _engine_error(exc: EngineError):
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    if getattr(exc, "code", "") == "too_many_attempts":
+        status = 429
+    return error(status, exc.code, exc.message)
+
+
+@bp.errorhandler(DataInvalid)
+def _invalid(exc: DataInvalid):
+    return error(400, "validation_failed", exc.message, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+    return error(exc.code or 500, codes.get(exc.code or 500, "error"), exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    log.exception("unhandled error in API")
+    return error(500, "internal_error", "服务器内部错误，已记录，请稍后重试")
+
+
+def json_body(schema: dict | None = None) -> dict:
+    """The request's JSON object, validated against `schema`; a clear 400 otherwise."""
+    if not request.is_json:
+        raise DataInvalid({"body": "请求须为 JSON（Content-Type: application/json）"}, "请求体不是 JSON")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise DataInvalid({"body": "JSON 格式错误"}, "请求体不是有效的 JSON")
+    if not isinstance(body, dict):
+        raise DataInvalid({"body": "须为 JSON 对象"})
+    if schema is not None:
+        validate(schema, body)
+    return body
+
+
+def query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DataInvalid({name: "须为整数"}) from None
+    if not low <= value <= high:
+        raise DataInvalid({name: f"须在 {low} 到 {high} 之间"})
+    return value
+
+
+def query_bool(name: str) -> bool:
+    raw = (request.args.get(name) or "").lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise DataInvalid({name: "须为 true 或 false"})
+
+
+def query_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    raw = request.args.get(name) or default
+    if raw is not None and raw not in choices:
+        raise DataInvalid({name: "取值应为 " + " | ".join(choices)})
+    return raw
+
+
+def paging() -> tuple[int, int]:
+    return query_int("page", 1, 1, 10**6), query_int("per_page", 50, 1, 200)
+
+
+def page_json(items: list, total: int, page: int, per_page: int):
+    return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
+
+
+def token_required(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from engine.accounts import user_for_token
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "unauthorized", "缺少令牌：请发送 Authorization: Bearer <token>")
+        user = user_for_token(token.strip(), now())
+        if user is None:
+            return error(401, "unauthorized", "令牌无效、已过期或已撤销")
+        g.api_user = user
+        g.actor = Actor.of(user)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+from web.api import views  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,96 @@
+"""OpenAPI 3.1 built from the schemas that validate requests (web/api/schemas.py and the process models' intake
+and form schemas), so the published spec cannot drift from the code."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from engine import processes
+from web.api import schemas as s
+
+
+def _op(summary: str, *, body: dict | None = None, ok: dict | None = None, status: str = "200",
+        params: list | None = None, auth: bool = True, content: str = "application/json") -> dict:
+    op: dict = {"summary": summary, "responses": {
+        status: {"description": "OK", "content": {content: {"schema": ok or {"type": "object"}}}},
+        "400": {"$ref": "#/components/responses/Error"},
+        "401": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"},
+        "409": {"$ref": "#/components/responses/Error"},
+    }}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    if not auth:
+        op["security"] = []
+    return op
+
+
+def _q(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _p(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+PAGING = [_q("page", {"type": "integer", "minimum": 1}), _q("per_page", {"type": "integer", "minimum": 1,
+                                                                            "maximum": 200})]
+
+
+@lru_cache(maxsize=1)
+def _process_schemas() -> dict:
+    found = {}
+    for process in processes.process_names():
+        for name, text in processes.read_files(process).items():
+            if name.endswith(".schema.json"):
+                found[f"{process}.{name.removesuffix('.schema.json')}"] = json.loads(text)
+    return found
+
+
+# Routes other modules add (path -> {method: operation}).
+EXTRA_PATHS: dict[str, dict] = {}
+
+
+def build_spec() -> dict:
+    process_schemas = _process_schemas()
+    intake_refs = [{"$ref": f"#/components/schemas/{k}"} for k in process_schemas if k.endswith(".intake")]
+    open_case = json.loads(json.dumps(s.OPEN_CASE_REQUEST))
+    open_case["properties"]["data"] = {"oneOf": intake_refs} if intake_refs else {"type": "object"}
+    paths = {
+        "/auth/token": {"post": _op("Issue a bearer token", body=s.TOKEN_REQUEST, auth=False)},
+        "/auth/revoke": {"post": _op("Revoke the bearer token sent")},
+        "/health": {"get": _op("Health of the database and the scheduler", auth=False)},
+        "/cases": {
+            "post": _op("Open a case", body=open_case, ok=s.CASE, status="201"),
+            "get": _op("List cases in the caller's region", ok=s.page_of(s.CASE), params=[
+                _q("process", {"type": "string"}), _q("status", {"type": "string"}),
+                _q("region", {"type": "string"}), _q("overdue", {"type": "boolean"}),
+                _q("q", {"type": "string"}, "case number, names, employer"), *PAGING]),
+        },
+        "/cases/{number}": {"get": _op("A case with its open tasks, history, documents and escalations",
+                                       ok=s.CASE, params=[_p("number")])},
+        "/tasks": {"get": _op("Open user tasks, most urgent first", ok=s.page_of(s.TASK), params=[
+            _q("assigned", {"enum": ["me", "unassigned", "any"]}), _q("role", {"type": "string"}),
+            _q("region", {"type": "string"}), _q("process", {"type": "string"}),
+            _q("overdue", {"type": "boolean"}), *PAGING])},
+        "/tasks/{id}/claim": {"post": _op("Claim a task", ok=s.TASK, params=[_p("id")])},
+        "/tasks/{id}/release": {"post": _op("Release a task", ok=s.TASK, params=[_p("id")])},
+        "/tasks/{id}/complete": {"post": _op("Complete a task with its form data", body=s.COMPLETE_TASK_REQUEST,
+                                             ok=s.CASE, params=[_p("id")])},
+        **EXTRA_PATHS,
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "HRSS case engine API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": s.ERROR}}}},
+            "schemas": {"Case": s.CASE, "Task": s.TASK, "Error": s.ERROR, **process_schemas},
+        },
+    }

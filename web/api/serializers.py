@@ -1,0 +1,61 @@
+"""Rows to the JSON shapes of API.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine import calendar, processes
+from engine.models import AuditEvent, Case, Task
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(calendar.get_timezone()).isoformat()
+
+
+def task_form(task: Task, version_id: int) -> dict:
+    parsed = processes.parsed_by_id(version_id)
+    meta = parsed.user_tasks.get(task.name)
+    return parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}
+
+
+def task_json(task: Task, now: datetime, case: Case | None = None) -> dict[str, Any]:
+    case = case or task.case
+    return {
+        "id": task.id,
+        "case_number": case.number,
+        "process": task.process,
+        "region": task.region,
+        "name": task.name,
+        "title": task.title,
+        "role": task.role,
+        "state": task.state,
+        "assignee": task.assignee.username if task.assignee else None,
+        "created_at": iso(task.created_at),
+        "due_at": iso(task.due_at),
+        "overdue": bool(task.state == "open" and task.due_at and task.due_at < now),
+        "escalation_level": task.escalation_level,
+        "due_rule": task.due_rule,
+        "form": task_form(task, case.process_version_id),
+    }
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "at": iso(event.at), "actor": event.actor, "kind": event.kind, "detail": event.detail,
+            "hash": event.hash}
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "process": case.process,
+        "process_version": case.process_version.content_hash[:12],
+        "status": case.status,
+        "region": case.region,
+        "opened_at": iso(case.opened_at),
+        "due_at": iso(case.due_at),
+        "closed_at": iso(case.closed_at),
+        "assignee": case.assignee.username if case.assignee else None,
+        "version": case.version,
+        "data": case.summary,
+    }
