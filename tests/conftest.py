@@ -44,7 +44,7 @@ def app():
             db.session.commit()
         from flask_migrate import upgrade
 
-        upgrade()
+        upgrade(revision="heads")
     yield application
 
 

@@ -38,6 +38,7 @@ def _require_secret(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    import engine.models_all  # noqa: F401 - every table, for Alembic and create_all
     from web.extensions import csrf, db, migrate
 
     db.init_app(app)
