@@ -1,3 +1,7 @@
-"""Imports every module that defines tables, so Alembic and the tests see the whole schema."""
+# ruff: noqa: I001 - one import per feature, appended as features land
+"""Imports every module that defines tables or registers engine hooks, so Alembic, the app and the tests see
+the whole schema and every rule."""
 
 from engine import models  # noqa: F401
+from engine import documents, escalation, scheduler  # noqa: F401,E402
+from engine import wage_arrears  # noqa: F401,E402

@@ -23,11 +23,27 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
     calendar.load_holiday_dir(app.config["HOLIDAYS_DIR"])
+    from engine import documents
+
+    documents.configure(app.config["DOCUMENTS_DIR"], app.config["PUBLIC_BASE_URL"])
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     logging.basicConfig(level=logging.INFO)
+    start_scheduler(app)
     return app
+
+
+def start_scheduler(app: Flask) -> None:
+    """The sweep inside the server process when SCHEDULER=on; `flask scheduler run` for separate processes.
+    Never in tests (TestConfig) and never in the reloader's child: the watching parent runs it once."""
+    if app.config["SCHEDULER"] != "on" or app.config.get("TESTING"):
+        return
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return
+    from engine.scheduler import start_background
+
+    app.extensions["case_scheduler"] = start_background(app, app.config["SCHEDULER_INTERVAL_SECONDS"])
 
 
 def _require_secret(app: Flask) -> None:

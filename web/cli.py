@@ -74,7 +74,91 @@ def seed_demo(if_empty: bool) -> None:
     seed(click.echo, if_empty=if_empty)
 
 
+scheduler_cli = AppGroup("scheduler", help="Run the escalation scheduler.")
+documents_cli = AppGroup("documents", help="The notice outbox.")
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2021-02-01T09:00+08:00", param_hint="--now") from None
+    if moment.tzinfo is None:
+        from engine import calendar
+
+        moment = moment.replace(tzinfo=calendar.get_timezone())
+    return moment
+
+
+@click.command("sweep")
+@click.option("--now", "now_text", help="Sweep as if at this time (ISO 8601, e.g. 2021-02-01T09:00+08:00)")
+@click.option("--dry-run", is_flag=True, help="Print what would fire and escalate; change nothing")
+def sweep_command(now_text: str | None, dry_run: bool) -> None:
+    """Run one escalation sweep: fire due timers, escalate overdue tasks, render waiting notices."""
+    from engine import escalation
+
+    now = _parse_now(now_text)
+    if dry_run:
+        plan = escalation.forecast(now)
+        for item in plan:
+            click.echo(f"would {item['action']:<40} {item['case']}  (due {item['fire_at'].isoformat()})")
+        click.echo(f"{len(plan)} timers due at {now.isoformat()} (dry run: nothing changed)")
+        return
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() or total >= 100:
+            click.echo(f"\r  {done}/{total} timers handled", nl=False, err=True)
+
+    report = escalation.sweep(now, progress=progress)
+    click.echo("", err=True)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"{len(report.fired)} fired, {len(report.escalated)} escalated, {report.skipped} skipped, "
+               f"{len(report.errors)} errors, {report.notices_rendered} notices rendered")
+    if report.errors:
+        raise SystemExit(1)
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduler in the foreground (for deployments with several web workers)."""
+    from flask import current_app
+
+    from engine.scheduler import run_blocking
+
+    interval = current_app.config["SCHEDULER_INTERVAL_SECONDS"]
+    click.echo(f"scheduler running: sweep every {interval}s (Ctrl+C stops)")
+    run_blocking(current_app._get_current_object(), interval)
+
+
+@documents_cli.command("retry")
+def documents_retry() -> None:
+    """Put notices that failed to render back into the outbox and render them now."""
+    from engine import documents
+
+    now = datetime.now(UTC)
+    count = documents.retry_failed(now)
+    rendered = documents.render_pending(now)
+    click.echo(f"{count} failed notices requeued, {rendered} rendered")
+
+
+@documents_cli.command("failures")
+def documents_failures() -> None:
+    """List notices that have not rendered, with their last error."""
+    from engine import documents
+
+    rows = documents.failed_documents()
+    for d in rows:
+        click.echo(f"{d.id}\t{d.status}\t{d.number}\tattempts={d.attempts}\t{d.last_error or ''}")
+    click.echo(f"{len(rows)} notices waiting or failed")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(documents_cli)

@@ -33,6 +33,14 @@ OPEN_CASE_CHECKS: dict[str, list] = {}
 # Called as hook(case, before_status, data, now) after every projection that changed the status, in the same
 # transaction (notices, payment schedules).
 STATUS_HOOKS: list = []
+# Called as hook(case, task_name, form_data, data, now, actor) after a user task's completion is projected
+# (notices that follow a decision).
+TASK_COMPLETED_HOOKS: list = []
+# Called as hook(task_row, now) when a user task is completed or cancelled (escalations resolve).
+TASK_CLOSED_HOOKS: list = []
+# Tasks that live only in the database, not in the workflow (supervision tasks of the escalation ladder):
+# name -> (JSON Schema of the form, handler(actor, task, data, now)).
+NON_WORKFLOW_TASKS: dict[str, tuple[dict, Any]] = {}
 
 
 def next_case_number(process: str, region: str, year: int) -> str:
@@ -79,11 +87,14 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
     open_rows = {
         row.id: row for row in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open"))
+        if row.name not in NON_WORKFLOW_TASKS
     }
     for task_id, row in open_rows.items():
         if task_id not in ready:
             row.state = "cancelled"
             row.completed_at = now
+            for hook in TASK_CLOSED_HOOKS:
+                hook(row, now)
     new_due = []
     for task_id, task in ready.items():
         if task_id in open_rows:

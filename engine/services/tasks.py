@@ -15,7 +15,14 @@ from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
 from engine.models import Case, Task
 from engine.runtime import engine_context
 from engine.services._common import rule_values, transactional
-from engine.services.cases import load_workflow, project_case, runtime
+from engine.services.cases import (
+    NON_WORKFLOW_TASKS,
+    TASK_CLOSED_HOOKS,
+    TASK_COMPLETED_HOOKS,
+    load_workflow,
+    project_case,
+    runtime,
+)
 from engine.validation import validate
 
 
@@ -83,6 +90,16 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     case = db.session.get(Case, task.case_id)
     if case.version != case_version:
         raise Conflict(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
+    if task.name in NON_WORKFLOW_TASKS:
+        schema, handler = NON_WORKFLOW_TASKS[task.name]
+        validate(schema, data)
+        handler(actor, task, data, now)
+        task.state, task.completed_at, task.completed_by = "completed", now, actor.username
+        task.assignee_id = task.assignee_id or actor.user_id
+        audit.record(case, actor.username, "task_completed", {"task": task.name, "task_id": task.id, "data": data},
+                     now)
+        db.session.flush()
+        return case
     parsed, workflow = load_workflow(case)
     meta = parsed.user_tasks[task.name]
     if meta.form_file:
@@ -96,13 +113,15 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         if task.assignee_id is None:
             task.assignee_id = actor.user_id
         before = case.status
-        project_case(case, workflow, parsed, now, values)
-    audit.record(case, actor.username, "task_completed",
-                 {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
+        for hook in TASK_CLOSED_HOOKS:
+            hook(task, now)
+        data_after = project_case(case, workflow, parsed, now, values)
+        audit.record(case, actor.username, "task_completed",
+                     {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
+        for hook in TASK_COMPLETED_HOOKS:
+            hook(case, task.name, data, data_after, now, actor)
     db.session.flush()
     return case
-
-
 
 
 def list_tasks(

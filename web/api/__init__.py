@@ -130,4 +130,5 @@ def token_required(fn):
     return wrapper
 
 
-from web.api import views  # noqa: E402,F401  (routes register on bp)
+from web.api import views  # noqa: E402,F401,I001  (routes register on bp)
+from web.api import notices  # noqa: E402,F401

@@ -14,6 +14,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def task_form(task: Task, version_id: int) -> dict:
+    from engine.services.cases import NON_WORKFLOW_TASKS
+
+    if task.name in NON_WORKFLOW_TASKS:
+        return NON_WORKFLOW_TASKS[task.name][0]
     parsed = processes.parsed_by_id(version_id)
     meta = parsed.user_tasks.get(task.name)
     return parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}

@@ -65,9 +65,14 @@ def health():
     except Exception:  # noqa: BLE001 - health reports, never raises
         db.session.rollback()
         database = "unavailable"
-    scheduler = current_app.extensions.get("case_scheduler")
-    body = {"status": "ok" if database == "ok" else "degraded", "database": database,
-            "scheduler": "ok" if scheduler is not None and scheduler.running else "stopped"}
+    scheduler_state = "stopped"
+    if database == "ok":
+        from engine.scheduler import is_alive
+
+        local = current_app.extensions.get("case_scheduler")
+        if (local is not None and local.running) or is_alive(now(), current_app.config["SCHEDULER_INTERVAL_SECONDS"]):
+            scheduler_state = "ok"
+    body = {"status": "ok" if database == "ok" else "degraded", "database": database, "scheduler": scheduler_state}
     return jsonify(body), 200 if database == "ok" else 503
 
 

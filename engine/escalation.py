@@ -1,0 +1,309 @@
+"""The sweeper: fires what is due by the engine's clock and climbs the escalation ladder of DOMAIN.md.
+
+`sweep(now)` selects due timers by their indexed fire time and handles each in its own transaction that also
+claims it (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional update on SQLite). A sweep that dies
+before its commit leaves the timer pending for the next one; two sweepers never fire the same timer."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine import audit, calendar, documents
+from engine.actors import SYSTEM, Actor, region_filter
+from engine.db import UTCDateTime, db
+from engine.models import Case, Task, Timer
+from engine.regions import region_name
+from engine.runtime import engine_context
+from engine.services._common import rule_values
+from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
+
+log = logging.getLogger(__name__)
+
+LEVEL_ROLES = {1: None, 2: "supervisor", 3: "head"}
+LEVEL_NAMES = {1: "一级督办（逾期提醒）", 2: "二级督办", 3: "三级督办（报分管领导）"}
+SUPERVISION_TASK = "supervise_overdue"
+
+
+class Escalation(db.Model):
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_name: Mapped[str] = mapped_column(String(64))
+    task_title: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(12))
+    level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    supervision_task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    notified: Mapped[str] = mapped_column(Text, default="")  # who was told, for the history
+
+    case: Mapped[Case] = relationship()
+
+
+@dataclass
+class SweepReport:
+    fired: list[str] = field(default_factory=list)       # "WA-... payment_deadline"
+    escalated: list[str] = field(default_factory=list)   # "WA-... investigate → level 2"
+    skipped: int = 0                                      # claimed by another sweeper or lost a race
+    errors: list[str] = field(default_factory=list)
+    notices_rendered: int = 0
+
+    def lines(self) -> list[str]:
+        return [f"fired      {x}" for x in self.fired] + [f"escalated  {x}" for x in self.escalated] + [
+            f"error      {x}" for x in self.errors]
+
+
+def due_timer_ids(now: datetime, limit: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Timer.id).where(Timer.status == "pending", Timer.fire_at <= now)
+        .order_by(Timer.fire_at, Timer.id).limit(limit)
+    ))
+
+
+def _claim(timer_id: int, now: datetime, worker: str) -> Timer | None:
+    """Lock and mark one timer inside the current transaction; None when someone else has it."""
+    if db.engine.dialect.name == "postgresql":
+        timer = db.session.scalar(
+            select(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+            .with_for_update(skip_locked=True)
+        )
+        if timer is None:
+            return None
+        timer.status = "fired"
+        timer.claimed_at, timer.claimed_by = now, worker
+        return timer
+    hit = db.session.execute(
+        update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+        .values(status="fired", claimed_at=now, claimed_by=worker)
+    ).rowcount
+    return db.session.get(Timer, timer_id) if hit else None
+
+
+def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
+    case = db.session.get(Case, timer.case_id)
+    parsed, workflow = load_workflow(case)
+    before = case.status
+    with engine_context(now, values):
+        runtime.fire_due_timers(workflow)
+        if timer.spiff_task_id in {str(t.id) for t, _ in runtime.waiting_timers(workflow)}:
+            # Never mark a timer fired that the workflow still waits on (it would be re-projected and spin).
+            raise RuntimeError(f"timer {timer.name} of {case.number} did not fire at {now.isoformat()}")
+        project_case(case, workflow, parsed, now, values)
+    audit.record(case, SYSTEM.username, "timer_fired",
+                 {"timer": timer.name, "fire_at": timer.fire_at.isoformat(), "status": [before, case.status]}, now)
+    db.session.flush()  # the case's version check happens here: a concurrent user edit rolls this back
+    report.fired.append(f"{case.number} {timer.name}")
+
+
+def _supervisors(region: str, role: str) -> list[str]:
+    from engine.models import User
+
+    users = db.session.scalars(select(User).where(User.active.is_(True)))
+    # The nearest bureau's supervisors: same region first, then the prefecture.
+    found = [u.username for u in users if role in u.roles and region.startswith(u.region)]
+    return sorted(found)
+
+
+def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
+    task = db.session.get(Task, timer.task_id)
+    if task is None or task.state != "open":
+        return  # done in the meantime: nothing to escalate
+    case = db.session.get(Case, task.case_id)
+    level = timer.level
+    task.escalation_level = max(task.escalation_level, level)
+    told = [task.assignee.username] if task.assignee else []
+    told += _supervisors(case.region, "supervisor")
+    escalation = Escalation(
+        case_id=case.id, task_id=task.id, task_name=task.name, task_title=task.title, region=case.region,
+        level=level, status="open", due_at=task.due_at, opened_at=now, notified=",".join(dict.fromkeys(told)),
+    )
+    db.session.add(escalation)
+    role = LEVEL_ROLES.get(level)
+    if role:
+        # A supervision task (督办) in the supervisor's (level 2) or the head's (level 3) queue.
+        supervision = Task(
+            id=str(uuid.uuid4()), case_id=case.id, process=case.process, region=case.region,
+            name=SUPERVISION_TASK, title=f"督办：{task.title}（{LEVEL_NAMES[level]}）", role=role,
+            created_at=now, due_at=calendar.working_days_after(now, int(values["escalation_level2_days"])),
+            due_rule=None, escalation_level=level,
+        )
+        db.session.add(supervision)
+        escalation.supervision_task_id = supervision.id
+        deadline = calendar.working_days_after(now, int(values["escalation_level2_days"]))
+        documents.issue_notice(case, "supervision_notice", {
+            "recipient": f"{region_name(case.region)}劳动保障监察机构" if case.process == "wage_arrears"
+            else f"{region_name(case.region)}经办机构",
+            "escalation_level": LEVEL_NAMES[level],
+            "overdue_task": f"案件 {case.number} 的「{task.title}」",
+            "due_on": task.due_at.astimezone(calendar.get_timezone()).date().isoformat() if task.due_at else "",
+            "deadline": deadline.date().isoformat(),
+            "facts": [
+                f"案件 {case.number} 的「{task.title}」办理期限已于"
+                f"{task.due_at.astimezone(calendar.get_timezone()):%Y年%m月%d日}届满，至今未办结。",
+                f"根据督办制度，现予{LEVEL_NAMES[level]}。",
+            ],
+            "legal_basis": ["《劳动保障监察条例》第十七条", "本局案件督办制度"],
+            "requirements": ["请于期限内办结并书面报告办理结果；逾期未办结的，将逐级督办。"],
+        }, now, SYSTEM.username)
+    next_level = level + 1
+    if next_level in LEVEL_ROLES:
+        key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
+        db.session.add(Timer(case_id=case.id, kind="task_due", task_id=task.id, name=task.name, level=next_level,
+                             fire_at=calendar.working_days_after(timer.fire_at, int(values[key]))))
+    audit.record(case, SYSTEM.username, "task_escalated",
+                 {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
+    report.escalated.append(f"{case.number} {task.name} → level {level}")
+
+
+def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any], report: SweepReport) -> bool:
+    """Claim and fire one timer in one transaction; False when another sweeper had it or the case moved on."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        timer = _claim(timer_id, now, worker)
+        if timer is None:
+            db.session.rollback()
+            report.skipped += 1
+            return False
+        if timer.kind == "bpmn":
+            _fire_bpmn(timer, now, values, report)
+        elif timer.kind == "task_due":
+            _escalate(timer, now, values, report)
+        db.session.commit()
+        return True
+    except (StaleDataError, IntegrityError, OperationalError) as exc:
+        # A user changed the case at the same moment: the timer stays pending for the next sweep.
+        db.session.rollback()
+        report.skipped += 1
+        log.info("timer %s left for the next sweep: %s", timer_id, type(exc).__name__)
+        return False
+    except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
+        db.session.rollback()
+        report.errors.append(f"timer {timer_id}: {type(exc).__name__}: {exc}")
+        log.exception("timer %s failed", timer_id)
+        return False
+
+
+def sweep(now: datetime, *, batch: int = 500, worker: str = "sweeper", render_notices: bool = True,
+          progress: Callable[[int, int], None] | None = None) -> SweepReport:
+    """Fire every timer due at `now`, then render the notices waiting in the outbox."""
+    report = SweepReport()
+    values = rule_values()
+    db.session.rollback()  # start from a clean transaction
+    while True:
+        ids = due_timer_ids(now, batch)
+        db.session.rollback()
+        if not ids:
+            break
+        handled = 0
+        for i, timer_id in enumerate(ids, 1):
+            handled += fire_timer(timer_id, now, worker, values, report)
+            if progress:
+                progress(len(report.fired) + len(report.escalated), len(report.fired) + len(report.escalated)
+                         + len(ids) - i)
+        if handled == 0:
+            break  # everything left is someone else's or failing: do not spin
+    if render_notices:
+        report.notices_rendered = documents.render_pending(now)
+    return report
+
+
+def forecast(now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    """What a sweep at `now` would do, changing nothing (`flask sweep --dry-run`)."""
+    rows = db.session.execute(
+        select(Timer, Case.number).join(Case, Case.id == Timer.case_id)
+        .where(Timer.status == "pending", Timer.fire_at <= now).order_by(Timer.fire_at).limit(limit)
+    ).all()
+    plan = []
+    for timer, number in rows:
+        action = f"fire {timer.name}" if timer.kind == "bpmn" else f"escalate {timer.name} to level {timer.level}"
+        plan.append({"case": number, "fire_at": timer.fire_at, "action": action})
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resolution and reading.
+
+def resolve_for_task(task: Task, now: datetime) -> None:
+    """The overdue task is done (or gone): its escalations resolve and their supervision tasks close."""
+    for escalation in db.session.scalars(
+        select(Escalation).where(Escalation.task_id == task.id, Escalation.status == "open")
+    ):
+        escalation.status = "resolved"
+        escalation.resolved_at = now
+        if escalation.supervision_task_id:
+            supervision = db.session.get(Task, escalation.supervision_task_id)
+            if supervision is not None and supervision.state == "open":
+                supervision.state = "completed"
+                supervision.completed_at = now
+                supervision.completed_by = SYSTEM.username
+    db.session.execute(
+        update(Timer).where(Timer.task_id == task.id, Timer.status == "pending").values(status="cancelled")
+    )
+
+
+def escalation_json(escalation: Escalation) -> dict[str, Any]:
+    tz = calendar.get_timezone()
+    return {
+        "id": escalation.id, "case_number": escalation.case.number, "task_id": escalation.task_id,
+        "task_name": escalation.task_name, "task_title": escalation.task_title, "region": escalation.region,
+        "level": escalation.level, "status": escalation.status,
+        "due_at": escalation.due_at.astimezone(tz).isoformat() if escalation.due_at else None,
+        "opened_at": escalation.opened_at.astimezone(tz).isoformat(),
+        "resolved_at": escalation.resolved_at.astimezone(tz).isoformat() if escalation.resolved_at else None,
+        "notified": [x for x in escalation.notified.split(",") if x],
+    }
+
+
+def escalations_for_case(case: Case) -> list[Escalation]:
+    return list(db.session.scalars(select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)))
+
+
+def list_escalations(actor: Actor, *, status: str | None = None, page: int = 1,
+                     per_page: int = 50) -> tuple[list[Escalation], int]:
+    query = select(Escalation).where(region_filter(Escalation.region, actor))
+    if status:
+        query = query.where(Escalation.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Escalation.opened_at.desc(), Escalation.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+SUPERVISION_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "title": "督办处理",
+    "properties": {
+        "action": {"type": "string", "title": "督办措施", "enum": ["urged", "reassigned", "reported"],
+                   "x-enum-titles": {"urged": "已催办", "reassigned": "已改派", "reported": "已报告上级"}},
+        "comment": {"type": "string", "title": "督办意见", "minLength": 1, "maxLength": 1000},
+    },
+    "required": ["action", "comment"],
+    "additionalProperties": False,
+}
+
+
+def _complete_supervision(actor: Actor, task: Task, data: dict[str, Any], now: datetime) -> None:
+    escalation = db.session.scalar(select(Escalation).where(Escalation.supervision_task_id == task.id))
+    if escalation is not None and escalation.status == "open" and data["action"] == "reassigned":
+        overdue = db.session.get(Task, escalation.task_id)
+        if overdue is not None and overdue.state == "open":
+            overdue.assignee_id = None  # back to the unassigned queue of the region
+
+
+NON_WORKFLOW_TASKS[SUPERVISION_TASK] = (SUPERVISION_FORM, _complete_supervision)
+TASK_CLOSED_HOOKS.append(resolve_for_task)

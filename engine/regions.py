@@ -1,0 +1,53 @@
+"""Administrative divisions (GB/T 2260) the demo and the notices know, with each bureau's name and the short
+form used in document numbers (楚人社监令〔2021〕17号)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    bureau: str
+    abbreviation: str
+
+
+_REGIONS = [
+    Region("530000", "云南省", "云南省人力资源和社会保障厅", "云人社"),
+    Region("532300", "楚雄彝族自治州", "楚雄州人力资源和社会保障局", "楚人社"),
+    Region("532301", "楚雄市", "楚雄市人力资源和社会保障局", "楚市人社"),
+    Region("532302", "禄丰市", "禄丰市人力资源和社会保障局", "禄人社"),
+    Region("532322", "双柏县", "双柏县人力资源和社会保障局", "双人社"),
+    Region("532323", "牟定县", "牟定县人力资源和社会保障局", "牟人社"),
+    Region("532324", "南华县", "南华县人力资源和社会保障局", "南人社"),
+    Region("532325", "姚安县", "姚安县人力资源和社会保障局", "姚人社"),
+    Region("532326", "大姚县", "大姚县人力资源和社会保障局", "大人社"),
+    Region("532327", "永仁县", "永仁县人力资源和社会保障局", "永人社"),
+    Region("532328", "元谋县", "元谋县人力资源和社会保障局", "元人社"),
+    Region("532329", "武定县", "武定县人力资源和社会保障局", "武人社"),
+]
+REGIONS: dict[str, Region] = {r.code: r for r in _REGIONS}
+
+
+def issuing_region(code: str) -> Region:
+    """The bureau for a case region: the region itself, else its prefecture, else its province."""
+    for candidate in (code, code[:4] + "00", code[:2] + "0000"):
+        if candidate in REGIONS:
+            return REGIONS[candidate]
+    return Region(code, code, f"{code} 人力资源和社会保障局", "人社")
+
+
+def region_name(code: str) -> str:
+    region = REGIONS.get(code)
+    return region.name if region else code
+
+
+def children(code: str) -> list[Region]:
+    """The next level down: a province's prefectures, a prefecture's counties."""
+    if code.endswith("0000"):
+        return [r for r in _REGIONS if r.code.startswith(code[:2]) and r.code.endswith("00") and r.code != code]
+    if code.endswith("00"):
+        return [r for r in _REGIONS if r.code.startswith(code[:4]) and r.code != code]
+    return [REGIONS[code]] if code in REGIONS else []

@@ -1,0 +1,92 @@
+"""APScheduler runs the sweep every minute. Its job store stays in memory (shared APScheduler stores run jobs
+twice); which timer fires where is decided by the database claim, so any number of schedulers may run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import UTCDateTime, db
+
+log = logging.getLogger(__name__)
+
+# Daily and periodic jobs other modules add: name -> callable(now).
+PERIODIC_JOBS: dict[str, Callable[[datetime], object]] = {}
+
+
+class SchedulerHeartbeat(db.Model):
+    """Each scheduler process writes here after every sweep, so /health can tell a live one from none."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_sweep_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_sweep(app) -> None:
+    """One scheduled sweep inside an app context; errors are logged, never kill the scheduler."""
+    from engine.escalation import sweep
+
+    with app.app_context():
+        now = datetime.now(UTC)
+        try:
+            report = sweep(now, worker=worker_name())
+            for name, job in PERIODIC_JOBS.items():
+                try:
+                    job(now)
+                except Exception:  # noqa: BLE001
+                    db.session.rollback()
+                    log.exception("periodic job %s failed", name)
+            if report.fired or report.escalated or report.errors:
+                log.info("sweep: %d fired, %d escalated, %d errors", len(report.fired), len(report.escalated),
+                         len(report.errors))
+            heartbeat = db.session.get(SchedulerHeartbeat, worker_name()) or SchedulerHeartbeat(worker=worker_name())
+            heartbeat.last_sweep_at = now
+            db.session.add(heartbeat)
+            db.session.commit()
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+            log.exception("sweep failed")
+        finally:
+            db.session.remove()
+
+
+def _configure(scheduler, app, interval: int) -> None:
+    scheduler.add_job(run_sweep, "interval", seconds=interval, args=[app], id="sweep", max_instances=1,
+                      coalesce=True, next_run_time=datetime.now(UTC), misfire_grace_time=interval)
+
+
+def start_background(app, interval: int) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()},
+                                    executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
+    _configure(scheduler, app, interval)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking(app, interval: int) -> None:
+    scheduler = BlockingScheduler(jobstores={"default": MemoryJobStore()},
+                                  executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
+    _configure(scheduler, app, interval)
+    scheduler.start()
+
+
+def is_alive(now: datetime, interval: int) -> bool:
+    from sqlalchemy import func, select
+
+    last = db.session.scalar(select(func.max(SchedulerHeartbeat.last_sweep_at)))
+    return last is not None and (now - last).total_seconds() <= 3 * interval + 30

@@ -1,0 +1,119 @@
+"""Wage-arrears notices: which decision issues which notice, with the facts it states."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine import calendar
+from engine.actors import Actor
+from engine.documents import issue_notice
+from engine.models import Case
+from engine.regions import issuing_region
+from engine.rules import RULES
+from engine.runtime import money
+from engine.services.cases import STATUS_HOOKS, TASK_COMPLETED_HOOKS
+
+REJECTION_GROUNDS = "《劳动保障监察条例》第十七条；《关于实施〈劳动保障监察条例〉若干规定》第十七条"
+CLOSED_STATUSES = {"cleared": "欠薪已全部清偿，案件办结。", "withdrawn": "经调查核实，未发现拖欠工资行为，案件撤销。",
+                   "transferred": "案件已移送公安机关依法处理。"}
+
+
+def _day(value: str | None, now: datetime) -> str:
+    if value:
+        return datetime.fromisoformat(value).astimezone(calendar.get_timezone()).date().isoformat()
+    return now.astimezone(calendar.get_timezone()).date().isoformat()
+
+
+def _employer(data: dict[str, Any]) -> str:
+    return (data.get("employer") or {}).get("name") or "用人单位"
+
+
+def _complainant(data: dict[str, Any]) -> str:
+    return (data.get("complainant") or {}).get("name") or "投诉人"
+
+
+def _matter(data: dict[str, Any]) -> str:
+    return f"你反映{_employer(data)}拖欠工资的投诉"
+
+
+def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[str, Any], now: datetime,
+                       actor: Actor) -> None:
+    if case.process != "wage_arrears":
+        return
+    who = actor.username
+    if task == "review_complaint" and form.get("decision") == "accept":
+        issue_notice(case, "acceptance_notice", {
+            "recipient": _complainant(data), "matter": _matter(data), "received_on": _day(data.get("received_at"), now),
+            "time_limit": f"{data.get('case_due_at', '')[:10]}前（六十个工作日）",
+            "facts": [f"本局于{_day(data.get('received_at'), now)}收到{_matter(data)}，"
+                      "经审查，符合受理条件，决定立案受理。"],
+            "legal_basis": [RULES["acceptance_review_days"].basis, RULES["case_conclusion_days"].basis],
+        }, now, who)
+    elif task == "review_complaint" and form.get("decision") in ("reject", "redirect"):
+        notice = {
+            "recipient": _complainant(data), "matter": _matter(data), "received_on": _day(data.get("received_at"), now),
+            "reason": form.get("reason") or "不属于劳动保障监察管辖范围",
+            "facts": [f"本局于{_day(data.get('received_at'), now)}收到{_matter(data)}。经审查，决定不予受理。"],
+            "legal_basis": [REJECTION_GROUNDS],
+        }
+        if form.get("decision") == "redirect":
+            notice["redirect_to"] = form.get("reason")
+        issue_notice(case, "non_acceptance_notice", notice, now, who)
+    elif task == "receive_material" and form.get("received") is False:
+        issue_notice(case, "non_acceptance_notice", {
+            "recipient": _complainant(data), "matter": _matter(data), "received_on": _day(data.get("received_at"), now),
+            "reason": "逾期未补正材料", "facts": ["本局已书面告知补正材料，你逾期未补正。"],
+            "legal_basis": [REJECTION_GROUNDS],
+        }, now, who)
+    elif task == "issue_order":
+        issue_notice(case, "rectification_order", {
+            "recipient": _employer(data), "amount_owed": data.get("verified_amount", "0.00"),
+            "worker_count": int(data.get("workers_owed") or 0), "deadline": _day(data.get("payment_due_at"), now),
+            "facts": [
+                f"经调查，你单位在{(data.get('project') or {}).get('name', '')}项目中拖欠"
+                f"{int(data.get('workers_owed') or 0)}名劳动者"
+                f"{data.get('period_from', '')}至{data.get('period_to', '')}期间工资"
+                f"共计{data.get('verified_amount')}元。",
+            ],
+            "legal_basis": ["《保障农民工工资支付条例》第五十四条", "《劳动保障监察条例》第二十六条"],
+            "requirements": [f"限你单位于{_day(data.get('payment_due_at'), now)}前足额支付上述工资，"
+                             "并将支付凭证报送本局。"],
+        }, now, who)
+    elif task == "approve_enforcement" and form.get("approved"):
+        measures = data.get("measures") or []
+        if "penalty" in measures:
+            issue_notice(case, "penalty_decision", {
+                "recipient": _employer(data), "penalty": "罚款",
+                "fine_amount": data.get("penalty_amount") or "2000.00",
+                "deadline": (now.astimezone(calendar.get_timezone()) + timedelta(days=15)).date().isoformat(),
+                "facts": [f"你单位拖欠劳动者工资{data.get('verified_amount')}元，经责令限期支付逾期仍未支付。"],
+                "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
+            }, now, who)
+        if "criminal_referral" in measures:
+            outstanding = money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0")
+            issue_notice(case, "criminal_referral", {
+                "recipient": f"{issuing_region(case.region).name}公安局", "suspect": _employer(data),
+                "offence": "拒不支付劳动报酬罪", "amount_owed": str(outstanding),
+                "worker_count": int(data.get("workers_owed") or 0),
+                "attachments": ["立案审批表", "调查询问笔录", "限期整改指令书及送达回证", "工资清单"],
+                "facts": [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
+                          "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"],
+                "legal_basis": ["《中华人民共和国刑法》第二百七十六条之一", "《行政执法机关移送涉嫌犯罪案件的规定》"],
+            }, now, who)
+
+
+def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
+    if case.process != "wage_arrears" or case.status not in CLOSED_STATUSES:
+        return
+    issue_notice(case, "case_closure_notice", {
+        "recipient": _complainant(data), "outcome": [CLOSED_STATUSES[case.status]],
+        "closed_on": _day(None, now), "amount_recovered": data.get("amount_paid") or "0.00",
+        "worker_count": int(data.get("workers_owed") or data.get("workers_count") or 0),
+        "facts": [f"{_matter(data)}，本局已依法处理完毕。"],
+        "legal_basis": [RULES["case_conclusion_days"].basis],
+    }, now, "system")
+
+
+TASK_COMPLETED_HOOKS.append(_on_task_completed)
+STATUS_HOOKS.append(_on_status)

@@ -1,0 +1,59 @@
+"""Documents, public verification and escalations."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, send_file
+
+from engine import documents, escalation, services
+from web.api import bp, error, page_json, paging, query_choice, token_required
+from web.api.openapi import EXTRA_PATHS, _op, _p, _q
+from web.api.views import CASE_SECTIONS
+
+CASE_SECTIONS["documents"] = lambda case: [documents.document_json(d) for d in documents.documents_for_case(case)]
+CASE_SECTIONS["escalations"] = lambda case: [escalation.escalation_json(e)
+                                             for e in escalation.escalations_for_case(case)]
+
+
+@bp.get("/cases/<number>/documents")
+@token_required
+def case_documents(number: str):
+    case = services.get_case(g.actor, number)
+    return jsonify([documents.document_json(d) for d in documents.documents_for_case(case)])
+
+
+@bp.get("/documents/<int:document_id>")
+@token_required
+def document_pdf(document_id: int):
+    document = documents.document_in_scope(g.actor, document_id)
+    path = documents.path_of(document)
+    if path is None or not path.exists():
+        return error(409, "not_ready", "文书正在生成，请稍后再试")
+    return send_file(path, mimetype="application/pdf", download_name=f"{document.number}.pdf")
+
+
+@bp.get("/verify/<code>")
+def verify(code: str):
+    found = documents.verify(code) if len(code) <= 32 else None
+    if found is None:
+        return error(404, "not_found", "未找到该验证码对应的文书")
+    return jsonify(found)
+
+
+@bp.get("/escalations")
+@token_required
+def list_escalations():
+    page, per_page = paging()
+    status = query_choice("status", ("open", "resolved"))
+    rows, total = escalation.list_escalations(g.actor, status=status, page=page, per_page=per_page)
+    return page_json([escalation.escalation_json(e) for e in rows], total, page, per_page)
+
+
+EXTRA_PATHS.update({
+    "/cases/{number}/documents": {"get": _op("Notices of a case", params=[_p("number")])},
+    "/documents/{id}": {"get": _op("A notice as PDF", params=[_p("id")], content="application/pdf",
+                                   ok={"type": "string", "format": "binary"})},
+    "/verify/{code}": {"get": _op("Check a notice's verification code (public, no personal data)",
+                                  params=[_p("code")], auth=False)},
+    "/escalations": {"get": _op("Escalations in the caller's region",
+                                params=[_q("status", {"enum": ["open", "resolved"]})])},
+})
