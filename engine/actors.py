@@ -24,16 +24,30 @@ class Actor:
     def has_role(self, role: str) -> bool:
         return role in self.roles or "admin" in self.roles
 
+    @property
+    def scope(self) -> str:
+        return scope_prefix(self.region)
+
     def covers(self, region: str) -> bool:
-        return region.startswith(self.region)
+        return region.startswith(self.scope)
 
 
 SYSTEM = Actor("system", ("admin",), "")
 
 
+def scope_prefix(region: str) -> str:
+    """The significant part of a GB/T 2260 code: a prefecture 532300 covers 5323xx, a province 530000 covers
+    53xxxx, a county 532301 covers itself."""
+    code = region or ""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return "" if code in ("", "00") else code
+
+
 def region_filter(column, actor: Actor) -> ColumnElement[bool]:
-    """The one place region scoping is written: `column` starts with the actor's region code."""
-    if not actor.region:
+    """The one place region scoping is written: `column` lies within the actor's region."""
+    prefix = actor.scope
+    if not prefix:
         return column.is_not(None)
     # Region codes are digits only (validated at sign-up), so LIKE needs no escaping.
-    return column.like(actor.region + "%")
+    return column.like(prefix + "%")

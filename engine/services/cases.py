@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, text
 
 from engine import audit, calendar, processes
-from engine.actors import Actor, region_filter
+from engine.actors import Actor, region_filter, scope_prefix
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer
@@ -211,7 +211,7 @@ def list_cases(
     if status:
         query = query.where(Case.status == status)
     if region:
-        query = query.where(Case.region.like(region + "%"))
+        query = query.where(Case.region.like(scope_prefix(region) + "%"))
     if overdue:
         query = query.where(Case.closed_at.is_(None), Case.due_at < now)
     if q:

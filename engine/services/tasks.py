@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 
 from engine import audit
-from engine.actors import Actor, region_filter
+from engine.actors import Actor, region_filter, scope_prefix
 from engine.db import db
 from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
 from engine.models import Case, Task
@@ -138,7 +138,7 @@ def list_tasks(
     elif assigned == "unassigned":
         query = query.where(Task.assignee_id.is_(None))
     if region:
-        query = query.where(Task.region.like(region + "%"))
+        query = query.where(Task.region.like(scope_prefix(region) + "%"))
     if process:
         query = query.where(Task.process == process)
     if overdue:

@@ -1,0 +1,169 @@
+"""Demo users and cases across the Chuxiong prefecture's counties, for `flask seed-demo` and `make run`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from engine import accounts, escalation, services
+from engine.actors import Actor
+from engine.db import db
+from engine.models import User
+from engine.services.cases import open_tasks
+
+DEMO_USERS = [
+    # username, roles, region, display name
+    ("admin", ["admin"], "530000", "系统管理员"),
+    ("head_cz", ["head"], "532300", "州局分管领导"),
+    ("sup_cz", ["supervisor"], "532300", "州监察支队督办员"),
+    ("sup_cx", ["supervisor"], "532301", "楚雄市监察大队长"),
+    ("insp_cx", ["inspector"], "532301", "楚雄市监察员 张明"),
+    ("insp_cx2", ["inspector"], "532301", "楚雄市监察员 李华"),
+    ("insp_sb", ["inspector"], "532322", "双柏县监察员 王芳"),
+    ("insp_ym", ["inspector"], "532328", "元谋县监察员 赵强"),
+    ("clerk_cx", ["clerk"], "532301", "楚雄市就业局经办员 陈静"),
+    ("clerk_sb", ["clerk"], "532322", "双柏县就业局经办员 杨丽"),
+]
+
+# Other processes add their demo cases: fn(users_by_name, now, echo).
+DEMO_SEEDERS: list[Callable] = []
+
+EMPLOYERS = [
+    ("楚雄鹿城建筑劳务有限公司", "鹿城镇安置房二期", "government_invested", "construction"),
+    ("双柏县恐龙河水电工程有限公司", "恐龙河引水工程", "soe", "construction"),
+    ("元谋县金沙江果蔬加工厂", "果蔬冷链加工车间", "private", "manufacturing"),
+    ("楚雄州彝人古镇物业服务有限公司", "彝人古镇物业服务", "private", "services"),
+    ("云南滇中新区PPP道路建设有限公司", "楚大高速连接线", "ppp", "construction"),
+]
+COMPLAINANTS = ["李建国", "普文华", "杨春梅", "罗志强", "张秀英", "起家明", "鲁小平", "何光荣", "苏丽", "字国伟"]
+
+
+def _ric(seed: int) -> str:
+    from stdnum.cn import ric
+
+    base = f"5323011985{(seed % 12) + 1:02d}{(seed % 27) + 1:02d}{seed % 10}{(seed * 7) % 10}{seed % 2}"
+    return base + ric.calc_check_digit(base + "0")  # the function ignores the last character
+
+
+def _uscc(seed: int) -> str:
+    from stdnum.cn import uscc
+
+    base = f"91532301MA6K{seed:04d}X"[:17]
+    return base + uscc.calc_check_digit(base)
+
+
+def _intake(i: int) -> dict:
+    employer, project, ptype, sector = EMPLOYERS[i % len(EMPLOYERS)]
+    amount = 18000 + (i * 13700) % 240000
+    return {
+        "complainant": {"name": COMPLAINANTS[i % len(COMPLAINANTS)], "id_number": _ric(i), "phone": f"138{i:08d}"},
+        "workers_count": 3 + (i * 5) % 40,
+        "employer": {"name": employer, "uscc": _uscc(i), "address": "云南省楚雄彝族自治州"},
+        "project": {"name": project, "type": ptype, "sector": sector},
+        "amount_owed": f"{amount}.00",
+        "period_from": "2020-07-01",
+        "period_to": "2020-12-31",
+        "source": ["walk_in", "hotline", "platform", "inspection"][i % 4],
+    }
+
+
+def _complete(actor: Actor, case, name: str, data: dict, now: datetime):
+    task = next(t for t in open_tasks(case) if t.name == name)
+    return services.complete_task(actor, task.id, data, case.version, now)
+
+
+def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: Actor, start: datetime) -> str:
+    t = start
+    case = services.open_case(inspector, "wage_arrears", region, _intake(i), t)
+    if target == "received":
+        return case.number
+    t += timedelta(hours=20)
+    if target == "awaiting_material":
+        _complete(inspector, case, "review_complaint",
+                  {"decision": "request_material", "reason": "请补充工资欠条及考勤记录"}, t)
+        return case.number
+    if target == "rejected":
+        _complete(inspector, case, "review_complaint", {"decision": "reject", "reason": "已进入劳动仲裁程序"}, t)
+        return case.number
+    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"}, t)
+    if target == "investigating":
+        return case.number
+    verified = _intake(i)["amount_owed"]
+    workers = _intake(i)["workers_count"]
+    t += timedelta(days=2)
+    if target == "withdrawn":
+        _complete(inspector, case, "investigate", {"verified_amount": "0.00", "workers_owed": 0,
+                                                   "outcome": "no_arrears", "findings": "经核查工资已按时足额发放"}, t)
+        return case.number
+    if target == "cleared":
+        _complete(inspector, case, "investigate", {"verified_amount": verified, "workers_owed": workers,
+                                                   "outcome": "paid_voluntarily", "findings": "用人单位当场结清"}, t)
+        return case.number
+    case = _complete(inspector, case, "investigate", {"verified_amount": verified, "workers_owed": workers,
+                                                      "outcome": "order", "findings": "总包单位未按月足额支付"}, t)
+    t += timedelta(hours=3)
+    case = _complete(inspector, case, "issue_order", {"payment_deadline_days": 3}, t)
+    if target == "order_issued":
+        return case.number
+    t += timedelta(days=6)
+    escalation.sweep(t, render_notices=False)  # the payment deadline passes
+    db.session.refresh(case)
+    case = _complete(inspector, case, "check_payment", {"amount_paid": "5000.00", "note": "仅支付部分"}, t)
+    if target == "enforcement":
+        return case.number
+    t += timedelta(hours=4)
+    case = _complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit", "criminal_referral"],
+                                                             "reason": "拒不支付，达到移送标准"}, t)
+    t += timedelta(hours=4)
+    _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意移送公安机关"}, t)
+    return case.number
+
+
+PLAN = [
+    # status, region
+    ("received", "532301"), ("awaiting_material", "532301"), ("investigating", "532301"),
+    ("order_issued", "532301"), ("enforcement", "532301"), ("cleared", "532301"), ("transferred", "532301"),
+    ("withdrawn", "532301"), ("rejected", "532301"),
+    ("received", "532322"), ("investigating", "532322"), ("order_issued", "532322"), ("cleared", "532322"),
+    ("investigating", "532328"), ("enforcement", "532328"), ("cleared", "532328"),
+]
+
+
+def seed(echo: Callable[[str], None], *, if_empty: bool = False) -> None:
+    if if_empty and db.session.scalar(select(func.count(User.id))):
+        echo("demo data already loaded (users exist); nothing to do")
+        return
+    now = datetime.now(UTC)
+    lines = []
+    users: dict[str, Actor] = {}
+    for username, roles, region, name in DEMO_USERS:
+        existing = db.session.scalar(select(User).where(User.username == username))
+        if existing is None:
+            password = secrets.token_urlsafe(9) + "9a"
+            existing = accounts.create_user(username, password, roles, region, now, display_name=name)
+            lines.append(f"  {username:<10} {password:<16} {','.join(roles):<11} {region}  {name}")
+        users[username] = Actor.of(existing)
+    db.session.commit()
+
+    inspectors = {"532301": users["insp_cx"], "532322": users["insp_sb"], "532328": users["insp_ym"]}
+    start = now - timedelta(days=30)
+    numbers = []
+    for i, (target, region) in enumerate(PLAN):
+        numbers.append(_wage_case(i, target, region, inspectors[region], users["sup_cz"], start + timedelta(days=i)))
+    for seeder in DEMO_SEEDERS:
+        seeder(users, now, echo)
+    escalation.sweep(now)  # bring timers and escalations up to today and render the notices
+    echo(f"loaded {len(numbers)} wage-arrears cases in every status")
+    if lines:
+        accounts_file = Path(current_app.instance_path) / "demo-accounts.txt"
+        accounts_file.write_text("username   password         role        region\n" + "\n".join(lines) + "\n",
+                                 encoding="utf-8")
+        accounts_file.chmod(0o600)
+        echo("demo accounts (also saved in instance/demo-accounts.txt):")
+        for line in lines:
+            echo(line)
