@@ -390,7 +390,7 @@ class Runtime:
 
     @staticmethod
     def fire_due_timers(workflow: BpmnWorkflow) -> None:
-        workflow.refresh_waiting_tasks()
+        workflow.refresh_timers()
         workflow.do_engine_steps()
 
     @staticmethod
