@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import audit, calendar, documents
-from engine.actors import SYSTEM, Actor, region_filter
+from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
 from engine.db import UTCDateTime, db
 from engine.models import Case, Task, Timer
 from engine.regions import region_name
@@ -108,12 +108,14 @@ def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: Swee
 
 
 def _supervisors(region: str, role: str) -> list[str]:
+    """The nearest bureau's people in `role`: the county's own if it has any, else the prefecture's, and so on."""
     from engine.models import User
 
-    users = db.session.scalars(select(User).where(User.active.is_(True)))
-    # The nearest bureau's supervisors: same region first, then the prefecture.
-    found = [u.username for u in users if role in u.roles and region.startswith(u.region)]
-    return sorted(found)
+    users = db.session.scalars(select(User).where(User.active.is_(True), User.roles_csv.contains(role)))
+    covering = [(len(scope_prefix(u.region)), u.username) for u in users
+                if role in u.roles and region.startswith(scope_prefix(u.region))]
+    nearest = max((depth for depth, _ in covering), default=None)
+    return sorted(name for depth, name in covering if depth == nearest)
 
 
 def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:

@@ -1,0 +1,210 @@
+"""Registry of notice kinds: code, Chinese title and the fact keys each kind requires.
+
+Every kind takes the COMMON facts below; its docstring lists the extra keys it requires and the optional ones it
+understands. Fact values are strings unless said otherwise:
+
+* dates: ``datetime.date`` or ``"YYYY-MM-DD"``; printed as ``2021年2月10日``;
+* money: ``Decimal``, ``int`` or a numeric string, in yuan; printed as ``12,500.00元`` (orders and decisions
+  also print the Chinese upper-case amount, e.g. ``人民币壹万贰仟伍佰元整``);
+* paragraph lists (``facts``, ``legal_basis``, ``requirements``, ...): list of strings (a single string is taken
+  as a one-item list).
+
+A required key counts as missing when it is absent, ``None``, a blank string or an empty list.
+
+Common required facts (all kinds):
+    bureau, document_number, issued_on (date), recipient, case_number, verification_code, verify_url,
+    facts (paragraphs), legal_basis (list of citations, e.g. "《劳动保障监察条例》第二十六条").
+Common optional facts:
+    requirements (paragraphs: what the recipient must do), deadline (date by which),
+    rights (bool; print the rights of administrative review within 60 days and litigation within 6 months;
+    the default depends on the kind), review_body (where to apply for review, default "本级人民政府"),
+    court (default "人民法院"), contact (contact person), contact_phone, address (bureau address).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+COMMON_REQUIRED: tuple[str, ...] = (
+    "bureau",
+    "document_number",
+    "issued_on",
+    "recipient",
+    "case_number",
+    "verification_code",
+    "verify_url",
+    "facts",
+    "legal_basis",
+)
+
+COMMON_OPTIONAL: tuple[str, ...] = (
+    "requirements",
+    "deadline",
+    "rights",
+    "review_body",
+    "court",
+    "contact",
+    "contact_phone",
+    "address",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeKind:
+    """One kind of notice. ``required`` includes the common keys; ``template`` is a file in pdfs/templates/."""
+
+    code: str
+    title: str
+    doc: str
+    extra_required: tuple[str, ...]
+    extra_optional: tuple[str, ...] = ()
+    # Whether the rights-of-review paragraph is printed when the caller does not say.
+    rights_default: bool = False
+    # How the document refers to itself in set phrases ("自收到本决定书之日起").
+    self_ref: str = "本通知书"
+    required: tuple[str, ...] = field(init=False)
+    optional: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "doc", textwrap.dedent(self.doc).strip())
+        object.__setattr__(self, "required", COMMON_REQUIRED + self.extra_required)
+        object.__setattr__(self, "optional", COMMON_OPTIONAL + self.extra_optional)
+
+    @property
+    def template(self) -> str:
+        return f"{self.code}.html"
+
+
+_KIND_LIST: tuple[NoticeKind, ...] = (
+    NoticeKind(
+        "acceptance_notice",
+        "受理通知书",
+        """
+        Tells a complainant that the complaint/report (or claim) has been accepted.
+        Required: matter (what was accepted, e.g. "你反映楚雄某某建筑有限公司拖欠工资的投诉"),
+                  received_on (date the bureau received it).
+        Optional: time_limit (e.g. "60个工作日"; default "六十个工作日"), requirements, contact, contact_phone.
+        """,
+        ("matter", "received_on"),
+        extra_optional=("time_limit",),
+    ),
+    NoticeKind(
+        "non_acceptance_notice",
+        "不予受理通知书",
+        """
+        Tells a complainant that the complaint/report (or claim) is not accepted, and why.
+        Required: matter, received_on (date), reason (why it is not accepted).
+        Optional: redirect_to (the competent body the recipient may turn to,
+                  e.g. "楚雄市劳动人事争议仲裁委员会"). Rights printed by default.
+        """,
+        ("matter", "received_on", "reason"),
+        extra_optional=("redirect_to",),
+        rights_default=True,
+    ),
+    NoticeKind(
+        "rectification_order",
+        "劳动保障监察限期整改指令书",
+        """
+        Orders an employer to pay wage arrears / correct violations by a deadline.
+        Required: amount_owed (money), worker_count (int), deadline (date).
+        Optional: requirements (default: pay the arrears in full), report_to (where to report compliance,
+                  default the issuing bureau). Rights printed by default.
+        """,
+        ("amount_owed", "worker_count", "deadline"),
+        extra_optional=("report_to",),
+        rights_default=True,
+        self_ref="本指令书",
+    ),
+    NoticeKind(
+        "penalty_decision",
+        "行政处罚决定书",
+        """
+        Administrative penalty on an employer.
+        Required: penalty (the penalty imposed, e.g. "罚款" or "警告并处罚款"), fine_amount (money),
+                  deadline (date by which the fine must be paid).
+        Optional: payment_place (where to pay, default "指定银行"), hearing_note (a paragraph on the
+                  prior notice / hearing, e.g. "本局已于……告知你单位……你单位未提出陈述申辩"). Rights printed by default.
+        """,
+        ("penalty", "fine_amount", "deadline"),
+        extra_optional=("payment_place", "hearing_note"),
+        rights_default=True,
+        self_ref="本决定书",
+    ),
+    NoticeKind(
+        "criminal_referral",
+        "涉嫌犯罪案件移送书",
+        """
+        Refers a case of suspected crime (e.g. 拒不支付劳动报酬罪) to the public security organ.
+        Required: suspect (the employer / person suspected), offence (e.g. "拒不支付劳动报酬罪"),
+                  amount_owed (money), worker_count (int), attachments (list of materials handed over).
+        Optional: deadline (date by which the receiving organ is asked to reply).
+        """,
+        ("suspect", "offence", "amount_owed", "worker_count", "attachments"),
+        self_ref="本移送书",
+    ),
+    NoticeKind(
+        "supervision_notice",
+        "督办通知书",
+        """
+        Supervision (escalation) of an overdue task, sent to the responsible unit.
+        Required: escalation_level (e.g. "一级督办" or an int 1..3), overdue_task (what is overdue),
+                  due_on (the original due date), deadline (new date by which to finish and report).
+        Optional: requirements.
+        """,
+        ("escalation_level", "overdue_task", "due_on", "deadline"),
+    ),
+    NoticeKind(
+        "case_closure_notice",
+        "结案通知书",
+        """
+        Tells a party that the case is closed.
+        Required: outcome (the result, one or more paragraphs), closed_on (date).
+        Optional: amount_recovered (money), worker_count (int).
+        """,
+        ("outcome", "closed_on"),
+        extra_optional=("amount_recovered", "worker_count"),
+    ),
+    NoticeKind(
+        "benefit_decision_approval",
+        "失业保险待遇核定通知书",
+        """
+        Approves unemployment-insurance benefit.
+        Required: monthly_amount (money), months (int), start_date (date).
+        Optional: end_date (date; default start_date + months - 1 day), payment_schedule (list of
+                  {"period": str or date, "amount": money} or (period, amount) pairs), payment_method
+                  (e.g. "按月发放至本人社会保障卡金融账户"). Rights printed by default.
+        """,
+        ("monthly_amount", "months", "start_date"),
+        extra_optional=("end_date", "payment_schedule", "payment_method"),
+        rights_default=True,
+        self_ref="本通知书",
+    ),
+    NoticeKind(
+        "benefit_decision_refusal",
+        "不予核定失业保险待遇通知书",
+        """
+        Refuses unemployment-insurance benefit.
+        Required: rule (the condition not met, e.g. "非因本人意愿中断就业"), reason (why it is not met).
+        Rights printed by default.
+        """,
+        ("rule", "reason"),
+        rights_default=True,
+    ),
+    NoticeKind(
+        "temp_post_referral",
+        "临时性岗位推荐介绍信",
+        """
+        Letter referring a job seeker to a temporary post (addressed to the employer).
+        Required: candidate (name of the person referred), post_title, employer, pay (money per month,
+                  or a string such as "每日120元"), start_date (date), end_date (date).
+        Optional: work_place, report_by (date by which the candidate should report), candidate_id (masked
+                  ID number, e.g. "5323**********1234").
+        """,
+        ("candidate", "post_title", "employer", "pay", "start_date", "end_date"),
+        extra_optional=("work_place", "report_by", "candidate_id"),
+        self_ref="本介绍信",
+    ),
+)
+
+KINDS: dict[str, NoticeKind] = {kind.code: kind for kind in _KIND_LIST}

@@ -1,0 +1,406 @@
+"""Render official notices (A4, Chinese) to PDF with WeasyPrint.
+
+One FontConfiguration, one parsed stylesheet and one Jinja2 environment per process, built lazily: building a
+FontConfiguration makes fontconfig scan all fonts, and the stylesheet never changes. Renders are serialised by a
+lock because the shared Pango font map is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import threading
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from .kinds import KINDS, NoticeKind
+
+__all__ = [
+    "InvalidFact",
+    "MissingFacts",
+    "UnknownKind",
+    "render",
+    "render_html",
+    "stylesheet_text",
+    "weasy_objects",
+]
+
+
+class UnknownKind(ValueError):
+    """The notice kind is not in KINDS."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__(f"unknown notice kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+
+
+class MissingFacts(ValueError):
+    """Required facts are absent or blank."""
+
+    def __init__(self, kind: str, missing: list[str]) -> None:
+        self.kind = kind
+        self.missing = tuple(missing)
+        super().__init__(f"notice kind {kind!r} is missing required facts: {', '.join(missing)}")
+
+
+class InvalidFact(ValueError):
+    """A fact has a value that cannot be used (bad date, bad amount, ...)."""
+
+    def __init__(self, kind: str, key: str, value: object, expected: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"notice kind {kind!r}: fact {key!r} must be {expected}, got {value!r}")
+
+
+# Keys with a typed value; everything else is text. Unknown extra keys are passed through untouched.
+DATE_KEYS = frozenset(
+    {"issued_on", "deadline", "received_on", "due_on", "closed_on", "start_date", "end_date", "report_by"}
+)
+MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount"})
+INT_KEYS = frozenset({"worker_count", "months"})
+LIST_KEYS = frozenset({"facts", "legal_basis", "requirements", "attachments", "outcome"})
+
+# How each kind addresses its recipient in the body text.
+_YOU = {
+    "rectification_order": "你单位",
+    "penalty_decision": "你单位",
+    "criminal_referral": "你局",
+    "supervision_notice": "你单位",
+    "temp_post_referral": "你单位",
+}
+
+_CN_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_CN_SMALL = "零一二三四五六七八九"
+_NUMBERED = re.compile(r"^\s*[（(]?[一二三四五六七八九十\d]+[）)、.．]")
+_TRAILING_PUNCT = "。；;，,、：: \u3000"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formatting helpers (also used as Jinja filters)
+
+
+def cn_date(value: dt.date) -> str:
+    """2021-02-10 -> 2021年2月10日 (GB/T 9704: Arabic numerals, no zero padding)."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def yuan(value: Decimal) -> str:
+    """Decimal('12500') -> 12,500.00元."""
+    return f"{_cents(value):,.2f}元"
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _group_upper(group: int) -> str:
+    """Upper-case reading of 1..9999 without leading 零."""
+    out = ""
+    zero = False
+    for digit, unit in zip(f"{group:04d}", ("仟", "佰", "拾", ""), strict=True):
+        if digit == "0":
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += _CN_DIGITS[int(digit)] + unit
+    return out
+
+
+def yuan_upper(value: Decimal) -> str:
+    """Decimal('12500') -> 人民币壹万贰仟伍佰元整 (the form used on Chinese financial documents)."""
+    cents = int(_cents(value) * 100)
+    if cents < 0:
+        raise ValueError("negative amount")
+    whole, frac = divmod(cents, 100)
+    jiao, fen = divmod(frac, 10)
+    if whole >= 10**16:
+        raise ValueError("amount too large")
+    groups = []
+    rest = whole
+    while rest:
+        rest, group = divmod(rest, 10_000)
+        groups.append(group)
+    text = ""
+    gap = False  # a zero group or a short group needs a 零 before the next digits
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            gap = bool(text)
+            continue
+        if text and (gap or group < 1000):
+            text += "零"
+        text += _group_upper(group) + ("", "万", "亿", "万亿")[index]
+        gap = False
+    if text:
+        text += "元"
+    if not jiao and not fen:
+        return "人民币" + (text or "零元") + "整"
+    if jiao:
+        text += _CN_DIGITS[jiao] + "角"
+    elif text:
+        text += "零"
+    if fen:
+        text += _CN_DIGITS[fen] + "分"
+    return "人民币" + text
+
+
+def cn_number(value: int) -> str:
+    """Small counts in Chinese numerals (1..99): 一, 十二, 六十."""
+    if not 0 < value < 100:
+        return str(value)
+    tens, ones = divmod(value, 10)
+    if not tens:
+        return _CN_SMALL[ones]
+    return ("" if tens == 1 else _CN_SMALL[tens]) + "十" + (_CN_SMALL[ones] if ones else "")
+
+
+def clause(value: str) -> str:
+    """Strip trailing punctuation so a caller's text can be embedded mid-sentence."""
+    return str(value).rstrip(_TRAILING_PUNCT)
+
+
+def join_basis(items: list[str]) -> str:
+    """['《条例》第十八条。', '《办法》第七条'] -> 《条例》第十八条、《办法》第七条."""
+    return "、".join(clause(item) for item in items)
+
+
+def numbered(items: list[str]) -> list[str]:
+    """Number several items （一）（二）… unless the caller already numbered them."""
+    if len(items) < 2 or any(_NUMBERED.match(item) for item in items):
+        return list(items)
+    return [f"（{cn_number(i)}）{item}" for i, item in enumerate(items, start=1)]
+
+
+def add_months(start: dt.date, months: int) -> dt.date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def qr_svg(url: str) -> Markup:
+    """QR code of url as inline SVG (vector, no temp files). Size is set by the stylesheet."""
+    svg = segno.make(url, error="m", micro=False).svg_inline(scale=1, border=0, omitsize=True, dark="#000")
+    # Segno builds the SVG itself from the QR matrix; the URL is not embedded as text, so it is safe markup.
+    return Markup(svg)  # noqa: S704
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Facts
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple):
+        return not value
+    return False
+
+
+def _as_date(kind: str, key: str, value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidFact(kind, key, value, 'a date or "YYYY-MM-DD"')
+
+
+def _as_money(kind: str, key: str, value: object) -> Decimal:
+    if isinstance(value, bool):  # bool is an int: refuse it explicitly
+        raise InvalidFact(kind, key, value, "an amount in yuan")
+    if isinstance(value, Decimal | int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip().replace(",", "").removesuffix("元"))
+        except InvalidOperation:
+            raise InvalidFact(kind, key, value, "an amount in yuan") from None
+    else:
+        raise InvalidFact(kind, key, value, "an amount in yuan (Decimal or string)")
+    if not amount.is_finite() or amount < 0:
+        raise InvalidFact(kind, key, value, "a non-negative amount in yuan")
+    return amount
+
+
+def _as_int(kind: str, key: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise InvalidFact(kind, key, value, "a non-negative integer")
+
+
+def _as_list(kind: str, key: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value if not _missing(item)]
+    raise InvalidFact(kind, key, value, "a list of strings")
+
+
+def _schedule(kind: str, value: object) -> list[dict[str, str]]:
+    """payment_schedule: [{"period": ..., "amount": ...}] or [(period, amount)] -> printable rows."""
+    if not isinstance(value, list | tuple):
+        raise InvalidFact(kind, "payment_schedule", value, "a list of {period, amount} rows")
+    rows = []
+    for row in value:
+        if isinstance(row, Mapping):
+            period, amount = row.get("period"), row.get("amount")
+        elif isinstance(row, list | tuple) and len(row) == 2:
+            period, amount = row
+        else:
+            raise InvalidFact(kind, "payment_schedule", row, "a {period, amount} row")
+        if isinstance(period, dt.date):
+            period = f"{period.year}年{period.month}月"
+        rows.append({"period": str(period), "amount": yuan(_as_money(kind, "payment_schedule", amount))})
+    return rows
+
+
+def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, Any]]:
+    """Check and normalise facts into a template context. Raises UnknownKind, MissingFacts, InvalidFact."""
+    notice = KINDS.get(kind)
+    if notice is None:
+        raise UnknownKind(kind)
+    missing = [key for key in notice.required if _missing(facts.get(key))]
+    if missing:
+        raise MissingFacts(kind, missing)
+
+    context: dict[str, Any] = dict.fromkeys(notice.optional)
+    for key, value in facts.items():
+        if _missing(value) and key != "rights":
+            continue  # blank optional facts print nothing
+        if key in DATE_KEYS:
+            value = _as_date(kind, key, value)
+        elif key in MONEY_KEYS:
+            value = _as_money(kind, key, value)
+        elif key in INT_KEYS:
+            value = _as_int(kind, key, value)
+        elif key in LIST_KEYS:
+            value = _as_list(kind, key, value)
+        elif key == "payment_schedule":
+            value = _schedule(kind, value)
+        elif key == "rights":
+            value = bool(value)
+        context[key] = value
+
+    if context.get("rights") is None:
+        context["rights"] = notice.rights_default
+    context["kind"] = notice
+    context["you"] = _YOU.get(kind, "你")
+    context["qr"] = qr_svg(str(context["verify_url"]))
+    context["review_body"] = context.get("review_body") or "本级人民政府"
+    context["court"] = context.get("court") or "人民法院"
+
+    if kind == "benefit_decision_approval":
+        if context.get("end_date") is None:
+            context["end_date"] = add_months(context["start_date"], context["months"]) - dt.timedelta(days=1)
+        context["total_amount"] = context["monthly_amount"] * context["months"]
+    elif kind == "temp_post_referral":
+        pay = facts["pay"]
+        try:
+            context["pay"] = "每月" + yuan(_as_money(kind, "pay", pay))
+        except InvalidFact:
+            context["pay"] = str(pay)  # free text such as "每日120元，按周结算"
+    elif kind == "supervision_notice":
+        level = facts["escalation_level"]
+        if isinstance(level, int) and not isinstance(level, bool):
+            context["escalation_level"] = f"{cn_number(level)}级督办"
+        context["overdue_days"] = (context["issued_on"] - context["due_on"]).days
+    return notice, context
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Process-wide objects
+
+
+_lock = threading.RLock()
+_state: dict[str, Any] = {}
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pdfs", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(
+        cn_date=cn_date,
+        yuan=yuan,
+        yuan_upper=yuan_upper,
+        clause=clause,
+        basis=join_basis,
+        numbered=numbered,
+        cn_number=cn_number,
+    )
+    return env
+
+
+@cache
+def stylesheet_text() -> str:
+    """The single stylesheet, as text (for the inline-CSS variant used by the benchmark)."""
+    return resources.files("pdfs").joinpath("templates", "notice.css").read_text(encoding="utf-8")
+
+
+def weasy_objects() -> tuple[Any, Any, Any]:
+    """(FontConfiguration, parsed notice.css, URL fetcher), built once per process.
+
+    WeasyPrint is imported lazily: it pulls in Pango and fontconfig, which the web process only needs when it
+    actually renders a notice.
+    """
+    with _lock:
+        if not _state:
+            from weasyprint import CSS
+            from weasyprint.text.fonts import FontConfiguration
+            from weasyprint.urls import URLFetcher
+
+            font_config = FontConfiguration()
+            # Notices load nothing external; only data: URLs may ever be fetched (defence in depth).
+            fetcher = URLFetcher(allowed_protocols=("data",))
+            css = CSS(string=stylesheet_text(), font_config=font_config, url_fetcher=fetcher)
+            _state.update(font_config=font_config, css=css, fetcher=fetcher)
+        return _state["font_config"], _state["css"], _state["fetcher"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def render_html(kind: str, facts: Mapping[str, Any], *, inline_css: bool = False) -> str:
+    """The notice as an HTML string. With inline_css the stylesheet is embedded, so the HTML renders alone."""
+    notice, context = prepare(kind, facts)
+    css = Markup(stylesheet_text()) if inline_css else None  # noqa: S704 - our own file, not user input
+    return _environment().get_template(notice.template).render(context, inline_css=css)
+
+
+def render(kind: str, facts: Mapping[str, Any]) -> bytes:
+    """Render one notice to PDF bytes.
+
+    Raises UnknownKind, MissingFacts (naming the missing keys) or InvalidFact, all ValueError subclasses.
+    """
+    html = render_html(kind, facts)
+    font_config, css, fetcher = weasy_objects()
+    from weasyprint import HTML
+
+    with _lock:
+        document = HTML(string=html, url_fetcher=fetcher)
+        return document.write_pdf(stylesheets=[css], font_config=font_config)

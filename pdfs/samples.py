@@ -1,0 +1,185 @@
+"""Realistic sample facts for every notice kind (used by tests, the benchmark and for previewing layouts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+_BUREAU = "楚雄州人力资源和社会保障局"
+_BASE_URL = "http://127.0.0.1:5000/verify/"
+
+
+def _common(number: str, code: str, recipient: str, case_number: str) -> dict[str, Any]:
+    return {
+        "bureau": _BUREAU,
+        "document_number": number,
+        "issued_on": dt.date(2021, 2, 10),
+        "recipient": recipient,
+        "case_number": case_number,
+        "verification_code": code,
+        "verify_url": _BASE_URL + code,
+        "contact": "李明",
+        "contact_phone": "0878-3123456",
+    }
+
+
+_WAGE_FACTS = [
+    "你单位承建的楚雄市鹿城镇安置房二期项目自2020年9月起未按劳动合同约定支付劳动者工资，"
+    "经本局调取工资支付台账、考勤记录并询问劳动者代表，确认拖欠张建国等23名劳动者2020年9月至2021年1月工资。",
+    "2021年1月28日，本局向你单位送达《劳动保障监察询问通知书》，你单位法定代表人王某某到场接受询问，对上述事实无异议。",
+]
+
+_SAMPLES: dict[str, dict[str, Any]] = {
+    "acceptance_notice": {
+        **_common("楚人社监受〔2021〕5号", "A1B2-C3D4-E5F6", "张建国", "CXJC-2021-0005"),
+        "matter": "你反映楚雄某某建筑工程有限公司拖欠工资的投诉",
+        "received_on": "2021-02-03",
+        "facts": ["你反映该公司拖欠你及其他22名劳动者2020年9月至2021年1月工资共计约31万元，并提供了考勤记录复印件。"],
+        "legal_basis": ["《劳动保障监察条例》第十四条", "《关于实施〈劳动保障监察条例〉若干规定》第十七条"],
+        "requirements": ["补充提供劳动合同或者其他能够证明劳动关系的材料。", "如实提供其他知情劳动者的联系方式。"],
+        "deadline": dt.date(2021, 2, 20),
+    },
+    "non_acceptance_notice": {
+        **_common("楚人社监不受〔2021〕2号", "NQ7K-2M3P-8XD4", "赵丽华", "CXJC-2021-0011"),
+        "matter": "你反映与楚雄某某餐饮管理有限公司经济补偿争议的投诉",
+        "received_on": dt.date(2021, 2, 5),
+        "facts": ["你反映该公司于2020年12月解除劳动合同后未向你支付经济补偿，要求本局责令其支付。"],
+        "reason": "你反映的事项属于劳动争议，依法应当通过劳动争议仲裁程序解决，不属于劳动保障监察的受理范围",
+        "legal_basis": ["《劳动保障监察条例》第二十一条", "《关于实施〈劳动保障监察条例〉若干规定》第十八条"],
+        "redirect_to": "楚雄市劳动人事争议仲裁委员会",
+        "review_body": "楚雄州人民政府",
+        "court": "楚雄市人民法院",
+    },
+    "rectification_order": {
+        **_common("楚人社监令〔2021〕17号", "7K3Q-9M2P-XD4H", "楚雄某某建筑工程有限公司", "CXJC-2021-0005"),
+        "facts": _WAGE_FACTS,
+        "amount_owed": Decimal("312500.00"),
+        "worker_count": 23,
+        "deadline": dt.date(2021, 2, 25),
+        "legal_basis": ["《保障农民工工资支付条例》第五十四条", "《劳动保障监察条例》第十八条、第二十六条"],
+        "requirements": [
+            "足额支付张建国等23名劳动者2020年9月至2021年1月工资共计312,500.00元；",
+            "按照规定开设农民工工资专用账户，落实按月足额支付工资制度。",
+        ],
+        "review_body": "楚雄州人民政府",
+        "court": "楚雄市人民法院",
+    },
+    "penalty_decision": {
+        **_common("楚人社监罚〔2021〕3号", "P3N8-4R7T-K2WQ", "楚雄某某建筑工程有限公司", "CXJC-2021-0005"),
+        "facts": [
+            "你单位未按照本局于2021年2月10日作出的《劳动保障监察限期整改指令书》（楚人社监令〔2021〕17号）"
+            "要求，在2021年2月25日前足额支付张建国等23名劳动者工资，亦未说明正当理由。",
+            "你单位承建的项目未按规定开设农民工工资专用账户。",
+        ],
+        "hearing_note": "本局于2021年3月2日向你单位送达《行政处罚告知书》，告知拟作出行政处罚的事实、理由、依据及"
+        "你单位依法享有的陈述、申辩和要求听证的权利，你单位在法定期限内未提出陈述、申辩，亦未要求听证。",
+        "legal_basis": ["《保障农民工工资支付条例》第五十五条", "《中华人民共和国行政处罚法》第五十七条"],
+        "penalty": "警告并处罚款",
+        "fine_amount": Decimal("50000"),
+        "deadline": "2021-04-01",
+        "payment_place": "楚雄州非税收入代收银行",
+        "review_body": "楚雄州人民政府",
+        "court": "楚雄市人民法院",
+    },
+    "criminal_referral": {
+        **_common("楚人社监移〔2021〕1号", "CR5X-8H2L-M9V3", "楚雄市公安局", "CXJC-2021-0005"),
+        "suspect": "楚雄某某建筑工程有限公司及其法定代表人王某某",
+        "offence": "拒不支付劳动报酬罪",
+        "facts": [
+            "该公司承建的楚雄市鹿城镇安置房二期项目自2020年9月起未按劳动合同约定支付劳动者工资，"
+            "拖欠张建国等23名劳动者2020年9月至2021年1月工资。",
+            "本局于2021年2月10日向该公司送达《劳动保障监察限期整改指令书》（楚人社监令〔2021〕17号），"
+            "责令其于2021年2月25日前足额支付。期限届满后该公司仍拒不支付，法定代表人王某某更换联系方式、逃匿。",
+        ],
+        "amount_owed": "312,500.00",
+        "worker_count": 23,
+        "legal_basis": [
+            "《中华人民共和国刑法》第二百七十六条之一",
+            "《行政执法机关移送涉嫌犯罪案件的规定》第三条",
+            "《劳动保障监察条例》第二十六条",
+        ],
+        "attachments": [
+            "涉嫌犯罪案件调查报告1份",
+            "劳动保障监察限期整改指令书及送达回证复印件1份",
+            "劳动者工资欠款清单（23人）1份",
+            "询问笔录及相关证据材料共46页",
+        ],
+    },
+    "supervision_notice": {
+        **_common("楚人社督〔2021〕4号", "SV2D-6K8N-3QWP", "楚雄市人力资源和社会保障局", "CXJC-2021-0005"),
+        "escalation_level": 2,
+        "overdue_task": "楚雄某某建筑工程有限公司拖欠农民工工资案的调查处理",
+        "due_on": dt.date(2021, 2, 1),
+        "facts": ["该案涉及劳动者23人，欠薪金额较大，劳动者多次到州人民政府信访，社会关注度高。"],
+        "legal_basis": ["《保障农民工工资支付条例》第四十九条", "《楚雄州根治欠薪工作督办办法》第八条"],
+        "requirements": ["成立专案组，明确专人负责，逐人核实欠薪数额；", "每五个工作日报送一次案件办理进展情况。"],
+        "deadline": dt.date(2021, 2, 24),
+    },
+    "case_closure_notice": {
+        **_common("楚人社监结〔2021〕9号", "CL4M-7P2Q-9R5T", "张建国", "CXJC-2021-0005"),
+        "issued_on": dt.date(2021, 3, 16),
+        "facts": ["你于2021年2月3日投诉楚雄某某建筑工程有限公司拖欠工资，本局于同日受理并依法立案调查。"],
+        "outcome": [
+            "该公司已于2021年2月24日足额支付你及其他22名劳动者2020年9月至2021年1月工资。",
+            "本局已对该公司未开设农民工工资专用账户的违法行为依法作出行政处罚。",
+        ],
+        "amount_recovered": Decimal("312500"),
+        "worker_count": 23,
+        "closed_on": dt.date(2021, 3, 15),
+        "legal_basis": ["《关于实施〈劳动保障监察条例〉若干规定》第三十四条"],
+    },
+    "benefit_decision_approval": {
+        **_common("楚人社失核〔2021〕88号", "UB9K-3M7Q-2XH4", "陈晓梅", "CXSY-2021-0088"),
+        "facts": [
+            "你于2021年1月20日申领失业保险金。经核查，你于2020年12月31日因劳动合同期满且用人单位不再续订而终止劳动关系，"
+            "失业前累计缴纳失业保险费4年3个月，已办理失业登记，并有求职要求。"
+        ],
+        "legal_basis": ["《中华人民共和国社会保险法》第四十五条、第四十六条", "《失业保险条例》第十四条、第十七条"],
+        "monthly_amount": Decimal("1476.00"),
+        "months": 12,
+        "start_date": "2021-02-01",
+        "payment_schedule": [
+            {"period": dt.date(2021, 2, 1), "amount": Decimal("1476.00")},
+            {"period": dt.date(2021, 3, 1), "amount": Decimal("1476.00")},
+            ("2021年4月", "1476.00"),
+        ],
+        "review_body": "楚雄州人民政府",
+        "court": "楚雄市人民法院",
+    },
+    "benefit_decision_refusal": {
+        **_common("楚人社失不核〔2021〕6号", "UR6T-2K9M-4PQX", "刘志强", "CXSY-2021-0093"),
+        "facts": ["你于2021年1月25日申领失业保险金，并提交了本人签名的辞职申请书及用人单位出具的解除劳动关系证明。"],
+        "rule": "非因本人意愿中断就业",
+        "reason": "你系本人提出辞职而与用人单位解除劳动关系，属于因本人意愿中断就业",
+        "legal_basis": ["《中华人民共和国社会保险法》第四十五条", "《失业保险金申领发放办法》第四条"],
+        "review_body": "楚雄州人民政府",
+        "court": "楚雄市人民法院",
+    },
+    "temp_post_referral": {
+        **_common("楚人社就介〔2021〕31号", "TP8W-5N2K-7MQD", "楚雄市鹿城镇人民政府", "CXJY-2021-0131"),
+        "candidate": "杨秀英",
+        "candidate_id": "5323**********1228",
+        "post_title": "社区疫情防控消杀员",
+        "employer": "楚雄市鹿城镇人民政府",
+        "work_place": "鹿城镇南关社区",
+        "pay": Decimal("1800"),
+        "start_date": dt.date(2021, 2, 15),
+        "end_date": dt.date(2021, 5, 14),
+        "report_by": dt.date(2021, 2, 14),
+        "facts": ["杨秀英系本州脱贫人口，已进行失业登记，本人有就业意愿，经评估适合从事该临时性岗位。"],
+        "legal_basis": ["《关于开展“迎新春送温暖、稳岗留工”专项行动的通知》（人社部函〔2021〕8号）第五条"],
+    },
+}
+
+
+def sample_facts(kind: str) -> dict[str, Any]:
+    """A fresh copy of realistic facts for kind (callers may mutate it)."""
+    facts = dict(_SAMPLES[kind])
+    for key, value in facts.items():
+        if isinstance(value, list):
+            facts[key] = list(value)
+    return facts
+
+
+SAMPLE_KINDS: tuple[str, ...] = tuple(_SAMPLES)

@@ -1,0 +1,289 @@
+"""Time travel through wage-arrears cases with `now` injected: timers, the escalation ladder, notices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import documents, escalation, services
+from engine.db import db
+from engine.models import AuditEvent, Case, Task, Timer
+from engine.services.cases import open_tasks
+from tests.conftest import IS_POSTGRES, TEST_DB_URL, at, requires_postgres
+from tests.factories import wage_arrears_intake
+
+
+def _complete(actor, case, name, data, now):
+    task = next(t for t in open_tasks(case) if t.name == name)
+    return services.complete_task(actor, task.id, data, case.version, now)
+
+
+def _ordered_case(inspector, issued_at, deadline_days=3):
+    """A case whose rectification order is issued at `issued_at` with `deadline_days` working days to pay."""
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+                     at("2021-02-01 10:00"))
+    case = _complete(inspector, case, "investigate", {"verified_amount": "120000.00", "workers_owed": 10,
+                                                      "outcome": "order", "findings": "总包未按月支付"},
+                     at("2021-02-02 10:00"))
+    return _complete(inspector, case, "issue_order", {"payment_deadline_days": deadline_days}, issued_at)
+
+
+def _task_names(case):
+    return sorted(t.name for t in open_tasks(case))
+
+
+def test_payment_timer_due_before_spring_festival_fires_on_the_10th_not_in_the_holiday(ctx, inspector):
+    case = _ordered_case(inspector, at("2021-02-09 10:00"), deadline_days=1)
+    timer = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.name == "payment_deadline"))
+    assert timer.fire_at == at("2021-02-10 23:59:59")
+
+    assert escalation.sweep(at("2021-02-10 23:59:58")).fired == []
+    db.session.refresh(case)
+    assert case.status == "order_issued" and _task_names(case) == []
+
+    report = escalation.sweep(at("2021-02-10 23:59:59"))
+    assert report.fired == [f"{case.number} payment_deadline"]
+    db.session.refresh(case)
+    assert _task_names(case) == ["check_payment"]
+    # One working day to check: the holiday 11-17 Feb does not count.
+    check = open_tasks(case)[0]
+    assert check.due_at == at("2021-02-18 23:59:59")
+    # A second sweep fires nothing again.
+    assert escalation.sweep(at("2021-02-12 09:00")).fired == []
+
+
+def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, inspector, supervisor):
+    from tests.conftest import make_user
+
+    make_user("head_cz", ["head"], "532300")
+    case = _ordered_case(inspector, at("2021-03-01 10:00"))  # due end of Thu 2021-03-04
+    escalation.sweep(at("2021-03-05 08:00"))
+    db.session.refresh(case)
+    check = open_tasks(case)[0]
+    # One working day after Fri 5 March is Mon 8 March.
+    assert check.name == "check_payment" and check.due_at == at("2021-03-08 23:59:59")
+
+    # Level 1: flagged, the assignee's supervisor is told, no supervision task yet.
+    assert escalation.sweep(at("2021-03-08 23:59:58")).escalated == []
+    report = escalation.sweep(at("2021-03-09 00:00"))
+    assert report.escalated == [f"{case.number} check_payment → level 1"]
+    db.session.refresh(check)
+    assert check.escalation_level == 1
+    first = db.session.scalars(select(escalation.Escalation)).one()
+    assert first.level == 1 and "sup_cz" in first.notified
+    assert db.session.scalar(select(func.count()).where(Task.name == "supervise_overdue")) == 0
+
+    # Level 2 two working days after the deadline (Tue 9, Wed 10 March): a supervision task and notice.
+    assert escalation.sweep(at("2021-03-10 23:00")).escalated == []
+    report = escalation.sweep(at("2021-03-11 00:00"))
+    assert report.escalated == [f"{case.number} check_payment → level 2"]
+    supervision = db.session.scalars(select(Task).where(Task.name == "supervise_overdue")).one()
+    assert supervision.role == "supervisor" and supervision.state == "open"
+    notice = db.session.scalars(select(documents.Document).where(documents.Document.kind == "supervision_notice")).one()
+    assert notice.status == "rendered" and "督" in notice.number
+
+    # Level 3 goes to the region's head.
+    escalation.sweep(at("2021-03-13 00:00"))
+    heads = db.session.scalars(select(Task).where(Task.name == "supervise_overdue", Task.role == "head")).all()
+    assert len(heads) == 1
+    assert escalation.sweep(at("2021-04-30 00:00")).escalated == []  # the ladder ends at level 3
+
+    # Doing the task resolves every escalation and closes the supervision tasks.
+    db.session.refresh(case)
+    case = _complete(inspector, case, "check_payment", {"amount_paid": "120000.00", "note": "已全额支付"},
+                     at("2021-03-15 10:00"))
+    assert case.status == "cleared"
+    states = {e.status for e in db.session.scalars(select(escalation.Escalation))}
+    assert states == {"resolved"}
+    assert {t.state for t in db.session.scalars(select(Task).where(Task.name == "supervise_overdue"))} == {
+        "completed"}
+    kinds = [e.kind for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]
+    assert kinds.count("task_escalated") == 3
+
+
+def test_sixty_working_day_clock_goes_to_the_supervisor(ctx, inspector, supervisor):
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+                     at("2021-02-01 10:00"))
+    clock = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.name == "case_clock"))
+    # 60 working days from 1 Feb 2021, skipping the Spring Festival and Qingming, counting 7 and 20 Feb.
+    assert clock.fire_at == at("2021-04-29 23:59:59")
+    assert escalation.sweep(at("2021-04-29 12:00")).fired == []
+    report = escalation.sweep(at("2021-04-30 00:00"))
+    assert f"{case.number} case_clock" in report.fired
+    db.session.refresh(case)
+    review = next(t for t in open_tasks(case) if t.name == "review_case_deadline")
+    assert review.role == "supervisor"
+    case = services.complete_task(supervisor, review.id, {"decision": "extend", "reason": "需异地调查取证"},
+                                  case.version, at("2021-04-30 09:00"))
+    assert case.summary["case_extended"] is True
+    # +30 working days from 29 April: Labour Day (1-5 May, 8 May worked) and Dragon Boat (12-14 June) skipped.
+    assert case.due_at == at("2021-06-15 23:59:59")
+
+
+def test_render_failure_is_retried_and_the_notice_is_not_lost(ctx, inspector, monkeypatch):
+    import pdfs
+
+    real_render = pdfs.render
+    calls = {"n": 0}
+
+    def flaky(kind, facts):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("font cache unavailable")
+        return real_render(kind, facts)
+
+    monkeypatch.setattr(pdfs, "render", flaky)
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+                     at("2021-02-01 10:00"))
+    db.session.refresh(case)
+    assert case.status == "investigating"  # the case moved on whatever the renderer does
+    assert documents.render_pending(at("2021-02-01 10:00")) == 0
+    notice = db.session.scalars(select(documents.Document)).one()
+    assert notice.status == "pending" and notice.attempts == 1 and "font cache" in notice.last_error
+    assert documents.render_pending(at("2021-02-01 10:01")) == 0  # backing off
+    assert documents.render_pending(at("2021-02-01 10:05")) == 1
+    db.session.refresh(notice)
+    assert notice.status == "rendered" and notice.sha256 and documents.path_of(notice).exists()
+
+
+def test_dry_run_changes_nothing(ctx, inspector, app):
+    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    before = db.session.scalar(select(func.count(AuditEvent.id)))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["sweep", "--now", "2021-03-10T09:00+08:00", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "fire payment_deadline" in result.output and case.number in result.output
+    assert "nothing changed" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == before
+    assert db.session.scalar(select(Timer.status).where(Timer.name == "payment_deadline")) == "pending"
+
+    result = runner.invoke(args=["sweep", "--now", "2021-03-05T09:00+08:00"])
+    assert result.exit_code == 0, result.output
+    assert f"fired      {case.number} payment_deadline" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Timer.status).where(Timer.name == "payment_deadline")) == "fired"
+
+
+def test_sweep_killed_between_claim_and_commit_leaves_the_timer_to_the_next_sweep(ctx, inspector, tmp_path):
+    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    db.session.commit()
+    # A real process dies (os._exit) after claiming the timer and before its commit.
+    script = textwrap.dedent(f"""
+        import os
+        from config import TestConfig, _normalise_db_url
+        from web import create_app
+        from engine import escalation
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        class Cfg(TestConfig):
+            SQLALCHEMY_DATABASE_URI = _normalise_db_url({TEST_DB_URL!r})
+        app = create_app(Cfg)
+        real = escalation._fire_bpmn
+        def dying(timer, now, values, report):
+            real(timer, now, values, report)
+            os._exit(3)  # killed after the claim and the firing, before the commit
+        escalation._fire_bpmn = dying
+        with app.app_context():
+            escalation.sweep(datetime(2021, 3, 5, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+    """)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    db.session.expire_all()
+    timer = db.session.scalar(select(Timer).where(Timer.name == "payment_deadline"))
+    assert timer.status == "pending"
+    assert _task_names(db.session.get(Case, case.id)) == []
+
+    report = escalation.sweep(at("2021-03-05 09:00"))
+    assert report.fired == [f"{case.number} payment_deadline"]
+    db.session.expire_all()
+    assert _task_names(db.session.get(Case, case.id)) == ["check_payment"]
+    assert escalation.sweep(at("2021-03-05 09:01")).fired == []
+
+
+@requires_postgres()
+def test_two_sweepers_at_once_fire_each_timer_exactly_once(app, ctx, inspector):
+    numbers = [_ordered_case(inspector, at("2021-03-01 10:00")).number for _ in range(6)]
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            reports.append(escalation.sweep(at("2021-03-05 09:00"), worker=threading.current_thread().name,
+                                            render_notices=False))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run, name=f"sweeper-{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    fired = sorted(x for r in reports for x in r.fired)
+    assert fired == sorted(f"{n} payment_deadline" for n in numbers)
+    db.session.expire_all()
+    events = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.kind == "timer_fired"))
+    assert events == len(numbers)
+    checks = db.session.scalar(select(func.count(Task.id)).where(Task.name == "check_payment"))
+    assert checks == len(numbers)
+
+
+def test_documents_api_and_public_verification(ctx, client, inspector):
+    from tests.conftest import make_user  # noqa: F401 - inspector fixture made the user
+
+    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-01 11:00"))
+    token = client.post("/api/v1/auth/token", json={"username": "insp_cx", "password": "correct-horse-9"}).json["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = client.get(f"/api/v1/cases/{case.number}/documents", headers=auth).json
+    kinds = {d["kind"] for d in listed}
+    assert {"acceptance_notice", "rectification_order"} <= kinds
+    order = next(d for d in listed if d["kind"] == "rectification_order")
+    with client.get(order["url"], headers=auth) as pdf:
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+    public = client.get(f"/api/v1/verify/{order['verification_code']}")
+    assert public.status_code == 200
+    assert public.json["number"] == order["number"] and public.json["sha256"] == order["sha256"]
+    assert "李建国" not in public.get_data(as_text=True)  # no personal data
+    assert client.get("/api/v1/verify/AAAA-BBBB-CCCC").status_code == 404
+
+    # Another county's inspector cannot fetch it: it looks like it does not exist.
+    make_user("insp_sb", ["inspector"], "532322")
+    other = client.post("/api/v1/auth/token", json={"username": "insp_sb", "password": "correct-horse-9"}).json
+    resp = client.get(order["url"], headers={"Authorization": f"Bearer {other['token']}"})
+    assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
+
+
+def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
+    _ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))  # the payment deadline passed: check_payment, due end of 8 March
+    escalation.sweep(at("2021-03-09 00:00"))
+    token = client.post("/api/v1/auth/token", json={"username": "sup_cz", "password": "correct-horse-9"}).json["token"]
+    body = client.get("/api/v1/escalations?status=open", headers={"Authorization": f"Bearer {token}"}).json
+    assert body["total"] == 1 and body["items"][0]["task_name"] == "check_payment"
+    assert body["items"][0]["level"] == 1
+    bad = client.get("/api/v1/escalations?status=maybe", headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 400 and "status" in bad.json["error"]["fields"]
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's conditional-update claim; PostgreSQL has its own test")
+def test_sqlite_claim_is_conditional(ctx, inspector):
+    _ordered_case(inspector, at("2021-03-01 10:00"))
+    timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
+    first = escalation._claim(timer_id, at("2021-03-05 09:00"), "a")
+    assert first is not None
+    assert escalation._claim(timer_id, at("2021-03-05 09:00"), "b") is None
+    db.session.rollback()
