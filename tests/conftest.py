@@ -46,6 +46,9 @@ def app():
 
         upgrade(revision="heads")
     yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()  # close pooled connections before exit (psycopg warns about open ones)
 
 
 @pytest.fixture(autouse=True)
