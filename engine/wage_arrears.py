@@ -45,16 +45,14 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
     if task == "review_complaint" and form.get("decision") == "accept":
         issue_notice(case, "acceptance_notice", {
             "recipient": _complainant(data), "matter": _matter(data), "received_on": _day(data.get("received_at"), now),
-            "time_limit": f"{data.get('case_due_at', '')[:10]}前（六十个工作日）",
-            "facts": [f"本局于{_day(data.get('received_at'), now)}收到{_matter(data)}，"
-                      "经审查，符合受理条件，决定立案受理。"],
+            "time_limit": "六十个工作日",
+            "conclude_by": _day(data["case_due_at"], now) if data.get("case_due_at") else None,
             "legal_basis": [RULES["acceptance_review_days"].basis, RULES["case_conclusion_days"].basis],
         }, now, who)
     elif task == "review_complaint" and form.get("decision") in ("reject", "redirect"):
         notice = {
             "recipient": _complainant(data), "matter": _matter(data), "received_on": _day(data.get("received_at"), now),
             "reason": form.get("reason") or "不属于劳动保障监察管辖范围",
-            "facts": [f"本局于{_day(data.get('received_at'), now)}收到{_matter(data)}。经审查，决定不予受理。"],
             "legal_basis": [REJECTION_GROUNDS],
         }
         if form.get("decision") == "redirect":

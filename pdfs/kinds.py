@@ -17,8 +17,12 @@ Common required facts (all kinds):
 Common optional facts:
     requirements (paragraphs: what the recipient must do), deadline (date by which),
     rights (bool; print the rights of administrative review within 60 days and litigation within 6 months;
-    the default depends on the kind), review_body (where to apply for review, default "本级人民政府"),
-    court (default "人民法院"), contact (contact person), contact_phone, address (bureau address).
+    the default depends on the kind), review_body (where to apply for review; default the people's government
+    of the bureau's level, taken from the bureau's name: 楚雄州人力资源和社会保障局 -> 楚雄州人民政府),
+    court (default "有管辖权的人民法院"), contact (contact person), contact_phone, address (bureau address).
+
+A kind may exempt some common keys (``exempt``): they become optional for it.
+Keys a kind does not know are ignored, so callers may pass more than a template prints.
 """
 
 from __future__ import annotations
@@ -63,13 +67,16 @@ class NoticeKind:
     rights_default: bool = False
     # How the document refers to itself in set phrases ("自收到本决定书之日起").
     self_ref: str = "本通知书"
+    # Common required keys this kind does without (they become optional).
+    exempt: tuple[str, ...] = ()
     required: tuple[str, ...] = field(init=False)
     optional: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "doc", textwrap.dedent(self.doc).strip())
-        object.__setattr__(self, "required", COMMON_REQUIRED + self.extra_required)
-        object.__setattr__(self, "optional", COMMON_OPTIONAL + self.extra_optional)
+        common = tuple(key for key in COMMON_REQUIRED if key not in self.exempt)
+        object.__setattr__(self, "required", common + self.extra_required)
+        object.__setattr__(self, "optional", COMMON_OPTIONAL + self.exempt + self.extra_optional)
 
     @property
     def template(self) -> str:
@@ -84,10 +91,13 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Tells a complainant that the complaint/report (or claim) has been accepted.
         Required: matter (what was accepted, e.g. "你反映楚雄某某建筑有限公司拖欠工资的投诉"),
                   received_on (date the bureau received it).
-        Optional: time_limit (e.g. "60个工作日"; default "六十个工作日"), requirements, contact, contact_phone.
+        Optional: time_limit (e.g. "30个工作日"; default "六十个工作日"), conclude_by (date by which the case is
+                  to be concluded, printed after the time limit), requirements, contact, contact_phone,
+                  facts (the opening sentence already states what was received and when).
         """,
         ("matter", "received_on"),
-        extra_optional=("time_limit",),
+        extra_optional=("time_limit", "conclude_by"),
+        exempt=("facts",),
     ),
     NoticeKind(
         "non_acceptance_notice",
@@ -96,10 +106,11 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Tells a complainant that the complaint/report (or claim) is not accepted, and why.
         Required: matter, received_on (date), reason (why it is not accepted).
         Optional: redirect_to (the competent body the recipient may turn to,
-                  e.g. "楚雄市劳动人事争议仲裁委员会"). Rights printed by default.
+                  e.g. "楚雄市劳动人事争议仲裁委员会"), facts. Rights printed by default.
         """,
         ("matter", "received_on", "reason"),
         extra_optional=("redirect_to",),
+        exempt=("facts",),
         rights_default=True,
     ),
     NoticeKind(
@@ -121,8 +132,9 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         "行政处罚决定书",
         """
         Administrative penalty on an employer.
-        Required: penalty (the penalty imposed, e.g. "罚款" or "警告并处罚款"), fine_amount (money),
-                  deadline (date by which the fine must be paid).
+        Required: penalty (the penalty imposed, e.g. "罚款" or "警告并处罚款"), fine_amount (money; 0 for a
+                  penalty without a fine, then no payment paragraph is printed), deadline (date by which the
+                  fine must be paid).
         Optional: payment_place (where to pay, default "指定银行"), hearing_note (a paragraph on the
                   prior notice / hearing, e.g. "本局已于……告知你单位……你单位未提出陈述申辩"). Rights printed by default.
         """,
@@ -160,7 +172,7 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         """
         Tells a party that the case is closed.
         Required: outcome (the result, one or more paragraphs), closed_on (date).
-        Optional: amount_recovered (money), worker_count (int).
+        Optional: amount_recovered (money; printed when above zero), worker_count (int; printed when above zero).
         """,
         ("outcome", "closed_on"),
         extra_optional=("amount_recovered", "worker_count"),
@@ -173,10 +185,11 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Required: monthly_amount (money), months (int), start_date (date).
         Optional: end_date (date; default start_date + months - 1 day), payment_schedule (list of
                   {"period": str or date, "amount": money} or (period, amount) pairs), payment_method
-                  (e.g. "按月发放至本人社会保障卡金融账户"). Rights printed by default.
+                  (e.g. "按月发放至本人社会保障卡金融账户"), benefit_title (e.g. "失业补助金"; default
+                  失业保险金), rule (the rule that applied, printed in the table). Rights printed by default.
         """,
         ("monthly_amount", "months", "start_date"),
-        extra_optional=("end_date", "payment_schedule", "payment_method"),
+        extra_optional=("end_date", "payment_schedule", "payment_method", "benefit_title", "rule"),
         rights_default=True,
         self_ref="本通知书",
     ),
@@ -186,9 +199,10 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         """
         Refuses unemployment-insurance benefit.
         Required: rule (the condition not met, e.g. "非因本人意愿中断就业"), reason (why it is not met).
-        Rights printed by default.
+        Optional: rule_text (the decision rule row that applied, with its inputs). Rights printed by default.
         """,
         ("rule", "reason"),
+        extra_optional=("rule_text",),
         rights_default=True,
     ),
     NoticeKind(
@@ -199,11 +213,13 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Required: candidate (name of the person referred), post_title, employer, pay (money per month,
                   or a string such as "每日120元"), start_date (date), end_date (date).
         Optional: work_place, report_by (date by which the candidate should report), candidate_id (masked
-                  ID number, e.g. "5323**********1234").
+                  ID number, e.g. "5323**********1234"). recipient (default: the employer), facts and
+                  legal_basis are optional for this letter.
         """,
         ("candidate", "post_title", "employer", "pay", "start_date", "end_date"),
         extra_optional=("work_place", "report_by", "candidate_id"),
         self_ref="本介绍信",
+        exempt=("recipient", "facts", "legal_basis"),
     ),
 )
 

@@ -60,13 +60,18 @@ class InvalidFact(ValueError):
         super().__init__(f"notice kind {kind!r}: fact {key!r} must be {expected}, got {value!r}")
 
 
-# Keys with a typed value; everything else is text. Unknown extra keys are passed through untouched.
+# Keys with a typed value; everything else is text. Keys a kind does not know are ignored.
 DATE_KEYS = frozenset(
-    {"issued_on", "deadline", "received_on", "due_on", "closed_on", "start_date", "end_date", "report_by"}
+    {"issued_on", "deadline", "received_on", "due_on", "closed_on", "start_date", "end_date", "report_by",
+     "conclude_by"}
 )
 MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount"})
 INT_KEYS = frozenset({"worker_count", "months"})
 LIST_KEYS = frozenset({"facts", "legal_basis", "requirements", "attachments", "outcome"})
+# Keys that must be an http(s) URL (the QR code encodes it).
+URL_KEYS = frozenset({"verify_url"})
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_BUREAU_SUFFIXES = ("人力资源和社会保障局", "人力资源和社会保障厅", "人力资源社会保障局", "人力资源社会保障厅")
 
 # How each kind addresses its recipient in the body text.
 _YOU = {
@@ -170,8 +175,41 @@ def clause(value: str) -> str:
 
 
 def join_basis(items: list[str]) -> str:
-    """['《条例》第十八条。', '《办法》第七条'] -> 《条例》第十八条、《办法》第七条."""
-    return "、".join(clause(item) for item in items)
+    """['《条例》第十八条。', '《办法》第七条'] -> 《条例》第十八条、《办法》第七条.
+
+    Rule citations from engine.rules may hold several provisions ("甲；乙") or a gloss after a colon
+    ("《条例》第十七条：60个工作日内完成"): only the provisions are cited, each once."""
+    cited: list[str] = []
+    for item in items:
+        for part in re.split(r"[；;]", str(item)):
+            provision = clause(re.split(r"[：:]", part, maxsplit=1)[0].strip())
+            if provision and provision not in cited:
+                cited.append(provision)
+    return "、".join(cited)
+
+
+# Prose written by callers may carry machine formats; official documents print dates as 2021年2月10日 (GB/T 9704)
+# and amounts with separators.
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+_PADDED_DATE = re.compile(r"(\d{4})年0?(\d{1,2})月0?(\d{1,2})日")
+_BARE_AMOUNT = re.compile(r"(?<![\d.,])(\d{4,})(\.\d{2})?元")
+# Identifiers are printed exactly as given.
+_VERBATIM_KEYS = frozenset({"document_number", "case_number", "verification_code", "verify_url", "contact_phone",
+                            "candidate_id"})
+
+
+def _iso_to_cn(match: re.Match[str]) -> str:
+    try:
+        return cn_date(dt.date(int(match[1]), int(match[2]), int(match[3])))
+    except ValueError:
+        return match[0]  # not a date after all (a serial number, a range)
+
+
+def prose(text: str) -> str:
+    """Normalise dates and amounts inside free text: 2020-09-01 -> 2020年9月1日, 100000.00元 -> 100,000.00元."""
+    text = _ISO_DATE.sub(_iso_to_cn, text)
+    text = _PADDED_DATE.sub(lambda m: f"{m[1]}年{int(m[2])}月{int(m[3])}日", text)
+    return _BARE_AMOUNT.sub(lambda m: f"{int(m[1]):,}{m[2] or ''}元", text)
 
 
 def numbered(items: list[str]) -> list[str]:
@@ -209,16 +247,52 @@ def _missing(value: object) -> bool:
 
 
 def _as_date(kind: str, key: str, value: object) -> dt.date:
+    """A date, or an ISO date/datetime string. A datetime's own (local) date is printed: callers convert to the
+    bureau's time zone first (engine.documents passes local dates)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return dt.date.fromisoformat(value.strip())
+            return dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text).date()
         except ValueError:
             pass
     raise InvalidFact(kind, key, value, 'a date or "YYYY-MM-DD"')
+
+
+def _as_bool(kind: str, key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[value.strip().lower()]
+    raise InvalidFact(kind, key, value, "true or false")
+
+
+def _as_text(kind: str, key: str, value: object) -> str:
+    # Numbers are fine as text (a phone number given as an int); containers would print as Python reprs.
+    if isinstance(value, str):
+        return value.strip() if key in _VERBATIM_KEYS else prose(value.strip())
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidFact(kind, key, value, "a string")
+
+
+def _as_url(kind: str, key: str, value: object) -> str:
+    text = _as_text(kind, key, value)
+    if not text.startswith(("https://", "http://")) or any(ch.isspace() for ch in text):
+        raise InvalidFact(kind, key, value, "an http(s) URL")
+    return text
+
+
+def review_body_of(bureau: str) -> str:
+    """The people's government at the bureau's level reviews its decisions (行政复议法 2023, art. 24):
+    楚雄州人力资源和社会保障局 -> 楚雄州人民政府."""
+    for suffix in _BUREAU_SUFFIXES:
+        if bureau.endswith(suffix) and len(bureau) > len(suffix):
+            return bureau.removesuffix(suffix) + "人民政府"
+    return "有管辖权的行政复议机关"
 
 
 def _as_money(kind: str, key: str, value: object) -> Decimal:
@@ -248,9 +322,9 @@ def _as_int(kind: str, key: str, value: object) -> int:
 
 def _as_list(kind: str, key: str, value: object) -> list[str]:
     if isinstance(value, str):
-        return [value]
+        return [_as_text(kind, key, value)]
     if isinstance(value, list | tuple):
-        return [str(item) for item in value if not _missing(item)]
+        return [_as_text(kind, key, item) for item in value if not _missing(item)]
     raise InvalidFact(kind, key, value, "a list of strings")
 
 
@@ -274,16 +348,22 @@ def _schedule(kind: str, value: object) -> list[dict[str, str]]:
 
 def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, Any]]:
     """Check and normalise facts into a template context. Raises UnknownKind, MissingFacts, InvalidFact."""
-    notice = KINDS.get(kind)
+    notice = KINDS.get(kind) if isinstance(kind, str) else None
     if notice is None:
         raise UnknownKind(kind)
+    if not isinstance(facts, Mapping):
+        raise TypeError(f"facts of a {kind!r} notice must be a mapping, got {type(facts).__name__}")
     missing = [key for key in notice.required if _missing(facts.get(key))]
     if missing:
         raise MissingFacts(kind, missing)
 
+    known = set(notice.required) | set(notice.optional)
     context: dict[str, Any] = dict.fromkeys(notice.optional)
+    context.update({key: [] for key in notice.optional if key in LIST_KEYS})
     for key, value in facts.items():
-        if _missing(value) and key != "rights":
+        if key not in known:
+            continue  # facts a template does not print (callers may pass more)
+        if _missing(value):
             continue  # blank optional facts print nothing
         if key in DATE_KEYS:
             value = _as_date(kind, key, value)
@@ -296,31 +376,40 @@ def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, 
         elif key == "payment_schedule":
             value = _schedule(kind, value)
         elif key == "rights":
-            value = bool(value)
+            value = _as_bool(kind, key, value)
+        elif key in URL_KEYS:
+            value = _as_url(kind, key, value)
+        elif key != "escalation_level" and key != "pay":  # those two take a number or a text (below)
+            value = _as_text(kind, key, value)
         context[key] = value
 
     if context.get("rights") is None:
         context["rights"] = notice.rights_default
     context["kind"] = notice
     context["you"] = _YOU.get(kind, "你")
-    context["qr"] = qr_svg(str(context["verify_url"]))
-    context["review_body"] = context.get("review_body") or "本级人民政府"
-    context["court"] = context.get("court") or "人民法院"
+    context["qr"] = qr_svg(context["verify_url"])
+    context["review_body"] = context.get("review_body") or review_body_of(context["bureau"])
+    context["court"] = context.get("court") or "有管辖权的人民法院"
 
     if kind == "benefit_decision_approval":
         if context.get("end_date") is None:
             context["end_date"] = add_months(context["start_date"], context["months"]) - dt.timedelta(days=1)
         context["total_amount"] = context["monthly_amount"] * context["months"]
     elif kind == "temp_post_referral":
+        context["recipient"] = context.get("recipient") or context["employer"]
         pay = facts["pay"]
         try:
             context["pay"] = "每月" + yuan(_as_money(kind, "pay", pay))
         except InvalidFact:
-            context["pay"] = str(pay)  # free text such as "每日120元，按周结算"
+            context["pay"] = _as_text(kind, "pay", pay)  # free text such as "每日120元，按周结算"
     elif kind == "supervision_notice":
         level = facts["escalation_level"]
         if isinstance(level, int) and not isinstance(level, bool):
+            if not 1 <= level <= 9:
+                raise InvalidFact(kind, "escalation_level", level, "a level 1..9 or a text such as 二级督办")
             context["escalation_level"] = f"{cn_number(level)}级督办"
+        else:
+            context["escalation_level"] = _as_text(kind, "escalation_level", level)
         context["overdue_days"] = (context["issued_on"] - context["due_on"]).days
     return notice, context
 
