@@ -13,7 +13,7 @@ from decimal import Decimal
 class Rule:
     key: str
     default: int | Decimal | str
-    unit: str  # working_days | days | yuan | percent | months | text
+    unit: str  # working_days | days | yuan | percent | months | date (YYYY-MM-DD) | text
     title: str
     basis: str
 
@@ -43,9 +43,18 @@ _RULES = [
     Rule("benefit_rate_percent", 90, "percent", "失业保险金标准（最低工资的百分比）", "《失业保险条例》第十八条"),
     Rule("subsidy_rate_percent", 80, "percent", "失业补助金标准（失业保险金的百分比）", "人社部发〔2020〕40号"),
     Rule("subsidy_max_months", 6, "months", "失业补助金最长期限", "人社部发〔2020〕40号"),
+    Rule("claim_filing_days", 60, "days", "失业保险金申领期限（离职后）", "《失业保险金申领发放办法》第六条"),
+    Rule("claim_supervisor_ceiling", Decimal("30000"), "yuan", "失业待遇须主管审批的总额上限",
+         "本局失业保险待遇审批制度"),
     Rule("confirm_placement_days", 5, "working_days", "上岗确认期限", "临时性岗位管理办法"),
     Rule("service_131_days", 10, "working_days", "“131”服务办理期限", "人社部函〔2021〕8号"),
     Rule("temp_post_max_months", 6, "months", "临时性岗位最长期限", "人社部函〔2021〕8号"),
+    Rule("temp_post_match_days", 5, "working_days", "临时性岗位匹配及期满评估期限", "临时性岗位管理办法"),
+    Rule("campaign_start", "2020-11-01", "date", "根治欠薪冬季专项行动起始日", "年度根治欠薪冬季专项行动部署"),
+    Rule("clear_zero_year_end_deadline", "2020-12-31", "date", "两清零目标一期限（政府投资、国企和PPP项目欠薪清零）",
+         "年度根治欠薪冬季专项行动部署"),
+    Rule("clear_zero_spring_festival_deadline", "2021-02-10", "date", "两清零目标二期限（其他欠薪春节前动态清零）",
+         "年度根治欠薪冬季专项行动部署"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

@@ -1,0 +1,69 @@
+"""JSON API routes for benefit claims: the payment schedule, stopping payments, the regional rates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import g, jsonify, request
+
+from engine import benefits
+from engine.services._common import case_in_scope
+from web.api import bp, json_body, now, token_required
+from web.api.openapi import EXTRA_PATHS, _op, _p, _q
+from web.api.views import CASE_SECTIONS, full_case_json
+
+
+def _payments(case) -> list[dict]:
+    if case.process != benefits.PROCESS:
+        return []
+    return [benefits.payment_json(p) for p in benefits.payments_for_case(case)]
+
+
+# GET /cases/{number} shows the schedule beside the documents (empty for other processes).
+CASE_SECTIONS["payments"] = _payments
+
+
+@bp.get("/cases/<number>/payments")
+@token_required
+def case_payments(number: str):
+    case = case_in_scope(g.actor, number)
+    items = _payments(case)
+    totals: dict[str, str] = {}
+    for status in ("scheduled", "paid", "cancelled"):
+        amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
+        totals[status] = str(amount.quantize(benefits.CENT))
+    return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals})
+
+
+@bp.post("/cases/<number>/payments/stop")
+@token_required
+def stop_case_payments(number: str):
+    body = json_body()
+    case = benefits.stop_payments(g.actor, number, body, now())
+    return jsonify(full_case_json(case))
+
+
+@bp.get("/benefit-rates")
+@token_required
+def benefit_rates():
+    region = request.args.get("region") or None
+    if region is not None and not benefits.REGION_RE.match(region):
+        raise benefits.DataInvalid({"region": "行政区划代码须为6位数字"})
+    rows = benefits.list_rates(region)
+    on = request.args.get("on")
+    body: dict = {"items": [benefits.rate_json(r) for r in rows], "total": len(rows)}
+    if on and region:
+        body["in_force"] = benefits.rate_in_force_json(region, on)
+    return jsonify(body)
+
+
+EXTRA_PATHS.update({
+    "/cases/{number}/payments": {"get": _op("Payment schedule of a benefit claim", params=[_p("number")])},
+    "/cases/{number}/payments/stop": {"post": _op(
+        "Stop a benefit claim's payments (re-employment, refusal of suitable work or training); the remaining "
+        "months are cancelled", params=[_p("number")], body=benefits.STOP_SCHEMA)},
+    "/benefit-rates": {"get": _op("Regional benefit rates with effective dates", params=[
+        _q("region", {"type": "string", "pattern": "^[1-8][0-9]{5}$"}),
+        _q("on", {"type": "string", "format": "date"}, "with region: the rates in force on this date"),
+    ])},
+})
