@@ -1,0 +1,185 @@
+"""Return-visit ledger import: rows per second through `engine.ledger.import_ledger` beside openpyxl's bare read
+of the same file, in one run.
+
+    .venv/bin/python -m bench.ledger [--rows 100000] [--database sqlite:///...] [--batch-size 1000]
+
+* the file: a generated ledger (every column of the notice, valid ID numbers, one worker in ten unemployed),
+  written with openpyxl's write-only mode into a temporary directory;
+* bare read: `load_workbook(read_only=True)` and every row's values, nothing else (the floor);
+* import: the same file through `import_ledger` into an empty database (SQLite in the temporary directory by
+  default), i.e. streaming read + validating every cell (ID checksums with python-stdnum, phones, dates, yes/no,
+  wages) + batched INSERT ... ON CONFLICT DO UPDATE, in one transaction;
+* re-import: the same file again, every row now an update.
+
+The bare read runs before and after the import (its mean is printed); wall and CPU seconds are both shown.
+
+Targets: import >= 2,000 rows/s on SQLite and peak resident memory (VmHWM from /proc/self/status) < 500 MB."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/ledger.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_RATE = 2000.0
+TARGET_PEAK_MB = 500.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (VmHWM), in MiB (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def generate(path: Path, rows: int, region: str = "532301") -> None:
+    """A ledger of `rows` workers with distinct, valid ID numbers (write-only mode: flat memory)."""
+    from openpyxl import Workbook
+    from stdnum.cn import ric
+
+    from engine.ledger import COLUMNS
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("回访台账")
+    sheet.append([c.title for c in COLUMNS])
+    first = date(1985, 1, 1)
+    for i in range(rows):
+        born = first + timedelta(days=i // 900)
+        base = f"{region}{born:%Y%m%d}{i % 900 + 100:03d}"
+        unemployed = i % 10 == 0
+        going_home = i % 3 != 0
+        sheet.append([
+            f"务工人员{i}", base + ric.calc_check_digit(base + "0"), f"139{i:08d}",
+            None if unemployed else "浙江省宁波市", None if unemployed else "宁波某电子厂",
+            None if unemployed else "装配工", None if unemployed else 4000 + i % 3000,
+            "是" if going_home else "否", date(2021, 2, 1 + i % 10) if going_home else None,
+            ("火车", "自驾", "飞机")[i % 3] if going_home else None, ("K1234", "云E12345", "MU5701")[i % 3],
+            "是" if i % 4 else "否", "否" if unemployed else "是", "企业停工待岗" if unemployed else None,
+            "电工培训" if i % 5 == 0 else None,
+        ])
+    workbook.save(path)
+
+
+def bare_read(path: Path) -> int:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        count = 0
+        for _row in workbook.worksheets[0].iter_rows(values_only=True):
+            count += 1
+        return count - 1  # the header
+    finally:
+        workbook.close()
+
+
+def _app(database: str, tmp: Path):
+    from web import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench-only", "TESTING": True, "SCHEDULER": "off",
+        "DOCUMENTS_DIR": str(tmp / "documents"), "HOLIDAYS_DIR": str(tmp / "holidays"),
+    })
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.ledger", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the generated file (default 100000)")
+    parser.add_argument("--database", help="database URL (default: a new SQLite file in a temporary directory; "
+                                           "PostgreSQL: an empty database of your own, its ledger is emptied)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="rows per INSERT batch (default 1000)")
+    args = parser.parse_args(argv)
+    if args.rows < 1:
+        parser.error("--rows must be at least 1")
+
+    import logging
+
+    logging.disable(logging.INFO)  # SpiffWorkflow and Alembic chatter
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp_name:
+        tmp = Path(tmp_name)
+        database = args.database or f"sqlite:///{tmp / 'bench.sqlite3'}"
+        if database.startswith(("postgres://", "postgresql://")):
+            from config import _normalise_db_url
+
+            database = _normalise_db_url(database)
+        path = tmp / "ledger.xlsx"
+        started = time.perf_counter()
+        generate(path, args.rows)
+        generated = time.perf_counter() - started
+        size_mb = path.stat().st_size / 2**20
+        print(f"generated {args.rows:,} rows ({size_mb:.1f} MB) in {generated:.1f}s")
+
+        app = _app(database, tmp)
+        with app.app_context():
+            from flask_migrate import upgrade
+            from sqlalchemy import delete
+
+            from engine import ledger
+            from engine.actors import Actor
+            from engine.db import db
+            from engine.placements import LedgerWorker
+
+            upgrade(revision="heads")
+            db.session.execute(delete(LedgerWorker))
+            db.session.commit()
+            clerk = Actor("bench_clerk", ("clerk",), "532301")
+            now = datetime.now(UTC)
+
+            # Bare read, import, bare read, re-import: the floor is measured on both sides of the import, so
+            # a machine busy with other work slows all alike. CPU time (this process only) is printed beside
+            # wall time: it is what the work costs, whatever else the machine is doing.
+            def timed(fn):
+                wall, cpu = time.perf_counter(), time.process_time()
+                value = fn()
+                return value, time.perf_counter() - wall, time.process_time() - cpu
+
+            read, bare1, bare1_cpu = timed(lambda: bare_read(path))
+            assert read == args.rows, (read, args.rows)
+            result, imported, imported_cpu = timed(lambda: ledger.import_ledger(
+                clerk, str(path), "532301", now, batch_size=args.batch_size))
+            assert (result.rows, result.created) == (args.rows, args.rows), result
+            _, bare2, bare2_cpu = timed(lambda: bare_read(path))
+            again, reimported, reimported_cpu = timed(lambda: ledger.import_ledger(
+                clerk, str(path), "532301", now, batch_size=args.batch_size))
+            assert again.updated == args.rows, again
+            bare, bare_cpu = (bare1 + bare2) / 2, (bare1_cpu + bare2_cpu) / 2
+
+    dialect = database.split(":", 1)[0]
+    rate = args.rows / imported
+    peak = peak_rss_mb()
+    n = args.rows
+    print(f"{'':<28}{'wall s':>9}{'rows/s':>10}{'cpu s':>9}{'rows/cpu-s':>12}")
+    for title, wall, cpu in (("openpyxl bare read (mean)", bare, bare_cpu),
+                             (f"import, new rows ({dialect})", imported, imported_cpu),
+                             ("import again, updates", reimported, reimported_cpu)):
+        print(f"{title:<28}{wall:>9.1f}{n / wall:>10,.0f}{cpu:>9.1f}{n / cpu:>12,.0f}")
+    print(f"import / bare read: {imported / bare:.2f}x the wall time, {imported_cpu / bare_cpu:.2f}x the CPU time "
+          f"(the rest is validation and the database)")
+    print(f"peak resident memory (VmHWM): {peak:.0f} MB")
+    try:
+        with open("/proc/loadavg", encoding="ascii") as load:
+            print(f"machine load average during the run: {load.read().split()[0]} "
+                  "(wall figures are only comparable on an idle machine)")
+    except OSError:
+        pass
+    ok_rate = rate >= TARGET_RATE
+    ok_memory = not peak >= TARGET_PEAK_MB
+    print(f"target >= {TARGET_RATE:,.0f} rows/s: {'met' if ok_rate else 'MISSED'}; "
+          f"peak < {TARGET_PEAK_MB:.0f} MB: {'met' if ok_memory else 'MISSED'}")
+    return 0 if ok_rate and ok_memory else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,648 @@
+"""Temporary-job placement (process `temp_job`): the posts catalogue, placements, the 131-service projection and
+the return-visit ledger's worker rows (import/export in engine/ledger.py).
+
+How a referral stays consistent (DESIGN.md, one service call = one transaction):
+
+* `match_post` is an ordinary user task. It may be completed through `POST /api/v1/tasks/{id}/complete` (the API.md
+  contract) or through `refer_to_post` (`POST /api/v1/cases/{number}/match-post`), which calls the undecorated
+  `complete_task` inside its own transaction. Either way the workflow's `set_referred` script moves the case to
+  `referred`, and the status hook below runs inside the same transaction: it checks the post (open, serving the
+  case's region, not ended), takes a slot with a conditional UPDATE (`filled = filled + 1 WHERE filled < slots`),
+  records the placement, writes the post's facts and `post_end_at` (the timer's timeDate) into the workflow data
+  and queues the referral letter. A full post raises, so the whole completion rolls back: slots never over-fill.
+* `confirm_placement` with `placed: false` moves the case back to `in_service` (matching): the hook frees the slot.
+* The 131 report reads `service_131`, a projection row per case written by a mapper event whenever a temp_job case
+  row is inserted or updated (same transaction), so reports never open workflow state.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine import calendar
+from engine.actors import Actor, region_filter, scope_prefix
+from engine.db import UTCDateTime, db
+from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
+from engine.models import Case, Task
+from engine.regions import region_name
+from engine.runtime import money
+from engine.services._common import case_in_scope, rule_values, transactional
+from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, runtime
+from engine.summaries import Projection, mask_id_number, money_text, summarizer
+from engine.summaries import project as summarize
+from engine.validation import MONEY_RE, REGION_RE, validate
+
+PROCESS = "temp_job"
+POST_KINDS = ("disinfection", "sanitation", "community_service", "other")
+POST_KIND_TITLES = {
+    "disinfection": "消杀防疫", "sanitation": "保洁环卫", "community_service": "社区服务", "other": "其他",
+}
+PRIORITY_GROUPS = ("poverty_alleviated", "low_income", "employment_difficulty", "returning_migrant")
+SERVICE_131_PARTS = ("career_guidance", "job_offers", "training")
+SERVICE_131_TITLES = {"career_guidance": "职业指导", "job_offers": "3个岗位信息", "training": "培训项目"}
+POSTING_ROLES = ("clerk", "supervisor")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tables.
+
+class Post(db.Model):
+    """A temporary post (临时性岗位 / 公益性岗位). `filled` only changes through conditional UPDATEs."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint("filled >= 0 AND filled <= slots", name="slots"),
+        Index("ix_posts_region_status", "region", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    employer: Mapped[str] = mapped_column(String(100))  # employer or community (用工单位 / 社区)
+    title: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(12))
+    slots: Mapped[int] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+    monthly_pay: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    work_place: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Placement(db.Model):
+    """One referral of a case to a post: referred → placed | refused; placed → ended."""
+
+    __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_post_status", "post_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    referred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Service131(db.Model):
+    """Projection of each temp_job case's 131 service: what is still owed (for the per-region report)."""
+
+    __tablename__ = "service_131"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(12), index=True)
+    priority_group: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owes_career_guidance: Mapped[bool] = mapped_column(Boolean)
+    owes_job_offers: Mapped[bool] = mapped_column(Boolean)
+    owes_training: Mapped[bool] = mapped_column(Boolean)
+    open: Mapped[bool] = mapped_column(Boolean)
+
+
+class LedgerWorker(db.Model):
+    """A worker of the return-visit ledger (回访台账), keyed by ID number + region."""
+
+    __tablename__ = "ledger_workers"
+    __table_args__ = (
+        UniqueConstraint("id_number", "region"),
+        Index("ix_ledger_workers_region_employed", "region", "employed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(String(12))
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    work_place: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    employer: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    job: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    wage: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
+    going_home: Mapped[bool] = mapped_column(Boolean)
+    home_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    travel_mode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    travel_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    wish_to_return: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    employed: Mapped[bool] = mapped_column(Boolean)
+    unemployed_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    training_wish: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    case_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small helpers.
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
+               next_month - timedelta(days=1))
+
+
+def local_today(now: datetime) -> date:
+    return now.astimezone(calendar.get_timezone()).date()
+
+
+def serving_regions(region: str) -> list[str]:
+    """Posts of the case's own region and of the bureaus above it serve a job seeker."""
+    return list(dict.fromkeys([region, region[:4] + "00", region[:2] + "0000"]))
+
+
+def post_end_moment(post: Post) -> datetime:
+    """When a post has ended: the start of the day after its end date, local time (the exit-review timer)."""
+    return datetime.combine(post.end_date + timedelta(days=1), time(0, 0), tzinfo=calendar.get_timezone())
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id, "kind": post.kind, "kind_title": POST_KIND_TITLES.get(post.kind, post.kind),
+        "employer": post.employer, "title": post.title, "region": post.region,
+        "region_name": region_name(post.region), "slots": post.slots, "filled": post.filled,
+        "free": post.slots - post.filled, "monthly_pay": money_text(post.monthly_pay),
+        "start_date": post.start_date.isoformat(), "end_date": post.end_date.isoformat(), "status": post.status,
+        "work_place": post.work_place, "description": post.description, "created_by": post.created_by,
+        "created_at": post.created_at.astimezone(calendar.get_timezone()).isoformat(),
+        "updated_at": post.updated_at.astimezone(calendar.get_timezone()).isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The posts catalogue.
+
+_TEXT = {"type": "string", "minLength": 1}
+POST_FIELDS: dict[str, dict] = {
+    "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},
+    "kind": {"type": "string", "enum": list(POST_KINDS), "title": "岗位类别", "x-enum-titles": POST_KIND_TITLES},
+    "employer": {**_TEXT, "maxLength": 100, "title": "用工单位或社区"},
+    "region": {"type": "string", "format": "region", "title": "行政区划代码"},
+    "slots": {"type": "integer", "minimum": 1, "maximum": 100000, "title": "岗位数"},
+    "monthly_pay": {"type": "string", "format": "money", "pattern": MONEY_RE.pattern, "title": "月工资（元）"},
+    "start_date": {"type": "string", "format": "date", "title": "开始日期"},
+    "end_date": {"type": "string", "format": "date", "title": "结束日期"},
+    "work_place": {"type": ["string", "null"], "maxLength": 100, "title": "工作地点"},
+    "description": {"type": ["string", "null"], "maxLength": 2000, "title": "岗位说明"},
+}
+CREATE_POST_SCHEMA = {
+    "type": "object", "title": "新增临时性岗位", "properties": POST_FIELDS,
+    # API.md's fields; `employer` is optional so a client sending exactly those is served.
+    "required": ["title", "kind", "region", "slots", "monthly_pay", "start_date", "end_date"],
+    "additionalProperties": False,
+}
+UPDATE_POST_SCHEMA = {
+    "type": "object", "title": "修改临时性岗位",
+    "properties": {**{k: v for k, v in POST_FIELDS.items() if k != "region"},
+                   "status": {"type": "string", "enum": ["open", "closed"], "title": "状态",
+                              "x-enum-titles": {"open": "招用中", "closed": "已关闭"}}},
+    "additionalProperties": False, "minProperties": 1,
+}
+
+
+def _require_posting_role(actor: Actor) -> None:
+    if not any(actor.has_role(r) for r in POSTING_ROLES):
+        raise Forbidden("只有经办人员或科室负责人可以管理岗位")
+
+
+def _check_post_dates(start: date, end: date) -> None:
+    months = int(rule_values().get("temp_post_max_months", 6))
+    if end < start:
+        raise DataInvalid({"end_date": "结束日期不能早于开始日期"})
+    last = add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
+    if end > last:
+        raise DataInvalid({"end_date": f"临时性岗位期限最长 {months} 个月（最迟至 {last.isoformat()}）"})
+
+
+def _apply(post: Post, body: dict[str, Any]) -> None:
+    for key, value in body.items():
+        if key in ("start_date", "end_date"):
+            value = date.fromisoformat(value)
+        elif key == "monthly_pay":
+            value = money(value)
+        setattr(post, key, value)
+
+
+@transactional
+def create_post(actor: Actor, body: Any, now: datetime) -> Post:
+    _require_posting_role(actor)
+    validate(CREATE_POST_SCHEMA, body)
+    if not actor.covers(body["region"]):
+        raise Forbidden("不能在您的辖区以外发布岗位")
+    post = Post(filled=0, status="open", created_by=actor.username, created_at=now, updated_at=now)
+    # Temporary public-welfare posts are developed by the local government unless an employer is named.
+    post.employer = f"{region_name(body['region'])}人民政府"
+    _apply(post, body)
+    _check_post_dates(post.start_date, post.end_date)
+    db.session.add(post)
+    db.session.flush()
+    return post
+
+
+def post_in_scope(actor: Actor, post_id: int) -> Post:
+    post = db.session.scalar(select(Post).where(Post.id == post_id, region_filter(Post.region, actor)))
+    if post is None:
+        raise NotFound(f"岗位 {post_id} 不存在")
+    return post
+
+
+@transactional
+def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
+    _require_posting_role(actor)
+    validate(UPDATE_POST_SCHEMA, body)
+    post = post_in_scope(actor, post_id)
+    dates = (post.start_date, post.end_date)
+    _apply(post, body)
+    _check_post_dates(post.start_date, post.end_date)
+    if post.filled and (post.start_date, post.end_date) != dates:
+        # Referred and placed people hold letters and exit-review timers for these dates.
+        raise DataInvalid({"end_date" if post.start_date == dates[0] else "start_date":
+                           f"已有 {post.filled} 人被推荐或上岗，不能修改岗位期限"})
+    if post.slots < post.filled:
+        raise DataInvalid({"slots": f"岗位数不能少于已占用名额（{post.filled}）"})
+    post.updated_at = now
+    db.session.flush()  # the CHECK constraint catches a slot taken meanwhile (IntegrityError → Conflict)
+    return post
+
+
+def list_posts(actor: Actor, *, region: str | None = None, status: str | None = None, kind: str | None = None,
+               page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
+    query = select(Post).where(region_filter(Post.region, actor))
+    if region:
+        query = query.where(Post.region.like(scope_prefix(region) + "%"))
+    if status:
+        query = query.where(Post.status == status)
+    if kind:
+        query = query.where(Post.kind == kind)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Post.start_date, Post.id).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Matching.
+
+def temp_job_case(actor: Actor, number: str) -> Case:
+    case = case_in_scope(actor, number)
+    if case.process != PROCESS:
+        raise NotFound(f"案件 {number} 不是临时性岗位安置案件")
+    return case
+
+
+def suggest_posts(actor: Actor, number: str, now: datetime, limit: int = 10) -> tuple[Case, list[dict[str, Any]]]:
+    """Open posts with a free slot that serve the seeker's region, best fit first: own region before the bureaus
+    above, a kind the seeker wishes, the soonest start, the most free slots."""
+    case = temp_job_case(actor, number)
+    wishes = (case.summary or {}).get("wishes") or {}
+    kinds = [k for k in wishes.get("kinds") or [] if k in POST_KINDS]
+    order = [case_expr(Post.region == case.region).desc()]
+    if kinds:
+        order.append(case_expr(Post.kind.in_(kinds)).desc())
+    order += [Post.start_date, (Post.slots - Post.filled).desc(), Post.id]
+    rows = db.session.scalars(
+        select(Post).where(
+            Post.status == "open", Post.filled < Post.slots, Post.end_date >= local_today(now),
+            Post.region.in_(serving_regions(case.region)),
+        ).order_by(*order).limit(limit)
+    )
+    expected = wishes.get("min_monthly_pay")
+    items = []
+    for rank, post in enumerate(rows, 1):
+        reasons = ["本地岗位" if post.region == case.region else f"{region_name(post.region)}岗位"]
+        if post.kind in kinds:
+            reasons.append(f"意向类别：{POST_KIND_TITLES[post.kind]}")
+        if expected and post.monthly_pay >= money(expected):
+            reasons.append("工资符合期望")
+        reasons.append(f"剩余名额 {post.slots - post.filled}")
+        items.append({**post_json(post), "rank": rank, "region_match": post.region == case.region,
+                      "kind_wished": post.kind in kinds, "reasons": reasons})
+    return case, items
+
+
+def case_expr(condition):
+    return sql_case((condition, 1), else_=0)
+
+
+@transactional
+def refer_to_post(actor: Actor, number: str, post_id: Any, case_version: Any, now: datetime,
+                  note: str | None = None) -> Case:
+    """Complete the case's open `match_post` task with `post_id` (the referral itself runs in the status hook)."""
+    from engine.services.tasks import complete_task
+
+    case = temp_job_case(actor, number)
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id, Task.name == "match_post",
+                                                Task.state == "open"))
+    if task is None:
+        raise Conflict(f"案件 {number} 当前不在岗位匹配环节")
+    data: dict[str, Any] = {"post_id": post_id}
+    if note:
+        data["note"] = note
+    # The undecorated service: same checks and projections, inside this transaction (no nested commit).
+    return complete_task.__wrapped__(actor, task.id, data, case_version, now)
+
+
+def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
+    post_id = data.get("post_id")
+    post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
+    if post is None or post.region not in serving_regions(case.region):
+        raise DataInvalid({"post_id": "岗位不存在或不面向本案所在地区"})
+    if post.status != "open":
+        raise DataInvalid({"post_id": "岗位已关闭"})
+    if post.end_date < local_today(now):
+        raise DataInvalid({"post_id": "岗位已期满"})
+    if post.filled >= post.slots:
+        raise DataInvalid({"post_id": "岗位名额已满"})
+    taken = db.session.execute(
+        update(Post).where(Post.id == post.id, Post.status == "open", Post.filled < Post.slots)
+        .values(filled=Post.filled + 1).execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        raise Conflict("岗位最后的名额刚被他人占用，请重新选择岗位")
+    db.session.refresh(post)
+    values = rule_values()
+    report_by = calendar.working_days_after(now, int(values["confirm_placement_days"]))
+    tz = calendar.get_timezone()
+    facts = {
+        "post": {
+            "id": post.id, "title": post.title, "kind": post.kind, "employer": post.employer, "region": post.region,
+            "monthly_pay": money_text(post.monthly_pay), "start_date": post.start_date.isoformat(),
+            "end_date": post.end_date.isoformat(), "work_place": post.work_place,
+        },
+        "post_end_at": post_end_moment(post).isoformat(),
+        "referred_at": now.astimezone(tz).isoformat(),
+        "report_by": report_by.astimezone(tz).date().isoformat(),
+    }
+    placement = Placement(case_id=case.id, post_id=post.id, status="referred", referred_at=now)
+    db.session.add(placement)
+    _write_into_workflow(case, data, facts)
+    seeker = data.get("seeker") or {}
+    document = issue_referral_letter(case, referral_letter_facts(seeker, post, facts["report_by"]), now,
+                                     _match_actor(case))
+    placement.document_id = getattr(document, "id", None)
+
+
+def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]) -> None:
+    """Put the post's facts into the data of the match_post task just completed and every task after it (so the
+    exit-review timer reads `post_end_at`), then re-project the summary."""
+    parsed, workflow = load_workflow(case)
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == "match_post"]
+    latest = max(done, key=lambda t: t.last_state_change)
+    stack = [latest]
+    while stack:
+        task = stack.pop()
+        task.data.update(facts)
+        stack.extend(task.children)
+    case.workflow_state = runtime.dumps(workflow)
+    data.update(facts)
+    projection = summarize(case.process, data)
+    case.summary = projection.summary
+    case.search_text = f"{case.number.lower()} {projection.search_text}"
+
+
+def _match_actor(case: Case) -> str:
+    name = db.session.scalar(
+        select(Task.completed_by).where(Task.case_id == case.id, Task.name == "match_post",
+                                        Task.state == "completed").order_by(Task.completed_at.desc()).limit(1)
+    )
+    return name or "system"
+
+
+PRIORITY_GROUP_TITLES = {
+    "poverty_alleviated": "脱贫人口", "low_income": "低收入人口", "employment_difficulty": "就业困难人员",
+    "returning_migrant": "返乡农民工", "other": "求职人员",
+}
+REFERRAL_BASIS = "《关于开展“迎新春送温暖、稳岗留工”专项行动的通知》（人社部函〔2021〕8号）"
+
+
+def referral_letter_facts(seeker: dict[str, Any], post: Post, report_by: str) -> dict[str, Any]:
+    """The temporary-post referral letter's facts (pdfs kind `temp_post_referral`), addressed to the employer."""
+    name = seeker.get("name") or ""
+    group = PRIORITY_GROUP_TITLES.get(seeker.get("priority_group") or "other", "求职人员")
+    facts: dict[str, Any] = {
+        "recipient": post.employer,
+        "candidate": name,
+        "candidate_id": mask_id_number(seeker.get("id_number")),
+        "post_title": post.title,
+        "employer": post.employer,
+        "pay": f"每月{money_text(post.monthly_pay)}元",
+        "start_date": post.start_date.isoformat(),
+        "end_date": post.end_date.isoformat(),
+        "report_by": report_by,
+        "facts": [f"{name}系{group}，已在本局进行求职登记，本人有就业意愿，经评估适合从事该临时性岗位"
+                  f"（{POST_KIND_TITLES.get(post.kind, post.kind)}）。"],
+        "legal_basis": [REFERRAL_BASIS],
+    }
+    if post.work_place:
+        facts["work_place"] = post.work_place
+    return facts
+
+
+def issue_referral_letter(case: Case, facts: dict[str, Any], now: datetime, actor_name: str):
+    """The one place the letter is issued (queued in this transaction, rendered from the outbox)."""
+    from engine.documents import issue_notice
+
+    return issue_notice(case, "temp_post_referral", facts, now, actor_name)
+
+
+def _latest_placement(case: Case, status: str) -> Placement | None:
+    return db.session.scalar(select(Placement).where(Placement.case_id == case.id, Placement.status == status)
+                             .order_by(Placement.id.desc()).limit(1))
+
+
+def _release(case: Case, now: datetime) -> None:
+    placement = _latest_placement(case, "referred")
+    if placement is None:
+        return
+    placement.status, placement.decided_at = "refused", now
+    db.session.execute(
+        update(Post).where(Post.id == placement.post_id, Post.filled > 0).values(filled=Post.filled - 1)
+        .execution_options(synchronize_session=False)
+    )
+    post = db.session.get(Post, placement.post_id)
+    if post is not None:
+        db.session.refresh(post)
+
+
+def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
+    if case.process != PROCESS:
+        return
+    if case.status == "referred":
+        _refer(case, data, now)
+    elif before == "referred" and case.status == "in_service":
+        _release(case, now)
+    elif case.status == "placed":
+        placement = _latest_placement(case, "referred")
+        if placement is not None:
+            placement.status, placement.decided_at = "placed", now
+    elif before == "placed":
+        placement = _latest_placement(case, "placed")
+        if placement is not None:
+            placement.status, placement.ended_at = "ended", now
+
+
+STATUS_HOOKS.append(_on_status)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Opening a case: one open temp_job case per person; a ledger worker links to the case opened for them.
+
+def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
+    seeker = data.get("seeker") or {}
+    id_number = (seeker.get("id_number") or "").upper()
+    other = db.session.scalar(select(Case.number).where(
+        Case.process == PROCESS, Case.subject_id_number == id_number, Case.closed_at.is_(None), Case.id != case.id,
+    ).limit(1))
+    if other:
+        raise DataInvalid({"seeker.id_number": f"该求职人员已有在办案件 {other}"})
+    worker_id = data.get("ledger_worker_id")
+    if worker_id is None:
+        return
+    worker = db.session.get(LedgerWorker, worker_id)
+    if worker is None or worker.region != case.region:
+        raise DataInvalid({"ledger_worker_id": "回访台账中没有此人员（或不在本案区划）"})
+    if worker.id_number != id_number:
+        raise DataInvalid({"ledger_worker_id": "台账人员的身份证号与求职人员不符"})
+    worker.case_number = case.number
+
+
+OPEN_CASE_CHECKS.setdefault(PROCESS, []).append(_check_open)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The case row's summary.
+
+def service_131(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "career_guidance": {"date": data["guidance_date"], "content": data.get("guidance_content"),
+                            "counsellor": data.get("counsellor")} if data.get("guidance_date") else None,
+        "job_offers": data.get("offers") or None,
+        "training": {"programme": data.get("training_programme"), "date": data["training_date"],
+                     "provider": data.get("training_provider")} if data.get("training_date") else None,
+    }
+
+
+@summarizer(PROCESS)
+def summarize_temp_job(data: dict[str, Any]) -> Projection:
+    seeker = data.get("seeker") or {}
+    given = service_131(data)
+    status = data.get("status")
+    post = data.get("post") if status in ("referred", "placed", "post_ended", "employed") else None
+    summary = {
+        "seeker_name": seeker.get("name"),
+        "seeker_id_number": mask_id_number(seeker.get("id_number")),
+        "priority_group": seeker.get("priority_group"),
+        "skills": data.get("skills", []),
+        "wishes": data.get("wishes", {}),
+        "ledger_worker_id": data.get("ledger_worker_id"),
+        "received_at": data.get("received_at"),
+        "service_131": given,
+        "service_131_owed": [part for part in SERVICE_131_PARTS if not given[part]],
+        "market_outcome": data.get("market_outcome"),
+        "employer": data.get("employer"),
+        "post_id": post.get("id") if post else None,
+        "post": post,
+        "post_end_at": data.get("post_end_at") if post else None,
+        "referred_at": data.get("referred_at") if post else None,
+        "report_by": data.get("report_by") if status == "referred" else None,
+        "placed": data.get("placed") if post else None,
+        "exit_outcome": data.get("outcome"),
+        "closed_reason": data.get("closed_reason"),
+    }
+    words = [seeker.get("name"), post.get("employer") if post else None, data.get("employer")]
+    return Projection(
+        summary=summary,
+        search_text=" ".join(str(w) for w in words if w).lower(),
+        subject_id_number=(seeker.get("id_number") or "").upper() or None,
+    )
+
+
+# The 131 projection row, written whenever a temp_job case row is inserted or updated (same connection and
+# transaction as the case row).
+_UPSERT_131 = text(
+    "INSERT INTO service_131 (case_id, region, priority_group, owes_career_guidance, owes_job_offers, owes_training,"
+    " open) VALUES (:case_id, :region, :group, :cg, :jo, :tr, :open) ON CONFLICT (case_id) DO UPDATE SET"
+    " region = excluded.region, priority_group = excluded.priority_group,"
+    " owes_career_guidance = excluded.owes_career_guidance, owes_job_offers = excluded.owes_job_offers,"
+    " owes_training = excluded.owes_training, open = excluded.open"
+)
+
+
+@event.listens_for(Case, "after_insert")
+@event.listens_for(Case, "after_update")
+def _project_131(_mapper, connection, target: Case) -> None:
+    if target.process != PROCESS:
+        return
+    summary = target.summary or {}
+    owed = summary.get("service_131_owed", list(SERVICE_131_PARTS))
+    connection.execute(_UPSERT_131, {
+        "case_id": target.id, "region": target.region, "group": summary.get("priority_group"),
+        "cg": "career_guidance" in owed, "jo": "job_offers" in owed, "tr": "training" in owed,
+        "open": target.closed_at is None,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The 131 report.
+
+REPORT_131_COLUMNS = [
+    ("region", "区划代码"), ("region_name", "区划名称"), ("people", "在办人数"),
+    ("career_guidance", "尚欠职业指导"), ("job_offers", "尚欠3个岗位信息"), ("training", "尚欠培训项目"),
+    ("owed_any", "尚欠“131”服务人数"), ("served", "已完成“131”服务人数"),
+]
+
+
+def report_131(actor: Actor, region: str | None = None) -> dict[str, Any]:
+    """Per region: people with an open temp_job case and how many are still owed each part of the 131 service."""
+    if region is not None:
+        if not REGION_RE.match(region):
+            raise DataInvalid({"region": "行政区划代码须为6位数字"})
+        if not scope_prefix(region).startswith(actor.scope):
+            raise NotFound(f"区划 {region} 不在您的辖区内")
+    s = Service131
+    owed_any = or_(s.owes_career_guidance, s.owes_job_offers, s.owes_training)
+    query = select(
+        s.region, func.count(),
+        func.sum(case_expr(s.owes_career_guidance)), func.sum(case_expr(s.owes_job_offers)),
+        func.sum(case_expr(s.owes_training)), func.sum(case_expr(owed_any)),
+    ).where(s.open.is_(True), region_filter(s.region, actor))
+    if region:
+        query = query.where(s.region.like(scope_prefix(region) + "%"))
+    rows = []
+    totals = dict.fromkeys(("people", "career_guidance", "job_offers", "training", "owed_any", "served"), 0)
+    for code, people, cg, jo, tr, anyone in db.session.execute(query.group_by(s.region).order_by(s.region)):
+        row = {"region": code, "region_name": region_name(code), "people": int(people),
+               "career_guidance": int(cg or 0), "job_offers": int(jo or 0), "training": int(tr or 0),
+               "owed_any": int(anyone or 0)}
+        row["served"] = row["people"] - row["owed_any"]
+        for key in totals:
+            totals[key] += row[key]
+        rows.append(row)
+    return {"region": region or actor.region, "by_region": rows, "total": totals}

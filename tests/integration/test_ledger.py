@@ -1,0 +1,319 @@
+"""The return-visit ledger: import (service, CLI, API), all-or-nothing validation naming each bad row and field,
+a 10,000-row file, the three lists as Excel, and temp_job cases for unemployed workers who want work."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+from stdnum.cn import ric
+
+from engine import ledger
+from engine.actors import Actor
+from engine.db import db
+from engine.errors import DataInvalid, Forbidden
+from engine.models import Case
+from engine.placements import LedgerWorker
+from tests.conftest import at, make_user
+
+NOW = at("2021-01-29 10:00")
+PASSWORD = "correct-horse-9"
+HEADER = [c.title for c in ledger.COLUMNS]
+
+
+def ric_for(i: int, region: str = "532301") -> str:
+    born = date(1985, 1, 1) + timedelta(days=i // 900)
+    base = f"{region}{born:%Y%m%d}{i % 900 + 100:03d}"
+    return base + ric.calc_check_digit(base + "0")
+
+
+def row(i: int, **overrides) -> list:
+    values = {
+        "name": f"务工人员{i}", "id_number": ric_for(i), "phone": f"139{i:08d}", "work_place": "浙江省宁波市",
+        "employer": "宁波某电子厂", "job": "装配工", "wage": "5200.50", "going_home": "是", "home_date": "2021-02-05",
+        "travel_mode": "火车", "travel_number": "K1234", "wish_to_return": "是", "employed": "是",
+        "unemployed_reason": None, "training_wish": None,
+    }
+    values.update(overrides)
+    return [values[c.key] for c in ledger.COLUMNS]
+
+
+def write_xlsx(path: Path, rows, header=HEADER) -> Path:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("回访台账")
+    if header:
+        sheet.append(header)
+    for r in rows:
+        sheet.append(r)
+    workbook.save(path)
+    return path
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerWorker))
+
+
+@pytest.fixture
+def clerk(ctx):
+    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
+
+
+def auth(client, username: str) -> dict:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    return {"Authorization": "Bearer " + response.get_json()["token"]}
+
+
+UNEMPLOYED = {"employed": "否", "unemployed_reason": "企业停工待岗", "work_place": None, "employer": None,
+              "job": None, "wage": None, "training_wish": "电工培训"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Import.
+
+def test_good_rows_are_created_then_updated_by_id_number(clerk, tmp_path):
+    rows = [row(1), row(2, going_home="否", home_date=None, travel_mode=None, travel_number=None),
+            row(3, **UNEMPLOYED), row(4, wage=4800, home_date=date(2021, 2, 7), going_home=True)]
+    result = ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "a.xlsx", rows)), "532301", NOW)
+    assert (result.rows, result.created, result.updated, result.region) == (4, 4, 0, "532301")
+    one = db.session.scalar(select(LedgerWorker).where(LedgerWorker.id_number == ric_for(1)))
+    assert (one.name, one.phone, one.wage, one.going_home, one.home_date, one.wish_to_return, one.employed) == (
+        "务工人员1", "13900000001", Decimal("5200.50"), True, date(2021, 2, 5), True, True)
+    four = db.session.scalar(select(LedgerWorker).where(LedgerWorker.id_number == ric_for(4)))
+    assert (four.wage, four.home_date) == (Decimal("4800.00"), date(2021, 2, 7))
+    three = db.session.scalar(select(LedgerWorker).where(LedgerWorker.id_number == ric_for(3)))
+    assert (three.employed, three.unemployed_reason, three.employer) == (False, "企业停工待岗", None)
+    three.case_number = "TJ-532301-2021-000009"
+    db.session.commit()
+
+    later = at("2021-02-10 10:00")
+    rows = [row(3, employed="是", employer="楚雄某公司"), row(5)]
+    result = ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "b.xlsx", rows)), "532301", later)
+    assert (result.rows, result.created, result.updated) == (2, 1, 1)
+    assert count() == 5
+    db.session.expire_all()
+    three = db.session.scalar(select(LedgerWorker).where(LedgerWorker.id_number == ric_for(3)))
+    assert (three.employed, three.employer, three.case_number) == (True, "楚雄某公司", "TJ-532301-2021-000009")
+    assert three.updated_at == later and three.created_at == NOW
+
+
+def test_a_file_with_bad_rows_imports_nothing_and_names_each_row_and_field(clerk, tmp_path):
+    ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "old.xlsx", [row(1)])), "532301", NOW)
+    rows = [
+        row(1, name="改过的名字"),                                  # row 2: good (would update)
+        row(2, id_number=ric_for(2)[:-1] + ("0" if ric_for(2)[-1] != "0" else "1")),  # row 3: checksum
+        row(3, phone="12345"),                                     # row 4
+        row(4, home_date="2021-02-30"),                            # row 5
+        row(5, going_home="也许"),                                  # row 6
+        row(6, wage="五千"),                                        # row 7
+        row(7, id_number=ric_for(3)),                              # row 8: duplicate of row 4's ID
+        row(8, name=None),                                         # row 9
+        row(9, **{**UNEMPLOYED, "unemployed_reason": None}),       # row 10
+        row(10, going_home="是", home_date=None),                  # row 11
+        row(11, wage="1200.555"),                                  # row 12
+    ]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "bad.xlsx", rows)), "532301", NOW)
+    found = {(e.row, e.field) for e in err.value.errors}
+    assert found == {(3, "id_number"), (4, "phone"), (5, "home_date"), (6, "going_home"), (7, "wage"),
+                     (8, "id_number"), (9, "name"), (10, "unemployed_reason"), (11, "home_date"), (12, "wage")}
+    assert err.value.total == 10
+    assert "row3.id_number" in err.value.fields and "第8行" in err.value.fields["row8.id_number"]
+    assert "第4行" in err.value.fields["row8.id_number"]
+    assert "第3行 身份证号码（id_number）" in str(next(e for e in err.value.errors if e.row == 3))
+    db.session.expire_all()
+    assert count() == 1
+    assert db.session.scalar(select(LedgerWorker.name)) == "务工人员1"  # the good row 2 was not applied either
+
+
+def test_header_problems_and_files_that_are_not_ledgers(clerk, tmp_path):
+    header = [h for h in HEADER if h != "身份证号码"]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "h.xlsx", [row(1)[:1] + row(1)[2:]], header)),
+                             "532301", NOW)
+    assert [(e.row, e.field) for e in err.value.errors] == [(1, "id_number")]
+    with pytest.raises(ledger.LedgerInvalid):
+        ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "empty.xlsx", [], header=None)), "532301", NOW)
+    (tmp_path / "x.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(DataInvalid) as err:
+        ledger.import_ledger(clerk, str(tmp_path / "x.xlsx"), "532301", NOW)
+    assert "file" in err.value.fields
+    (tmp_path / "x.csv").write_text("姓名,身份证号码\n", encoding="utf-8")
+    with pytest.raises(DataInvalid) as err:
+        ledger.import_ledger(clerk, str(tmp_path / "x.csv"), "532301", NOW)
+    assert "file" in err.value.fields
+    # Headers by alias and English keys, blank rows skipped.
+    aliased = ["姓名", "公民身份号码", "电话", "是否返乡", "返乡日期", "是否就业", "未就业原因", "wage"]
+    result = ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "alias.xlsx", [
+        ["张三", ric_for(1), "13900000001", "否", None, "否", "待业", " 3000 "], [None] * 8,
+        ["李四", ric_for(2), "13900000002", "是", "2021/2/6", "是", None, None]], aliased)), "532301", NOW)
+    assert (result.rows, result.created) == (2, 2)
+
+
+def test_region_and_role_are_checked(clerk, tmp_path):
+    path = str(write_xlsx(tmp_path / "a.xlsx", [row(1)]))
+    with pytest.raises(Forbidden):
+        ledger.import_ledger(clerk, path, "532322", NOW)
+    with pytest.raises(DataInvalid) as err:
+        ledger.import_ledger(clerk, path, "5323", NOW)
+    assert "region" in err.value.fields
+    inspector = Actor.of(make_user("insp_cx", ["inspector"], "532301"))
+    with pytest.raises(Forbidden):
+        ledger.import_ledger(inspector, path, None, NOW)
+    assert count() == 0
+
+
+def test_ten_thousand_rows(clerk, tmp_path):
+    rows = (row(i, **(UNEMPLOYED if i % 10 == 0 else {})) for i in range(10000))
+    path = write_xlsx(tmp_path / "big.xlsx", rows)
+    seen: list[int] = []
+    result = ledger.import_ledger(clerk, str(path), "532301", NOW, progress=seen.append)
+    assert (result.rows, result.created, result.updated) == (10000, 10000, 0)
+    assert count() == 10000
+    assert seen[-1] == 10000 and len(seen) >= 10 and seen == sorted(seen)
+    assert db.session.scalar(select(func.count()).select_from(LedgerWorker)
+                             .where(LedgerWorker.employed.is_(False))) == 1000
+    # One bad row at the very end: still nothing new, and the 10,000 already there are untouched.
+    rows = [row(i, name="新名字") for i in range(9999)] + [row(20000, phone="x")]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "big2.xlsx", rows)), "532301", NOW)
+    assert [(e.row, e.field) for e in err.value.errors] == [(10001, "phone")]
+    assert db.session.scalar(select(func.count()).select_from(LedgerWorker)
+                             .where(LedgerWorker.name == "新名字")) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lists, export and cases.
+
+def _load(tmp_path: Path, clerk: Actor) -> None:
+    rows = [row(1), row(2, going_home="否", home_date=None, wish_to_return="否"),
+            row(3, **UNEMPLOYED), row(4, **UNEMPLOYED, wish_to_return="否"), row(5, **UNEMPLOYED)]
+    ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "l.xlsx", rows)), "532301", NOW)
+
+
+def test_export_writes_the_three_lists_with_masked_ids(clerk, tmp_path):
+    _load(tmp_path, clerk)
+    target = tmp_path / "out.xlsx"
+    counts = ledger.export_lists(clerk, None, str(target))
+    assert counts == {"going_home": 4, "returning": 3, "unemployed": 3}
+    workbook = load_workbook(target, read_only=True)
+    try:
+        assert workbook.sheetnames == ["春节返乡人员清单", "返岗人员清单", "未就业人员清单"]
+        sheet = list(workbook["未就业人员清单"].iter_rows(values_only=True))
+        assert sheet[0][:4] == ("序号", "区划", "姓名", "身份证号码")
+        assert [r[2] for r in sheet[1:]] == ["务工人员3", "务工人员4", "务工人员5"]
+        assert all(r[3].startswith("**************") and r[3][-4:] == ric_for(3 + i)[-4:]
+                   for i, r in enumerate(sheet[1:]))
+        assert sheet[1][15] == "企业停工待岗"
+    finally:
+        workbook.close()
+    # Another county's clerk exports nothing of ours.
+    far = Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
+    assert ledger.export_lists(far, None, str(tmp_path / "far.xlsx")) == {"going_home": 0, "returning": 0,
+                                                                          "unemployed": 0}
+
+
+def test_unemployed_who_want_work_become_temp_job_cases(clerk, tmp_path):
+    _load(tmp_path, clerk)
+    result = ledger.create_cases(clerk, NOW, priority_group="returning_migrant")
+    assert len(result["opened"]) == 2 and result["skipped"] == []
+    cases = db.session.scalars(select(Case).where(Case.process == "temp_job").order_by(Case.id)).all()
+    assert [c.summary["seeker_name"] for c in cases] == ["务工人员3", "务工人员5"]
+    assert {c.summary["priority_group"] for c in cases} == {"returning_migrant"}
+    assert cases[0].summary["wishes"]["training_wish"] == "电工培训"
+    linked = db.session.scalars(select(LedgerWorker.case_number).where(LedgerWorker.case_number.is_not(None)))
+    assert sorted(linked) == sorted(result["opened"])
+    assert ledger.create_cases(clerk, NOW) == {"opened": [], "skipped": []}  # once only
+    with pytest.raises(DataInvalid) as err:
+        ledger.create_cases(clerk, NOW, priority_group="vip")
+    assert "priority_group" in err.value.fields
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# API and CLI.
+
+def test_api_upload_list_export_and_cases(client, clerk, tmp_path):
+    h = auth(client, "clerk_cx")
+    good = write_xlsx(tmp_path / "g.xlsx", [row(1), row(2, **UNEMPLOYED)]).read_bytes()
+    r = client.post("/api/v1/ledger", data={"file": (io.BytesIO(good), "台账.xlsx")}, headers=h,
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json() == {"rows": 2, "created": 2, "updated": 0, "region": "532301"}
+    r = client.post("/api/v1/ledger?create_cases=true", data=good, headers={
+        **h, "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    assert r.status_code == 201
+    assert (r.get_json()["updated"], len(r.get_json()["cases"]["opened"])) == (2, 1)
+
+    bad = write_xlsx(tmp_path / "b.xlsx", [row(3), row(4, phone="1"), row(5, employed="不知道")]).read_bytes()
+    r = client.post("/api/v1/ledger", data={"file": (io.BytesIO(bad), "b.xlsx")}, headers=h,
+                    content_type="multipart/form-data")
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["code"] == "validation_failed" and error["total"] == 2
+    assert [(e["row"], e["field"]) for e in error["rows"]] == [(3, "phone"), (4, "employed")]
+    assert set(error["fields"]) == {"row3.phone", "row4.employed"}
+    assert client.get("/api/v1/ledger", headers=h).get_json()["total"] == 2
+
+    for data, kind in ((b"", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                       (b"{}", "application/json"), (b"garbage", "application/octet-stream")):
+        r = client.post("/api/v1/ledger", data=data, headers={**h, "Content-Type": kind})
+        assert r.status_code == 400 and "file" in r.get_json()["error"]["fields"], r.get_json()
+    r = client.post("/api/v1/ledger", data={}, headers=h, content_type="multipart/form-data")
+    assert r.status_code == 400 and "file" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/ledger?region=532322", data=good, headers={
+        **h, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 403
+
+    page = client.get("/api/v1/ledger?list=unemployed", headers=h).get_json()
+    assert page["total"] == 1
+    assert page["items"][0]["id_number"].startswith("****") and page["items"][0]["case_number"].startswith("TJ-")
+    assert client.get("/api/v1/ledger?list=everyone", headers=h).status_code == 400
+    assert client.get("/api/v1/ledger?region=532322", headers=h).status_code == 404
+    r = client.get("/api/v1/ledger.xlsx", headers=h)
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    workbook = load_workbook(io.BytesIO(r.data), read_only=True)
+    try:
+        assert [len(list(workbook[n].iter_rows())) - 1 for n in workbook.sheetnames] == [2, 2, 1]
+    finally:
+        workbook.close()
+
+    r = client.post("/api/v1/ledger/cases", json={"priority_group": "nobody"}, headers=h)
+    assert r.status_code == 400 and "priority_group" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/ledger/cases", json={}, headers=h)
+    assert r.status_code == 200 and r.get_json() == {"opened": [], "skipped": []}
+    make_user("insp_cx", ["inspector"], "532301")
+    assert client.post("/api/v1/ledger", data=good, headers={**auth(client, "insp_cx"),
+                                                              "Content-Type": "application/octet-stream"}
+                       ).status_code == 403
+
+
+def test_cli_import_export_and_cases(app, clerk, tmp_path):
+    runner = app.test_cli_runner()
+    good = write_xlsx(tmp_path / "g.xlsx", [row(1), row(2, **UNEMPLOYED)])
+    result = runner.invoke(args=["ledger", "import", str(good), "--region", "532301", "--user", "clerk_cx",
+                                 "--create-cases"])
+    assert result.exit_code == 0, result.output
+    assert "imported 2 rows into region 532301: 2 created, 0 updated" in result.output
+    assert "1 temp_job cases opened" in result.output
+    bad = write_xlsx(tmp_path / "b.xlsx", [row(3, id_number="532301198501011234"), row(4, home_date="昨天")])
+    result = runner.invoke(args=["ledger", "import", str(bad), "--region", "532301"])
+    assert result.exit_code == 2
+    assert "第2行 身份证号码（id_number）" in result.output and "第3行 返乡时间（home_date）" in result.output
+    out = tmp_path / "lists.xlsx"
+    result = runner.invoke(args=["ledger", "export", str(out), "--region", "532301"])
+    assert result.exit_code == 0, result.output
+    assert "未就业人员清单 1" in result.output and out.exists()
+    many = write_xlsx(tmp_path / "m.xlsx", [row(i) for i in range(10, 35)])
+    result = runner.invoke(args=["ledger", "import", str(many), "--region", "532301", "--batch-size", "10",
+                                 "--progress-every", "10"])
+    assert result.exit_code == 0, result.output
+    assert "10 rows read" in result.output and "20 rows read" in result.output
+    assert "imported 25 rows" in result.output
+    result = runner.invoke(args=["ledger", "cases", "--region", "532301"])
+    assert result.exit_code == 0 and "0 temp_job cases opened" in result.output
+    result = runner.invoke(args=["ledger", "import", str(good), "--region", "532322", "--user", "clerk_cx"])
+    assert result.exit_code == 2
