@@ -43,8 +43,11 @@ class Config:
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # Secure (HTTPS-only) cookies unless debugging or testing; SESSION_COOKIE_SECURE=0 for a plain-HTTP intranet.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
@@ -53,6 +56,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SCHEDULER = os.environ.get("SCHEDULER", "on")
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
 
 
 class TestConfig(Config):
@@ -60,6 +64,7 @@ class TestConfig(Config):
     SCHEDULER = "off"
     SECRET_KEY = "test-only-secret"  # noqa: S105 - tests only, never deployed
     WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and e2e server speak plain HTTP
 
 
 def config_for(name: str | None) -> type[Config]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_
 
 ROLES = ("inspector", "clerk", "supervisor", "head", "admin")
 
@@ -49,5 +49,11 @@ def region_filter(column, actor: Actor) -> ColumnElement[bool]:
     prefix = actor.scope
     if not prefix:
         return column.is_not(None)
-    # Region codes are digits only (validated at sign-up), so LIKE needs no escaping.
-    return column.like(prefix + "%")
+    # Region codes are digits only (validated at sign-up): "5323%" is the range ["5323", "5324"), which both
+    # databases answer from a b-tree index (SQLite's LIKE and PostgreSQL's LIKE under a locale cannot use one).
+    if not prefix.isdigit():
+        return column.like(prefix + "%")
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    if len(upper) > len(prefix):  # "99..." has no upper neighbour
+        return column >= prefix
+    return and_(column >= prefix, column < upper)

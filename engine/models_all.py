@@ -4,4 +4,7 @@ the whole schema and every rule."""
 
 from engine import models  # noqa: F401
 from engine import documents, escalation, scheduler  # noqa: F401,E402
+from engine import dashboard  # noqa: F401,E402
 from engine import wage_arrears  # noqa: F401,E402
+from engine import benefits  # noqa: F401,E402
+from engine import placements  # noqa: F401,E402

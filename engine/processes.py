@@ -76,12 +76,14 @@ def current_version(process: str) -> ProcessVersion:
 
 
 def parsed(version: ProcessVersion) -> ParsedProcess:
-    return runtime.parse(version.id, version.process, version.files)
+    # Keyed by id and content hash: an id can come back after rows are deleted (tests, a restored database).
+    return runtime.parse((version.id, version.content_hash), version.process, version.files)
 
 
 def parsed_by_id(version_id: int) -> ParsedProcess:
     """The parsed version, without loading its files when it is already parsed."""
-    hit = runtime.cached(version_id)
+    digest = db.session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+    hit = runtime.cached((version_id, digest))
     if hit is not None:
         return hit
     return parsed(db.session.get(ProcessVersion, version_id))

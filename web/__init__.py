@@ -29,7 +29,11 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    register_error_handlers(app)
     logging.basicConfig(level=logging.INFO)
+    # Libraries that log every step at INFO (each task state change, each PDF layout pass) would drown ours.
+    for noisy in ("spiff", "SpiffWorkflow", "weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     start_scheduler(app)
     return app
 
@@ -62,6 +66,10 @@ def register_extensions(app: Flask) -> None:
     migrations = Path(__file__).resolve().parent.parent / "migrations"
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
     csrf.init_app(app)
+    # Pages: Flask-Login sessions and Flask-Babel (web/auth.py).
+    from web.auth import init_app as init_pages_auth
+
+    init_pages_auth(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from sqlalchemy import event
 
@@ -78,11 +86,24 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from web import dashboard, verify
     from web.api import bp as api_bp
+    from web.auth import bp as auth_bp
     from web.extensions import csrf
+    from web.pages import bp as pages_bp
 
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)  # sign-in, sign-out, password, language
+    app.register_blueprint(pages_bp)  # queues, cases, intake, posts
+    app.register_blueprint(dashboard.bp)  # the clear-zero dashboard
+    app.register_blueprint(verify.bp)  # public /verify/<code>, no login
+
+
+def register_error_handlers(app: Flask) -> None:
+    from web.errors import register_error_handlers as register
+
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

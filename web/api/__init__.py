@@ -132,3 +132,6 @@ def token_required(fn):
 
 from web.api import views  # noqa: E402,F401,I001  (routes register on bp)
 from web.api import notices  # noqa: E402,F401
+from web.api import dashboard  # noqa: E402,F401
+from web.api import benefits  # noqa: E402,F401
+from web.api import placements  # noqa: E402,F401

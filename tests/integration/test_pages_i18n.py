@@ -1,0 +1,63 @@
+"""The English catalogue covers every text the pages show: the texts in web/ (views, labels, engine messages
+listed in web/labels.py, templates) and the titles of the processes' JSON Schemas (task forms, intake forms).
+When this fails, run the commands in web/translations/README.md and fill in the English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+PO = ROOT / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
+METHODS = [
+    ("web/**.py", "python"),
+    ("web/templates/**.html", "jinja2.ext:babel_extract"),
+    ("bpmn/**.schema.json", "web.forms:extract_schema_strings"),
+]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _catalogue() -> dict[str, str]:
+    with PO.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id}
+
+
+def _shown_texts() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=METHODS, keywords=KEYWORDS, strip_comment_tags=True):
+        text = message[0] if isinstance(message, tuple) else message
+        if text and re.search(r"[\u4e00-\u9fff]", text):
+            found.setdefault(text, filename)
+    return found
+
+
+def test_every_shown_text_has_english():
+    catalogue = _catalogue()
+    shown = _shown_texts()
+    assert len(shown) > 300  # the extraction itself works
+    missing = {text: where for text, where in shown.items() if not catalogue.get(text)}
+    assert not missing, f"{len(missing)} texts without English: {missing}"
+
+
+def test_english_keeps_every_placeholder():
+    for msgid, msgstr in _catalogue().items():
+        if msgstr:
+            assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
+
+
+@pytest.mark.usefixtures("ctx")
+def test_catalogue_is_compiled_at_start(app):
+    mo = PO.with_suffix(".mo")
+    assert mo.exists() and mo.stat().st_mtime >= PO.stat().st_mtime
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("en"):
+        assert gettext("待办任务") == "Tasks"
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert gettext("待办任务") == "待办任务"

@@ -1,0 +1,203 @@
+"""Signing in and out, the forced password change, and the language switch (Flask-Login sessions, CSRF on every
+form). The JSON API does not use any of this: it takes bearer tokens only."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from engine import accounts
+from engine.db import db
+from engine.models import User
+from engine.validation import DataInvalid
+from web.api import now
+from web.forms import ChangePasswordForm, LoginForm
+from web.labels import message
+
+bp = Blueprint("auth", __name__)
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+# Reachable while a password change is pending (and without signing in, for the first three).
+OPEN_ENDPOINTS = {"auth.login", "auth.set_language", "static", "auth.logout", "auth.change_password"}
+
+
+def init_app(app) -> None:
+    """Flask-Login and Flask-Babel, bound to the app (called from register_extensions)."""
+    from web.extensions import babel, login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=_translations_dir(app))
+    compile_translations_if_needed(app)
+
+
+def _translations_dir(app) -> str:
+    from pathlib import Path
+
+    return str(Path(app.root_path) / "translations")  # web/translations
+
+
+def compile_translations_if_needed(app) -> None:
+    """Compile each catalogue's .po to .mo when the .mo is missing or older: only the .po files are kept in the
+    repository, and a fresh checkout needs no extra build step."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(_translations_dir(app)).glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        try:
+            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                continue
+            with po.open("rb") as handle:
+                catalog = read_po(handle)
+            tmp = mo.with_suffix(".mo.tmp")
+            with tmp.open("wb") as handle:
+                write_mo(handle, catalog)
+            tmp.replace(mo)
+        except OSError:  # a read-only install: the committed/compiled .mo is used as it is
+            app.logger.warning("could not compile %s", po)
+
+
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    chosen = session.get("language")
+    return chosen if chosen in LANGUAGES else current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+@bp.before_app_request
+def _password_change_first():
+    if request.path.startswith("/api/") or request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.after_app_request
+def _security_headers(response):
+    """Pages are not framed or sniffed; pages for a signed-in user are not kept in the browser's cache (shared
+    office PCs: the back button after signing out must not show a case)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html" and current_user and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("pages.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("pages.index"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        cfg = current_app.config
+        try:
+            user = accounts.authenticate(form.username.data.strip(), form.password.data, now(),
+                                         max_failures=cfg["LOGIN_MAX_FAILURES"],
+                                         lock_minutes=cfg["LOGIN_LOCK_MINUTES"])
+        except accounts.LockedOut as exc:
+            user, error, status = None, message(exc.message), 429
+        else:
+            if user is None:
+                error, status = _("用户名或密码错误"), 401
+        if user is not None:
+            language = session.get("language")
+            session.clear()  # no session fixation
+            login_user(user)
+            if language in LANGUAGES and not user.language:
+                user.language = language
+                db.session.commit()
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
+    flash(_("您已安全退出"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        ok = True
+        try:
+            # Through authenticate, so guessing the current password here counts towards the lock-out too.
+            if accounts.authenticate(user.username, form.current_password.data, now(),
+                                     max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                                     lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"]) is None:
+                ok, errors["current_password"] = False, _("当前密码不正确")
+        except accounts.LockedOut as exc:
+            ok, errors["current_password"] = False, message(exc.message)
+        user = db.session.get(User, current_user.id)
+        if ok and form.new_password.data == form.current_password.data:
+            ok, errors["new_password"] = False, _("新密码不能与当前密码相同")
+        if ok:
+            try:
+                accounts.set_password(user, form.new_password.data)
+            except DataInvalid as exc:
+                db.session.rollback()
+                errors["new_password"] = message(exc.fields.get("password", exc.message))
+            else:
+                flash(_("密码已修改"), "success")
+                return redirect(url_for("pages.index"))
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form, errors=errors), status
+
+
+@bp.post("/language")
+def set_language():
+    language = request.form.get("language", "")
+    if language in LANGUAGES:
+        session["language"] = language
+        if current_user.is_authenticated:
+            user = db.session.get(User, current_user.id)
+            user.language = language
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

@@ -1,0 +1,23 @@
+"""`flask dashboard snapshot [--now ...]`: record the day's clear-zero figures per region (idempotent per day).
+The scheduler does this by itself (engine.dashboard.snapshot_job); the command is for back-filling and for
+deployments without a scheduler (a nightly cron)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from web.cli import _parse_now
+
+dashboard_cli = AppGroup("dashboard", help="The clear-zero dashboard.")
+
+
+@dashboard_cli.command("snapshot")
+@click.option("--now", "now_text", help="Snapshot as if at this time (ISO 8601, e.g. 2021-02-01T20:00+08:00)")
+def snapshot(now_text: str | None) -> None:
+    """Record today's clear-zero figures per region; running it again the same day replaces them."""
+    from engine import dashboard
+
+    now = _parse_now(now_text)
+    written = dashboard.take_snapshot(now)
+    click.echo(f"clear-zero snapshot for {dashboard.today_of(now).isoformat()}: {written} regions")

@@ -1,0 +1,304 @@
+"""Every code the pages show (statuses, task names, processes, roles, history events) and its translated label.
+
+Message ids are the Chinese wording (the bureaus' language and the language of the process models' titles);
+`translations/en` carries the English. Templates use the `label()` helpers, never the raw codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+
+def N_(text: str) -> str:
+    """Marks an engine message for `pybabel extract` (translated when shown, through `message()`)."""
+    return text
+
+
+STATUS_LABELS: dict[str, object] = {
+    # wage_arrears
+    "received": _l("已登记"),
+    "awaiting_material": _l("待补正材料"),
+    "accepted": _l("已受理"),
+    "rejected": _l("不予受理"),
+    "redirected": _l("已转办"),
+    "investigating": _l("调查中"),
+    "order_issued": _l("已下达整改指令"),
+    "enforcement": _l("强制处置中"),
+    "cleared": _l("已清偿结案"),
+    "transferred": _l("已移送"),
+    "withdrawn": _l("已撤案"),
+    # benefit_claim
+    "submitted": _l("已提交"),
+    "under_review": _l("审核中"),
+    "approved": _l("已核准"),
+    "refused": _l("不予核准"),
+    "not_eligible": _l("不符合条件"),
+    "paying": _l("发放中"),
+    "stopped": _l("已停发"),
+    "closed": _l("已办结"),
+    # temp_job
+    "registered": _l("已登记求职"),
+    "in_service": _l("服务中"),
+    "referred": _l("已推荐上岗"),
+    "placed": _l("已上岗"),
+    "employed": _l("已市场就业"),
+    "post_ended": _l("岗位期满"),
+}
+
+TASK_LABELS: dict[str, object] = {
+    "review_complaint": _l("受理审查"),
+    "receive_material": _l("补正材料登记"),
+    "investigate": _l("调查核实"),
+    "issue_order": _l("下达限期整改指令"),
+    "check_payment": _l("履行情况核查"),
+    "choose_enforcement": _l("确定处置措施"),
+    "approve_enforcement": _l("处置措施审批"),
+    "review_case_deadline": _l("办案期限审查"),
+    "supervise_overdue": _l("督办处理"),
+    "review_claim": _l("待遇审核"),
+    "career_guidance": _l("职业指导"),
+    "job_offers": _l("推荐岗位"),
+    "training": _l("职业培训"),
+    "match_post": _l("匹配临时性岗位"),
+    "confirm_placement": _l("确认上岗"),
+    "exit_review": _l("离岗评估"),
+}
+
+PROCESS_LABELS: dict[str, object] = {
+    "wage_arrears": _l("拖欠工资投诉"),
+    "benefit_claim": _l("失业保险待遇申领"),
+    "temp_job": _l("临时性岗位安置"),
+}
+
+ROLE_LABELS: dict[str, object] = {
+    "inspector": _l("劳动保障监察员"),
+    "clerk": _l("经办人员"),
+    "supervisor": _l("科室负责人"),
+    "head": _l("分管领导"),
+    "admin": _l("系统管理员"),
+}
+
+EVENT_LABELS: dict[str, object] = {
+    "case_opened": _l("登记立案"),
+    "task_claimed": _l("认领任务"),
+    "task_released": _l("退回任务"),
+    "task_completed": _l("办结任务"),
+    "timer_fired": _l("期限届满"),
+    "task_escalated": _l("逾期督办"),
+    "notice_issued": _l("制发文书"),
+    "id_number_revealed": _l("查看完整身份证号码"),
+    "case_migrated": _l("流程版本迁移"),
+    "case_extended": _l("延长办案期限"),
+}
+
+ESCALATION_LEVELS: dict[int, object] = {
+    1: _l("一级督办（逾期提醒）"),
+    2: _l("二级督办"),
+    3: _l("三级督办（报分管领导）"),
+}
+
+DOCUMENT_STATUS: dict[str, object] = {
+    "pending": _l("生成中"),
+    "rendered": _l("已生成"),
+    "failed": _l("生成失败"),
+}
+
+# Titles of the notices (pdfs/kinds.py), shown in a case's documents list.
+DOCUMENT_TITLES = (
+    N_("受理通知书"), N_("不予受理通知书"), N_("劳动保障监察限期整改指令书"), N_("行政处罚决定书"),
+    N_("涉嫌犯罪案件移送书"), N_("督办通知书"), N_("结案通知书"), N_("失业保险待遇核定通知书"),
+    N_("不予核定失业保险待遇通知书"), N_("临时性岗位推荐介绍信"),
+)
+
+# Summary fields of the case row (engine/summaries.py), in display order.
+SUMMARY_LABELS: dict[str, object] = {
+    "complainant_name": _l("投诉人"),
+    "complainant_id_number": _l("投诉人身份号码"),
+    "claimant_name": _l("申请人"),
+    "claimant_id_number": _l("申请人身份号码"),
+    "seeker_name": _l("求职人员"),
+    "seeker_id_number": _l("求职人员身份号码"),
+    "employer_name": _l("用人单位"),
+    "employer_uscc": _l("统一社会信用代码"),
+    "last_employer": _l("原用人单位"),
+    "project_name": _l("工程项目"),
+    "project_type": _l("项目类型"),
+    "source": _l("线索来源"),
+    "workers_count": _l("涉及劳动者人数"),
+    "workers_owed": _l("尚欠薪人数"),
+    "amount_owed": _l("投诉拖欠金额"),
+    "verified_amount": _l("核实欠薪金额"),
+    "amount_paid": _l("已支付金额"),
+    "amount_outstanding": _l("尚欠金额"),
+    "benefit_type": _l("待遇类型"),
+    "months": _l("享受月数"),
+    "monthly_amount": _l("月发放标准"),
+    "decided_by": _l("决定方式"),
+    "rule": _l("适用规则"),
+    "review_reasons": _l("转人工审核原因"),
+    "priority_group": _l("重点群体类别"),
+    "received_at": _l("收到日期"),
+    "filed_at": _l("立案日期"),
+    "case_due_at": _l("办案期限"),
+    "case_extended": _l("已延长办案期限"),
+    "payment_due_at": _l("限期支付截止"),
+    "measures": _l("处置措施"),
+    "closed_reason": _l("结案原因"),
+}
+
+# Values of summary fields that are codes.
+VALUE_LABELS: dict[str, object] = {
+    "government_invested": _l("政府投资项目"),
+    "soe": _l("国有企业项目"),
+    "ppp": _l("政府和社会资本合作（PPP）项目"),
+    "private": _l("社会投资项目"),
+    "walk_in": _l("来访投诉"),
+    "hotline": _l("12333热线"),
+    "platform": _l("全国根治欠薪线索反映平台"),
+    "inspection": _l("日常巡查"),
+    "compensation_order": _l("责令加付赔偿金"),
+    "penalty": _l("行政处罚"),
+    "wage_deposit": _l("动用工资保证金"),
+    "emergency_advance": _l("动用应急周转金垫付"),
+    "criminal_referral": _l("涉嫌拒不支付劳动报酬罪移送公安机关"),
+    "blacklist": _l("列入拖欠农民工工资失信联合惩戒对象名单"),
+    "unemployment_benefit": _l("失业保险金"),
+    "unemployment_subsidy": _l("失业补助金"),
+    "temporary_living_allowance": _l("临时生活补助"),
+    "rules": _l("系统按规则自动决定"),
+    "clerk": _l("经办人员审核决定"),
+}
+
+MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount"})
+DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at"})
+
+
+def _label(table: Mapping, code, fallback=None) -> str:
+    if code is None:
+        return ""
+    value = table.get(code)
+    if value is not None:
+        return str(value)
+    if fallback:
+        return gettext(fallback)
+    return str(code)
+
+
+def status_label(code: str | None) -> str:
+    return _label(STATUS_LABELS, code)
+
+
+def task_label(name: str | None, title: str | None = None) -> str:
+    """The task name's label; an unknown task falls back to its Chinese BPMN title (translated when known)."""
+    return _label(TASK_LABELS, name, title)
+
+
+def process_label(code: str | None) -> str:
+    return _label(PROCESS_LABELS, code)
+
+
+def role_label(code: str | None) -> str:
+    return _label(ROLE_LABELS, code)
+
+
+def event_label(code: str | None) -> str:
+    return _label(EVENT_LABELS, code)
+
+
+def value_label(code) -> str:
+    if isinstance(code, bool):
+        return gettext("是") if code else gettext("否")
+    if isinstance(code, list):
+        return gettext("；").join(value_label(c) for c in code)
+    if isinstance(code, dict) and "text" in code:  # an explained decision (benefit_claim `rule`)
+        return str(code["text"])
+    return _label(VALUE_LABELS, code) if isinstance(code, str) else str(code)
+
+
+def schema_text(text: str | None) -> str:
+    """A title or description from a process model's JSON Schema (Chinese), translated when the catalogue has it."""
+    return gettext(text) if text else ""
+
+
+# Messages the engine raises (engine/ never imports Flask-Babel): listed here so the catalogue carries them.
+ENGINE_MESSAGES = (
+    N_("必填"), N_("不能为空"), N_("不能重复"), N_("不允许的字段"), N_("格式无效"), N_("数据校验未通过"),
+    N_("类型应为字符串"), N_("类型应为整数"), N_("类型应为数字"), N_("类型应为是/否"), N_("类型应为对象"),
+    N_("类型应为列表"),
+    N_("金额须为以元为单位的非负数字字符串，最多两位小数，如 \"12500.00\""),
+    N_("身份证号码无效（18位，校验位不符）"), N_("统一社会信用代码无效（18位，校验位不符）"),
+    N_("日期格式须为 YYYY-MM-DD"), N_("电话号码无效"), N_("行政区划代码须为6位数字"), N_("行政区划代码须为数字"),
+    N_("用户名须为2-64位字母、数字或 _ . -"), N_("密码须同时包含字母和数字或符号"),
+    N_("登录失败次数过多，账户已暂时锁定，请稍后再试"),
+    N_("岗位最后的名额刚被他人占用，请重新选择岗位"), N_("并发修改冲突，请刷新后重试"),
+    N_("案件已被他人修改，请刷新后重试"), N_("该任务已办结"), N_("必填，须为整数（案件当前版本号）"),
+    N_("类型应为对象"), N_("结束日期不能早于开始日期"), N_("停发生效日期不能晚于今天"),
+    N_("台账人员的身份证号与求职人员不符"), N_("回访台账中没有此人员（或不在本案区划）"),
+    N_("岗位不存在或不面向本案所在地区"), N_("岗位名额已满"), N_("岗位已关闭"), N_("岗位已期满"),
+    N_("离职日期不能晚于今天"), N_("离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"),
+    N_("不能在您的辖区以外发布岗位"), N_("不能在您的辖区以外登记案件"),
+    N_("只有失业保险经办人员或主管可以停发待遇"), N_("只有经办人员或科室负责人可以管理岗位"),
+    N_("只能退回自己认领的任务"), N_("您的角色不能登记此类案件"), N_("文书不存在"), N_("案件不存在"),
+)
+
+# Messages the engine builds with numbers in them: pattern -> translated template.
+_DYNAMIC = [
+    (re.compile(r"^不得小于 (?P<n>\S+)$"), _l("不得小于 %(n)s")),
+    (re.compile(r"^不得大于 (?P<n>\S+)$"), _l("不得大于 %(n)s")),
+    (re.compile(r"^至少 (?P<n>\d+) 个字符$"), _l("至少 %(n)s 个字符")),
+    (re.compile(r"^最多 (?P<n>\d+) 个字符$"), _l("最多 %(n)s 个字符")),
+    (re.compile(r"^至少选择 (?P<n>\d+) 项$"), _l("至少选择 %(n)s 项")),
+    (re.compile(r"^取值应为 (?P<n>.+)$"), _l("取值应为 %(n)s")),
+    (re.compile(r"^密码至少 (?P<n>\d+) 位$"), _l("密码至少 %(n)s 位")),
+    (re.compile(r"^案件 (?P<n>\S+) 不存在$"), _l("案件 %(n)s 不存在")),
+    (re.compile(r"^任务 (?P<n>\S+) 不存在$"), _l("任务 %(n)s 不存在")),
+    (re.compile(r"^该任务已由 (?P<n>\S+) 认领$"), _l("该任务已由 %(n)s 认领")),
+    (re.compile(r"^此任务须由「(?P<n>\S+)」角色办理$"), _l("此任务须由「%(n)s」角色办理")),
+    (re.compile(r"^案件已被他人修改.*$"), _l("案件已被他人修改，请刷新后重试")),
+    (re.compile(r"^岗位 (?P<n>\S+) 不存在$"), _l("岗位 %(n)s 不存在")),
+    (re.compile(r"^岗位数不能少于已占用名额（(?P<n>\d+)）$"), _l("岗位数不能少于已占用名额（%(n)s）")),
+    (re.compile(r"^临时性岗位期限最长 (?P<n>\d+) 个月.*$"), _l("临时性岗位期限最长 %(n)s 个月")),
+    (re.compile(r"^该求职人员已有在办案件 (?P<n>\S+)$"), _l("该求职人员已有在办案件 %(n)s")),
+    (re.compile(r"^该申领人已有未办结的失业保险待遇申请 (?P<n>\S+)，不能重复申领$"),
+     _l("该申领人已有未办结的失业保险待遇申请 %(n)s，不能重复申领")),
+    (re.compile(r"^类型应为 (?P<n>.+)$"), _l("类型应为 %(n)s")),
+]
+
+
+def message(text: str | None) -> str:
+    """An engine message (Chinese) in the user's language."""
+    if not text:
+        return ""
+    translated = gettext(text)
+    if translated != text:
+        return translated
+    for pattern, template in _DYNAMIC:
+        hit = pattern.match(text)
+        if hit:
+            value = hit.group("n")
+            if "角色" in text:
+                value = role_label(value)
+            return str(template) % {"n": value}
+    return text
+
+
+TEMPLATE_HELPERS = {
+    "status_label": status_label,
+    "task_label": task_label,
+    "process_label": process_label,
+    "role_label": role_label,
+    "event_label": event_label,
+    "value_label": value_label,
+    "schema_text": schema_text,
+    "message": message,
+    "ESCALATION_LEVELS": ESCALATION_LEVELS,
+    "DOCUMENT_STATUS": DOCUMENT_STATUS,
+    "STATUS_LABELS": STATUS_LABELS,
+    "PROCESS_LABELS": PROCESS_LABELS,
+    "SUMMARY_LABELS": SUMMARY_LABELS,
+    "MONEY_FIELDS": MONEY_FIELDS,
+    "DATE_FIELDS": DATE_FIELDS,
+}

@@ -1,0 +1,571 @@
+"""Pages for inspectors, clerks and supervisors: the queues, the case page with its task forms, intake forms and
+documents. Thin views: parse, call the same engine service the JSON API calls, render. Every page works without
+JavaScript; the BPMN diagram is the only thing drawn by a script."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import defer
+
+from engine import audit, documents, escalation, placements, processes, regions, services
+from engine.actors import Actor, scope_prefix
+from engine.db import db
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.models import Case, User
+from engine.services._common import transactional
+from engine.services.cases import OPENING_ROLES, case_history, open_tasks
+from engine.summaries import mask_id_number
+from engine.validation import DataInvalid
+from web import labels
+from web.api import now
+from web.api.serializers import task_form
+from web.forms import form_data as parse_form
+from web.forms import form_values, schema_fields, split_errors
+from web.labels import N_
+
+bp = Blueprint("pages", __name__)
+
+PER_PAGE = 25
+QUEUE_VIEWS = ("mine", "unassigned", "overdue", "all")
+
+
+@bp.before_request
+def _signed_in():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+def actor() -> Actor:
+    return Actor.of(current_user)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Template helpers: dates and money in the user's language (Chinese formats by default).
+
+def _as_datetime(value) -> datetime | date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, date) else None
+
+
+def _chinese() -> bool:
+    return str(get_locale()).startswith("zh")
+
+
+@bp.app_template_filter("dt")
+def format_dt(value) -> str:
+    """A moment in the bureau's time zone: 2021年2月8日 09:00 (English: 8 Feb 2021, 09:00)."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    if not isinstance(moment, datetime):
+        return format_day(moment)
+    return format_datetime(moment, "yyyy年M月d日 HH:mm" if _chinese() else "d MMM yyyy, HH:mm")
+
+
+@bp.app_template_filter("day")
+def format_day(value) -> str:
+    """A day: 2021年2月8日 (English: 8 Feb 2021). Moments are shown in the bureau's time zone."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return "" if value is None else str(value)
+    pattern = "yyyy年M月d日" if _chinese() else "d MMM yyyy"
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return format_datetime(moment, pattern)
+    return format_date(moment if not isinstance(moment, datetime) else moment.date(), pattern)
+
+
+@bp.app_template_filter("money")
+def format_money(value) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return format_currency(amount, "CNY")
+
+
+@bp.app_context_processor
+def _helpers():
+    from web.auth import LANGUAGES
+
+    return {
+        **labels.TEMPLATE_HELPERS,
+        "has_dashboard": "dashboard.index" in current_app.view_functions,
+        "languages": LANGUAGES,
+        "current_locale": str(get_locale()),
+        "region_name": regions.region_name,
+        "now": now,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Queues.
+
+def _int_arg(name: str, default: int, low: int = 1, high: int = 10**6) -> int:
+    try:
+        return min(max(int(request.args.get(name, default)), low), high)
+    except ValueError:
+        return default
+
+
+def _region_arg() -> str | None:
+    region = (request.args.get("region") or "").strip()
+    return region if region.isdigit() and len(region) <= 12 else None
+
+
+def _status_arg() -> str | None:
+    status = request.args.get("status") or None
+    return status if status in labels.STATUS_LABELS else None
+
+
+def _process_arg() -> str | None:
+    process = request.args.get("process") or None
+    return process if process in labels.PROCESS_LABELS else None
+
+
+def _page_of_tasks(who: Actor, at: datetime, descending: bool, page: int, **filters):
+    """One page of `list_tasks` (most urgent first), or of the reverse order: the reverse page is cut from the
+    (at most two) ascending pages that hold it, so both orders go through the same paginated service call."""
+    if not descending:
+        return services.list_tasks(who, now=at, page=page, per_page=PER_PAGE, **filters)
+    _, total = services.list_tasks(who, now=at, page=1, per_page=1, **filters)
+    end = total - (page - 1) * PER_PAGE
+    if end <= 0:
+        return [], total
+    start = max(0, end - PER_PAGE)
+    first, last = start // PER_PAGE + 1, (end - 1) // PER_PAGE + 1
+    rows = []
+    for p in range(first, last + 1):
+        rows.extend(services.list_tasks(who, now=at, page=p, per_page=PER_PAGE, **filters)[0])
+    offset = (first - 1) * PER_PAGE
+    return list(reversed(rows[start - offset:end - offset])), total
+
+
+def _preload(case_ids: set[int], user_ids: set[int]) -> list:
+    """Load the cases and users a list shows in two queries (no N+1): the rows' relationships then resolve from
+    the session's identity map. The identity map holds objects weakly, so the caller keeps the returned list
+    until the page is rendered. The workflow state is not needed for a list."""
+    kept: list = []
+    if case_ids:
+        kept += db.session.scalars(select(Case).options(defer(Case.workflow_state)).where(Case.id.in_(case_ids)))
+    if user_ids:
+        kept += db.session.scalars(select(User).where(User.id.in_(user_ids)))
+    return kept
+
+
+@bp.get("/")
+def index():
+    return queue()
+
+
+@bp.get("/tasks")
+def queue():
+    who, at = actor(), now()
+    view = request.args.get("view") or "mine"
+    if view not in QUEUE_VIEWS:
+        view = "mine"
+    sort = "-due" if request.args.get("sort") == "-due" else "due"
+    page = _int_arg("page", 1)
+    filters = {"process": _process_arg(), "region": _region_arg(), "status": _status_arg()}
+    view_filters = {
+        "mine": {"assigned": "me"},
+        "unassigned": {"assigned": "unassigned"},
+        "overdue": {"assigned": "any", "overdue": True},
+        "all": {"assigned": "any"},
+    }
+    rows, total = _page_of_tasks(who, at, sort == "-due", page, **filters, **view_filters[view])
+    counts = {
+        name: total if name == view else services.list_tasks(
+            who, now=at, page=1, per_page=1, **filters, **view_filters[name])[1]
+        for name in ("mine", "unassigned", "overdue")
+    }
+    loaded = _preload({t.case_id for t in rows}, {t.assignee_id for t in rows if t.assignee_id})
+    return render_template(
+        "queue.html", tasks=rows, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)), view=view,
+        sort=sort, filters=filters, counts=counts, at=at, region_choices=_region_choices(who),
+        me=who, preloaded=loaded,
+    )
+
+
+def _region_choices(who: Actor) -> list[regions.Region]:
+    prefix = scope_prefix(who.region or "")
+    return [r for r in regions.REGIONS.values() if r.code.startswith(prefix)]
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return default
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str):
+    try:
+        task = services.claim_task(actor(), task_id, now())
+    except (Conflict, Forbidden) as exc:
+        flash(labels.message(exc.message), "error")
+    else:
+        flash(_("已认领：%(task)s（%(case)s）", task=labels.task_label(task.name, task.title),
+                case=task.case.number), "success")
+    return redirect(_back(url_for("pages.queue")))
+
+
+@bp.post("/tasks/<task_id>/release")
+def release(task_id: str):
+    try:
+        task = services.release_task(actor(), task_id, now())
+    except (Conflict, Forbidden) as exc:
+        flash(labels.message(exc.message), "error")
+    else:
+        flash(_("已退回：%(task)s（%(case)s）", task=labels.task_label(task.name, task.title),
+                case=task.case.number), "success")
+    return redirect(_back(url_for("pages.queue")))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete(task_id: str):
+    who = actor()
+    number = request.form.get("case_number", "")
+    case = services.get_case(who, number)  # NotFound -> the 404 page
+    task = next((t for t in open_tasks(case) if t.id == task_id), None)
+    if task is None:
+        return render_case(case, conflict=_("该任务已办结或已不存在，请刷新页面查看最新情况。"), status=409)
+    schema = task_form(task, case.process_version_id)
+    data = parse_form(schema, request.form)
+    raw_version = request.form.get("case_version", "")
+    case_version = int(raw_version) if raw_version.isdigit() else None
+    title = labels.task_label(task.name, task.title)
+    try:
+        services.complete_task(who, task_id, data, case_version, now())
+    except DataInvalid as exc:
+        return render_case(services.get_case(who, number), form_errors={task_id: exc.fields},
+                           form_values={task_id: request.form}, status=400)
+    except Conflict as exc:
+        db.session.rollback()
+        stale = "修改" in exc.message
+        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else labels.message(exc.message)
+        return render_case(services.get_case(who, number), conflict=text, form_values={task_id: request.form},
+                           status=409)
+    except Forbidden as exc:
+        return render_case(services.get_case(who, number), conflict=labels.message(exc.message), status=403)
+    flash(_("已办结：%(task)s", task=title), "success")
+    return redirect(url_for("pages.case", number=number))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cases.
+
+@bp.get("/cases")
+def cases():
+    who, at = actor(), now()
+    page = _int_arg("page", 1)
+    status = _status_arg()
+    q = (request.args.get("q") or "").strip()[:100] or None
+    overdue = request.args.get("overdue") in ("1", "true", "on")
+    filters = {"process": _process_arg(), "status": status, "region": _region_arg(), "overdue": overdue, "q": q}
+    rows, total = services.list_cases(who, now=at, page=page, per_page=PER_PAGE, **filters)
+    loaded = _preload(set(), {c.assignee_id for c in rows if c.assignee_id})
+    return render_template("cases.html", cases=rows, total=total, page=page,
+                           pages=max(1, math.ceil(total / PER_PAGE)), filters=filters, at=at,
+                           region_choices=_region_choices(who), preloaded=loaded)
+
+
+def _event_detail(event) -> str:
+    d = event.detail or {}
+    parts = []
+    if d.get("task"):
+        parts.append(labels.task_label(d["task"]))
+    if isinstance(d.get("status"), list) and len(d["status"]) == 2 and d["status"][0] != d["status"][1]:
+        parts.append(f"{labels.status_label(d['status'][0])} → {labels.status_label(d['status'][1])}")
+    if event.kind == "task_completed" and isinstance(d.get("data"), dict):
+        for key in ("decision", "outcome", "approved"):
+            if key in d["data"]:
+                parts.append(labels.value_label(d["data"][key]) if key == "approved"
+                             else _decision_label(d["data"][key]))
+    if d.get("level"):
+        parts.append(str(labels.ESCALATION_LEVELS.get(d["level"], d["level"])))
+    if d.get("number"):
+        parts.append(d["number"])
+    if event.kind == "case_opened" and d.get("process"):
+        parts.append(labels.process_label(d["process"]))
+    if event.kind == "timer_fired" and d.get("timer"):
+        parts.append(d["timer"])
+    return _("；").join(str(p) for p in parts)
+
+
+_DECISIONS = {"accept": N_("受理"), "reject": N_("不予受理"), "request_material": N_("通知补正材料"),
+              "redirect": N_("转办"), "order": N_("责令限期支付"), "paid_voluntarily": N_("用人单位已自行支付"),
+              "no_arrears": N_("未发现拖欠工资"), "approve": N_("核准")}
+
+
+def _decision_label(code) -> str:
+    return _(_DECISIONS[code]) if code in _DECISIONS else labels.value_label(code)
+
+
+def _sections(case: Case) -> tuple[list, list]:
+    return documents.documents_for_case(case), escalation.escalations_for_case(case)
+
+
+def render_case(case: Case, *, form_errors: dict | None = None, form_values: dict | None = None,
+                conflict: str | None = None, revealed: str | None = None, status: int = 200):
+    who, at = actor(), now()
+    tasks = open_tasks(case)
+    loaded = _preload(set(), {t.assignee_id for t in tasks if t.assignee_id})
+    forms = {}
+    for task in tasks:
+        schema = task_form(task, case.process_version_id)
+        fields = schema_fields(schema)
+        errors = (form_errors or {}).get(task.id, {})
+        forms[task.id] = {
+            "schema": schema, "fields": fields, "errors": errors, "other_errors": split_errors(fields, errors),
+            "values": (form_values or {}).get(task.id),
+            "can_work": who.has_role(task.role) and task.assignee_id in (None, who.user_id),
+            "can_claim": who.has_role(task.role) and task.assignee_id is None,
+            "can_release": task.assignee_id is not None
+            and (task.assignee_id == who.user_id or who.has_role("supervisor")),
+        }
+    history = case_history(case)
+    notices, escalations = _sections(case)
+    summary = {k: v for k, v in (case.summary or {}).items() if v not in (None, "", [])}
+    party_keys = [k for k in labels.SUMMARY_LABELS if k in summary and (
+        k.endswith("_name") and k not in ("project_name",) or k.endswith("_id_number") or k == "employer_uscc")]
+    for key in list(summary):
+        if key.endswith("id_number") and isinstance(summary[key], str) and "*" not in summary[key]:
+            summary[key] = mask_id_number(summary[key])  # whatever a summarizer forgot to mask
+    fact_keys = [k for k in labels.SUMMARY_LABELS if k in summary and k not in party_keys]
+    response = current_app.make_response((render_template(
+        "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
+        documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
+        fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at, me=who,
+        can_reveal=bool(case.subject_id_number),
+        highlight=json.dumps([t.name for t in tasks]), preloaded=loaded,
+    ), status))
+    if revealed:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/cases/<number>")
+def case(number: str):
+    return render_case(services.get_case(actor(), number))
+
+
+@transactional
+def reveal_id_number(who: Actor, number: str, at: datetime) -> tuple[Case, str]:
+    """The full ID number of the case's subject, once the reveal is written to the case's audit trail."""
+    found = services.get_case(who, number)
+    if not found.subject_id_number:
+        raise NotFound(f"案件 {number} 不存在")
+    audit.record(found, who.username, "id_number_revealed", {"field": "subject_id_number"}, at)
+    return found, found.subject_id_number
+
+
+@bp.post("/cases/<number>/reveal")
+def reveal(number: str):
+    found, full = reveal_id_number(actor(), number, now())
+    return render_case(found, revealed=full)
+
+
+@bp.get("/cases/<number>/diagram.bpmn")
+def diagram(number: str):
+    found = services.get_case(actor(), number)
+    files = found.process_version.files or {}
+    xml = files.get(f"{found.process}.bpmn") or next((v for k, v in files.items() if k.endswith(".bpmn")), None)
+    if xml is None:
+        abort(404)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/documents/<int:document_id>")
+def document(document_id: int):
+    found = documents.document_in_scope(actor(), document_id)  # NotFound (also out of region) -> 404 page
+    path = documents.path_of(found)
+    if path is None or not path.exists():
+        return render_template("errors/error.html", status=404, title=_("文书尚未生成"),
+                               detail=_("该文书正在生成，请稍后刷新。")), 404
+    return send_file(path, mimetype="application/pdf", download_name=f"{found.number}.pdf", max_age=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Intake: one generator for every process's intake.schema.json.
+
+_schema_cache: dict[str, tuple[str, dict]] = {}
+
+
+def intake_schema(process: str) -> dict:
+    try:
+        files = processes.read_files(process)
+    except processes.UnknownProcess:
+        abort(404)
+    text = files.get("intake.schema.json")
+    if text is None:
+        abort(404)
+    hit = _schema_cache.get(process)
+    if hit is None or hit[0] != text:
+        hit = (text, json.loads(text))
+        _schema_cache[process] = hit
+    return hit[1]
+
+
+def _openable(who: Actor) -> list[str]:
+    names = []
+    for process in processes.process_names():
+        if process in OPENING_ROLES and any(who.has_role(r) for r in OPENING_ROLES[process]):
+            try:
+                if "intake.schema.json" in processes.read_files(process):
+                    names.append(process)
+            except processes.UnknownProcess:
+                continue
+    return names
+
+
+def _intake_regions(who: Actor) -> list[regions.Region]:
+    if who.region in regions.REGIONS and not who.region.endswith("00"):
+        return [regions.REGIONS[who.region]]
+    found = [r for r in _region_choices(who) if not r.code.endswith("00")]
+    if not found and len(who.region) == 6:
+        return [regions.issuing_region(who.region)]
+    return found
+
+
+@bp.get("/cases/new")
+def new_case_menu():
+    return render_template("intake_menu.html", processes=_openable(actor()))
+
+
+@bp.route("/cases/new/<process>", methods=["GET", "POST"])
+def new_case(process: str):
+    who = actor()
+    if process not in _openable(who):
+        if process in processes.process_names():
+            abort(403)
+        abort(404)
+    schema = intake_schema(process)
+    fields = schema_fields(schema)
+    errors: dict[str, str] = {}
+    problem = None
+    status = 200
+    if request.method == "POST":
+        data = parse_form(schema, request.form)
+        region = request.form.get("region", "")
+        try:
+            opened = services.open_case(who, process, region, data, now())
+        except DataInvalid as exc:
+            errors, status = exc.fields, 400
+        except Forbidden as exc:
+            problem, status = labels.message(exc.message), 403
+        else:
+            flash(_("已登记案件 %(number)s", number=opened.number), "success")
+            return redirect(url_for("pages.case", number=opened.number))
+    return render_template(
+        "intake.html", process=process, schema=schema, fields=fields, errors=errors,
+        other_errors={k: v for k, v in split_errors(fields, errors).items() if k != "region"},
+        values=request.form if request.method == "POST" else None, problem=problem,
+        region_choices=_intake_regions(who),
+    ), status
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The temporary-posts catalogue (engine/placements.py): list for everyone in the region, create and edit for
+# clerks and supervisors (the engine refuses anyone else).
+
+def _can_post(who: Actor) -> bool:
+    return any(who.has_role(r) for r in placements.POSTING_ROLES)
+
+
+@bp.get("/posts")
+def posts():
+    who = actor()
+    page = _int_arg("page", 1)
+    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
+    kind = request.args.get("kind") if request.args.get("kind") in placements.POST_KINDS else None
+    filters = {"region": _region_arg(), "status": status, "kind": kind}
+    rows, total = placements.list_posts(who, page=page, per_page=PER_PAGE, **filters)
+    return render_template("posts.html", posts=rows, total=total, page=page,
+                           pages=max(1, math.ceil(total / PER_PAGE)), filters=filters,
+                           kinds=placements.POST_KIND_TITLES, region_choices=_region_choices(who),
+                           can_post=_can_post(who))
+
+
+def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: dict | None = None,
+               values=None, problem: str | None = None):
+    who = actor()
+    fields = schema_fields(template_schema, skip=("region",))
+    errors = errors or {}
+    return render_template(
+        "post_form.html", post=post, schema=template_schema, fields=fields, errors=errors,
+        other_errors={k: v for k, v in split_errors(fields, errors).items() if k != "region"},
+        values=values, problem=problem, region_choices=_intake_regions(who),
+    ), status
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+def new_post():
+    who = actor()
+    if not _can_post(who):
+        abort(403)
+    schema = placements.CREATE_POST_SCHEMA
+    if request.method == "GET":
+        return _post_form(schema)
+    body = parse_form(schema, request.form, skip=("region",))
+    body["region"] = request.form.get("region", "")
+    try:
+        created = placements.create_post(who, body, now())
+    except DataInvalid as exc:
+        return _post_form(schema, status=400, errors=exc.fields, values=request.form)
+    except Forbidden as exc:
+        return _post_form(schema, status=403, values=request.form, problem=labels.message(exc.message))
+    flash(_("已发布岗位：%(title)s", title=created.title), "success")
+    return redirect(url_for("pages.posts"))
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_post(post_id: int):
+    who = actor()
+    if not _can_post(who):
+        abort(403)
+    found = placements.post_in_scope(who, post_id)  # NotFound -> 404 page
+    schema = placements.UPDATE_POST_SCHEMA
+    if request.method == "GET":
+        current = {k: v for k, v in placements.post_json(found).items() if k in schema["properties"]}
+        return _post_form(schema, post=found, values=form_values(current))
+    body = parse_form(schema, request.form)
+    try:
+        updated = placements.update_post(who, post_id, body, now())
+    except DataInvalid as exc:
+        return _post_form(schema, post=found, status=400, errors=exc.fields, values=request.form)
+    except (Conflict, Forbidden) as exc:
+        db.session.rollback()
+        return _post_form(schema, post=placements.post_in_scope(who, post_id), status=409, values=request.form,
+                          problem=labels.message(exc.message))
+    flash(_("已保存岗位：%(title)s", title=updated.title), "success")
+    return redirect(url_for("pages.posts"))
