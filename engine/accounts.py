@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from engine.actors import ROLES
 from engine.db import db
@@ -119,7 +120,9 @@ def issue_token(user: User, now: datetime, hours: int) -> str:
 
 
 def user_for_token(token: str, now: datetime) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    # With its user in the same query: every API call asks this first.
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == _token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
     return row.user

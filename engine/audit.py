@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,8 +18,9 @@ GENESIS = "0" * 64
 
 
 def _digest(case_number: str, seq: int, at: datetime, actor: str, kind: str, detail: dict, prev_hash: str) -> str:
+    # The time in UTC: it is stored as UTC and read back as UTC, whatever zone the caller passed in.
     payload = json.dumps(
-        [case_number, seq, at.isoformat(), actor, kind, detail, prev_hash],
+        [case_number, seq, at.astimezone(UTC).isoformat(), actor, kind, detail, prev_hash],
         sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -27,11 +28,23 @@ def _digest(case_number: str, seq: int, at: datetime, actor: str, kind: str, det
 
 def record(case: Case, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
     """Append one event to the case's chain (in the caller's transaction)."""
-    last = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case.id)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    # The chain's tail: the event this transaction appended last for the case when it is still in the session
+    # (a step records several events), else the newest stored one.
+    session = db.session()
+    transaction = session.get_transaction()
+    tails = session.info.get("audit_tails")
+    if tails is None or tails[0] is not transaction:
+        tails = (transaction, {})
+        session.info["audit_tails"] = tails
+    cached = tails[1].get(case.id)
+    if cached is not None and cached in session:
+        seq, prev = cached.seq + 1, cached.hash
+    else:
+        last = db.session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case.id)
+            .order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # Round-trip through JSON so the hash covers exactly what is stored.
     detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))
     event = AuditEvent(
@@ -39,6 +52,7 @@ def record(case: Case, actor: str, kind: str, detail: dict[str, Any], at: dateti
         hash=_digest(case.number, seq, at, actor, kind, detail, prev),
     )
     db.session.add(event)
+    tails[1][case.id] = event
     return event
 
 

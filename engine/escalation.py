@@ -241,7 +241,8 @@ def forecast(now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
 
 def resolve_for_task(task: Task, now: datetime) -> None:
     """The overdue task is done (or gone): its escalations resolve and their supervision tasks close."""
-    for escalation in db.session.scalars(
+    # escalation_level is raised with every escalation: 0 means there is none to resolve (most tasks).
+    for escalation in [] if task.escalation_level == 0 else db.session.scalars(
         select(Escalation).where(Escalation.task_id == task.id, Escalation.status == "open")
     ):
         escalation.status = "resolved"

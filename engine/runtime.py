@@ -167,7 +167,13 @@ _ALLOWED_BUILTINS = {
         "dict", "set", "tuple", "range", "enumerate", "zip", "float",
     )
 }
-_FORBIDDEN_ATTRIBUTES = {"format", "format_map", "mro", "gi_frame", "f_globals"}
+_FORBIDDEN_ATTRIBUTES = {"format", "format_map", "mro"}
+# Frames, tracebacks, code objects and generator/coroutine internals: a running generator's frame leads back to the
+# engine's own frames and their real builtins.
+_FORBIDDEN_ATTRIBUTE_PREFIXES = ("_", "f_", "tb_", "gi_", "cr_", "ag_", "co_")
+# No model needs generators or coroutines, and they are the way to reach a running frame.
+_FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.AsyncFunctionDef, ast.Await,
+                    ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
 
 
 class UnsafeExpression(ValueError):
@@ -178,11 +184,14 @@ class UnsafeExpression(ValueError):
 def _checked_code(source: str, mode: str):
     tree = ast.parse(source, mode=mode)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
-            raise UnsafeExpression("imports are not allowed in process models")
+        if isinstance(node, _FORBIDDEN_NODES):
+            raise UnsafeExpression(f"{type(node).__name__} is not allowed in process models (no imports, "
+                                   "globals, generators or coroutines)")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise UnsafeExpression(f"name {node.id!r} is not allowed in process models")
-        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRIBUTES):
+        if isinstance(node, ast.Attribute) and (
+            node.attr.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES) or node.attr in _FORBIDDEN_ATTRIBUTES
+        ):
             raise UnsafeExpression(f"attribute {node.attr!r} is not allowed in process models")
     return compile(tree, "<bpmn>", mode)
 

@@ -59,7 +59,7 @@ def case_in_scope(actor: Actor, number: str, *, for_update: bool = False) -> Cas
 def rule_values() -> dict[str, Any]:
     """Defaults overridden by the province's settings."""
     values: dict[str, Any] = {key: rule.default for key, rule in RULES.items()}
-    for setting in db.session.scalars(select(RuleSetting)):
-        if setting.key in RULES:
-            values[setting.key] = coerce(setting.key, setting.value)
+    for key, value in db.session.execute(select(RuleSetting.key, RuleSetting.value)):
+        if key in RULES:
+            values[key] = coerce(key, value)
     return values

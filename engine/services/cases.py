@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import defer
 
 from engine import audit, calendar, processes
 from engine.actors import Actor, region_filter, scope_prefix
@@ -68,27 +69,24 @@ def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) 
 
 
 def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any]) -> dict:
-    """Write the workflow state and every projection of it onto rows (the caller's transaction)."""
-    case.workflow_state = runtime.dumps(workflow)
+    """Write the workflow state and every projection of it onto rows (the caller's transaction).
+
+    The case row is assigned last, after the task and timer queries, so a step costs one UPDATE of it (and one
+    version increment) rather than one per autoflush."""
+    state = runtime.dumps(workflow)
     data = runtime.data(workflow)
     before = case.status
-    case.status = data.get("status") or case.status
     projection = summarize(case.process, data)
-    case.summary = projection.summary
-    case.search_text = f"{case.number.lower()} {projection.search_text}"
-    case.subject_id_number = projection.subject_id_number
-    for column, value in projection.columns.items():
-        setattr(case, column, value)
-    if workflow.is_completed():
-        case.closed_at = case.closed_at or now
-    db.session.flush()
 
-    # User tasks.
+    # User tasks. Changes already made in this transaction are flushed once, with the projection, rather than
+    # before each of its queries; so rows are re-checked here for changes not yet flushed (a task just completed).
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
-    open_rows = {
-        row.id: row for row in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open"))
-        if row.name not in NON_WORKFLOW_TASKS
-    }
+    with db.session.no_autoflush:
+        open_rows = {
+            row.id: row
+            for row in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "open"))
+            if row.state == "open" and row.name not in NON_WORKFLOW_TASKS
+        }
     for task_id, row in open_rows.items():
         if task_id not in ready:
             row.state = "cancelled"
@@ -109,7 +107,10 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
             new_due.append((task_id, meta.name, due))
 
     # Timers: waiting BPMN timers and task deadlines, both picked up by the sweeper by fire time.
-    pending = list(db.session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.status == "pending")))
+    with db.session.no_autoflush:
+        pending = [t for t in db.session.scalars(select(Timer).where(Timer.case_id == case.id,
+                                                                     Timer.status == "pending"))
+                   if t.status == "pending"]
     waiting = {str(t.id): (t, fire_at) for t, fire_at in runtime.waiting_timers(workflow)}
     for timer in pending:
         if timer.kind == "bpmn" and timer.spiff_task_id not in waiting:
@@ -126,12 +127,24 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
     for task_id, name, due in new_due:
         db.session.add(Timer(case_id=case.id, kind="task_due", task_id=task_id, name=name, level=1, fire_at=due))
 
+    # The case row.
+    case.workflow_state = state
+    case.status = data.get("status") or case.status
+    if case.summary != projection.summary:
+        case.summary = projection.summary
+    case.search_text = f"{case.number.lower()} {projection.search_text}"
+    case.subject_id_number = projection.subject_id_number
+    for column, value in projection.columns.items():
+        setattr(case, column, value)
+    if workflow.is_completed():
+        case.closed_at = case.closed_at or now
     # Case due time: the process's case clock, else the most urgent open task.
     if projection.due_at:
         case.due_at = datetime.fromisoformat(projection.due_at)
     else:
         dues = [r.due_at for r in open_rows.values() if r.id in ready and r.due_at] + [d for _, _, d in new_due]
         case.due_at = min(dues) if dues else None
+    db.session.flush()
     if case.status != before:
         for hook in STATUS_HOOKS:
             hook(case, before, data, now)
@@ -180,7 +193,8 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
 
 
 def load_workflow(case: Case):
-    parsed = processes.parsed(case.process_version)
+    # By id: a parsed version is cached, so its stored files (the largest row there is) are not loaded again.
+    parsed = processes.parsed_by_id(case.process_version_id)
     return parsed, runtime.loads(parsed, case.workflow_state)
 
 
@@ -218,9 +232,16 @@ def list_cases(
         needle = f"%{q.strip().lower()}%"
         query = query.where(or_(Case.search_text.like(needle), Case.number.like(needle.upper())))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Case.opened_at.desc(), Case.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    )
+    if total <= (page - 1) * per_page:
+        return [], total
+    # The page's ids first, so the database sorts keys rather than whole rows with their workflow state; then
+    # those rows, without the workflow state a list never shows.
+    order = (Case.opened_at.desc(), Case.id.desc())
+    ids = list(db.session.scalars(
+        query.with_only_columns(Case.id).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+    ))
+    rows = db.session.scalars(select(Case).where(Case.id.in_(ids)).options(defer(Case.workflow_state))
+                              .order_by(*order))
     return list(rows), total
 
 

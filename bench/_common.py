@@ -1,0 +1,135 @@
+"""Shared pieces of the benchmarks: an app on a fresh database, a scratch PostgreSQL database, timing helpers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # pragma: no cover - imported as bench._common
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def postgres_url_from_env() -> str | None:
+    """BENCH_DATABASE_URL, else TEST_DATABASE_URL, when it points at PostgreSQL."""
+    for name in ("BENCH_DATABASE_URL", "TEST_DATABASE_URL"):
+        value = os.environ.get(name, "")
+        if value.startswith(("postgres://", "postgresql")):
+            return value
+    return None
+
+
+def make_app(url: str, workdir: Path):
+    """The real application on `url` with the scheduler off, its schema migrated to head."""
+    from flask_migrate import upgrade
+
+    from config import Config, _normalise_db_url
+    from web import create_app
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
+        SECRET_KEY = "bench-only-not-a-secret"
+        SCHEDULER = "off"
+        DOCUMENTS_DIR = str(workdir / "documents")
+        HOLIDAYS_DIR = str(workdir / "holidays")
+
+    (workdir / "holidays").mkdir(parents=True, exist_ok=True)
+    app = create_app(BenchConfig)
+    logging.disable(logging.INFO)  # the migrations' progress lines are not figures
+    try:
+        with app.app_context():
+            upgrade(revision="heads")
+    finally:
+        logging.disable(logging.NOTSET)
+    return app
+
+
+def machine() -> str:
+    try:
+        with open("/proc/loadavg", encoding="ascii") as loadavg:
+            load = loadavg.read().split()[0]
+    except OSError:
+        load = "?"
+    return f"{os.cpu_count()} CPU(s), load average {load}"
+
+
+@contextmanager
+def scratch_postgres(base_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `base_url`, dropped afterwards; the database named in the URL is
+    never touched."""
+    from sqlalchemy import create_engine, text
+
+    from config import _normalise_db_url
+
+    normal = _normalise_db_url(base_url)
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normal, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield normal.rsplit("/", 1)[0] + "/" + name
+    finally:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+
+@contextmanager
+def sqlite_file() -> Iterator[tuple[str, Path]]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        path = Path(folder)
+        yield f"sqlite:///{path / 'bench.sqlite3'}", path
+
+
+@dataclass
+class Timing:
+    count: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else float("inf")
+
+
+def timed(fn, *args, **kwargs) -> tuple[object, float]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def describe_ms(values: list[float]) -> str:
+    return (f"median {statistics.median(values):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
+            f"min {min(values):.1f} ms over {len(values)} requests")
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        print(f"ignoring {name}={raw!r}: not an integer", file=sys.stderr)
+        return default

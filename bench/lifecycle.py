@@ -1,0 +1,460 @@
+"""Complete wage-arrears lifecycles through the engine services, against the same BPMN run by bare SpiffWorkflow,
+and the inspector's task list at 100,000 cases.
+
+    .venv/bin/python -m bench.lifecycle                     # SQLite, and PostgreSQL when BENCH_DATABASE_URL
+                                                            # (or TEST_DATABASE_URL) is a postgresql:// URL
+    .venv/bin/python -m bench.lifecycle --n 50 --list-cases 5000 --no-postgres    # a quick run
+
+A lifecycle is open -> accept -> investigate (order) -> issue order -> the payment deadline passes (the sweeper
+fires the timer) -> payment checked, paid in full -> cleared. Through the services, every step is one transaction
+that loads the workflow from the database, validates the form, runs the step, writes the workflow state, the task,
+timer and case projections and the audit event. The bare run does the same steps on the same parsed BPMN in memory
+with SpiffWorkflow only, serializing the state (without its spec, as engine/runtime.py does) after every step and
+restoring it before the next, so the ratio is what the database, projections and audit cost on top of the workflow.
+
+Targets (issue 2): >= 100 lifecycles/s through the services on SQLite; services >= 0.5 x bare in the same run;
+GET /api/v1/tasks for an inspector under 20 ms with 100,000 cases in the database.
+
+On PostgreSQL a scratch database is created on the server of the URL and dropped at the end: the database named in
+the URL is not touched (the user needs the right to create databases). Environment: BENCH_LIFECYCLES and
+BENCH_LIST_CASES set the defaults of --n and --list-cases."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+if __package__ in (None, ""):  # `python bench/lifecycle.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (  # noqa: E402 - after the path fix above
+    describe_ms,
+    env_int,
+    machine,
+    make_app,
+    postgres_url_from_env,
+    scratch_postgres,
+    sqlite_file,
+    verdict,
+)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+REGION = "532301"  # Chuxiong city
+# Chuxiong prefecture's city and counties: the 100,000 listed cases are spread over them.
+COUNTIES = ["532301", "532302", "532322", "532323", "532324", "532325", "532326", "532327", "532328", "532329",
+            "532331"]
+T_OPEN = datetime(2021, 3, 1, 9, 0, tzinfo=BEIJING)  # a Monday, no holiday near
+T_REVIEW = datetime(2021, 3, 1, 10, 0, tzinfo=BEIJING)
+T_INVESTIGATE = datetime(2021, 3, 2, 15, 0, tzinfo=BEIJING)
+T_ORDER = datetime(2021, 3, 3, 10, 0, tzinfo=BEIJING)  # 3 working days to pay: due at the end of Mon 8 March
+T_FIRE = datetime(2021, 3, 9, 0, 0, tzinfo=BEIJING)
+T_CHECK = datetime(2021, 3, 9, 10, 0, tzinfo=BEIJING)
+
+TARGET_RATE = 100
+TARGET_RATIO = 0.5
+TARGET_LIST_MS = 20
+CHUNK = 5_000
+
+REVIEW = {"decision": "accept"}
+INVESTIGATE = {"verified_amount": "100000.00", "workers_owed": 10, "outcome": "order",
+               "findings": "经调取工资台账、考勤记录，核实拖欠情况属实"}
+ORDER = {"payment_deadline_days": 3}
+PAID = {"amount_paid": "100000.00"}
+
+
+def _valid_ric(prefix17: str) -> str:
+    from stdnum.cn import ric
+
+    return prefix17 + ric.calc_check_digit(prefix17 + "0")
+
+
+def _valid_uscc(base17: str) -> str:
+    from stdnum.cn import uscc
+
+    return base17 + uscc.calc_check_digit(base17)
+
+
+_ID_NUMBER = _valid_ric("53230119880512001")
+_USCC = _valid_uscc("91532301MA6K0X123")
+
+
+def intake(i: int) -> dict[str, Any]:
+    return {
+        "complainant": {"name": f"李建国{i}", "id_number": _ID_NUMBER, "phone": "13887654321"},
+        "workers_count": 12,
+        "employer": {"name": f"楚雄市第{i}建筑劳务有限公司", "uscc": _USCC, "address": "楚雄市鹿城南路88号"},
+        "project": {"name": "鹿城镇安置房二期", "type": "government_invested", "sector": "construction"},
+        "amount_owed": "126000.00",
+        "period_from": "2020-09-01",
+        "period_to": "2020-12-31",
+        "source": "hotline",
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bare SpiffWorkflow, in memory.
+
+class Bare:
+    """The same parsed BPMN, sandboxed script engine and engine clock as the services, and nothing else."""
+
+    def __init__(self) -> None:
+        from engine import processes
+        from engine.rules import RULES
+        from engine.runtime import Runtime
+
+        self.runtime = Runtime()
+        self.parsed = self.runtime.parse("bench", "wage_arrears", processes.read_files("wage_arrears"))
+        self.values = {key: rule.default for key, rule in RULES.items()}
+
+    def _step(self, state: str, name: str, data: dict, now: datetime) -> str:
+        from engine.runtime import engine_context
+
+        workflow = self.runtime.loads(self.parsed, state)
+        [task] = [t for t in self.runtime.ready_user_tasks(workflow) if t.task_spec.bpmn_id == name]
+        with engine_context(now, self.values):
+            self.runtime.complete_user_task(workflow, task.id, data)
+        return self.runtime.dumps(workflow)
+
+    def lifecycle(self, i: int) -> None:
+        from engine.runtime import engine_context
+
+        start = dict(intake(i))
+        start.update({"case_number": f"WA-{REGION}-2021-{i:06d}", "region": REGION,
+                      "received_at": T_OPEN.isoformat(), "status": "received"})
+        with engine_context(T_OPEN, self.values):
+            state = self.runtime.dumps(self.runtime.start(self.parsed, start))
+        state = self._step(state, "review_complaint", REVIEW, T_REVIEW)
+        state = self._step(state, "investigate", INVESTIGATE, T_INVESTIGATE)
+        state = self._step(state, "issue_order", ORDER, T_ORDER)
+        workflow = self.runtime.loads(self.parsed, state)
+        with engine_context(T_FIRE, self.values):
+            self.runtime.fire_due_timers(workflow)
+        state = self.runtime.dumps(workflow)
+        state = self._step(state, "check_payment", PAID, T_CHECK)
+        workflow = self.runtime.loads(self.parsed, state)
+        if not workflow.is_completed() or self.runtime.data(workflow).get("status") != "cleared":
+            raise AssertionError("bare lifecycle did not end cleared")
+
+
+def _rates(lifecycle, n: int, warmup: int) -> tuple[float, float]:
+    """(lifecycles per second of wall time, per second of this process's CPU time). On a busy machine the CPU
+    rate is the steadier figure; on PostgreSQL it leaves out the server's own work."""
+    for i in range(warmup):
+        lifecycle(i)
+    started, cpu = time.perf_counter(), time.process_time()
+    for i in range(n):
+        lifecycle(warmup + i)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return n / wall, n / cpu if cpu else float("inf")
+
+
+def run_bare(n: int, warmup: int) -> tuple[float, float]:
+    return _rates(Bare().lifecycle, n, warmup)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Through the services, with the database.
+
+class Services:
+    def __init__(self) -> None:
+        from engine import accounts
+        from engine.actors import Actor
+        from engine.db import db
+        from engine.services._common import rule_values
+
+        user = db.session.scalar(_select_user("bench_insp"))
+        if user is None:
+            user = accounts.create_user("bench_insp", "bench-pass-123", ["inspector"], REGION, T_OPEN)
+            db.session.commit()
+        self.actor = Actor.of(user)
+        self.values = rule_values()
+        db.session.commit()
+
+    def _complete(self, case_id: int, name: str, data: dict, now: datetime):
+        from sqlalchemy import select
+
+        from engine import services
+        from engine.db import db
+        from engine.models import Case, Task
+
+        task_id, version = db.session.execute(
+            select(Task.id, Case.version).join(Case, Case.id == Task.case_id)
+            .where(Task.case_id == case_id, Task.state == "open", Task.name == name)
+        ).one()
+        return services.complete_task(self.actor, task_id, data, version, now)
+
+    def lifecycle(self, i: int) -> None:
+        from sqlalchemy import select
+
+        from engine import escalation, services
+        from engine.db import db
+        from engine.models import Case, Timer
+
+        case = services.open_case(self.actor, "wage_arrears", REGION, intake(i), T_OPEN)
+        case_id = case.id
+        self._complete(case_id, "review_complaint", REVIEW, T_REVIEW)
+        self._complete(case_id, "investigate", INVESTIGATE, T_INVESTIGATE)
+        self._complete(case_id, "issue_order", ORDER, T_ORDER)
+        # What the sweeper does when the payment deadline has passed: claim and fire this timer.
+        timer_id = db.session.scalar(select(Timer.id).where(
+            Timer.case_id == case_id, Timer.kind == "bpmn", Timer.name == "payment_deadline",
+            Timer.status == "pending"))
+        report = escalation.SweepReport()
+        if not escalation.fire_timer(timer_id, T_FIRE, "bench", self.values, report):
+            raise AssertionError(f"payment timer did not fire: {report.errors}")
+        case = self._complete(case_id, "check_payment", PAID, T_CHECK)
+        if case.status != "cleared" or db.session.get(Case, case_id).closed_at is None:
+            raise AssertionError(f"case ended {case.status}, not cleared")
+        db.session.remove()  # a fresh session per lifecycle, as per request in the app
+
+
+def _select_user(username: str):
+    from sqlalchemy import select
+
+    from engine.models import User
+
+    return select(User).where(User.username == username)
+
+
+def run_services(n: int, warmup: int) -> tuple[float, float]:
+    return _rates(Services().lifecycle, n, warmup)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GET /api/v1/tasks at 100,000 cases.
+
+OPEN_STEPS = [  # (status, open task, role) of cases still in progress
+    ("received", "review_complaint", "inspector"),
+    ("investigating", "investigate", "inspector"),
+    ("investigating", "issue_order", "inspector"),
+    ("order_issued", "check_payment", "inspector"),
+    ("enforcement", "choose_enforcement", "inspector"),
+    ("enforcement", "approve_enforcement", "supervisor"),
+]
+DONE_TASKS = ["review_complaint", "investigate", "issue_order", "check_payment"]
+
+
+def populate(n_cases: int, seed: int = 2021) -> dict[str, Any]:
+    """`n_cases` wage-arrears cases over Chuxiong's counties with their task rows, by bulk insert: copies of one real
+    case opened through the service (its workflow state and summary), each with its own number, region, status,
+    dates and tasks: ~40 % still open with one open task, the rest closed with their completed tasks."""
+    from sqlalchemy import func, insert, select, text
+
+    from engine import services
+    from engine.db import db
+    from engine.models import Case, Task
+
+    rng = random.Random(seed)
+    runner = Services()
+    template = services.open_case(runner.actor, "wage_arrears", REGION, intake(0), T_OPEN)
+    template_row = {c.key: getattr(template, c.key) for c in Case.__table__.columns if c.key != "id"}
+    db.session.commit()
+    state_kb = len(template_row["workflow_state"]) / 1024
+    base_open = datetime(2020, 6, 1, 9, 0, tzinfo=BEIJING)
+    tasks_total = 0
+    next_id = (db.session.scalar(select(func.max(Case.id))) or 0) + 1
+    titles = {"review_complaint": "受理审查", "investigate": "调查核实", "issue_order": "下达限期整改指令",
+              "check_payment": "履行情况核查", "choose_enforcement": "确定处置措施",
+              "approve_enforcement": "处置措施审批"}
+    for chunk_start in range(0, n_cases, CHUNK):
+        cases, tasks = [], []
+        for i in range(chunk_start, min(n_cases, chunk_start + CHUNK)):
+            region = REGION if rng.random() < 0.2 else rng.choice(COUNTIES)
+            opened = base_open + timedelta(minutes=7 * i)
+            still_open = rng.random() < 0.4
+            status, open_name, role = rng.choice(OPEN_STEPS) if still_open else ("cleared", None, None)
+            case_id = next_id + i
+            row = dict(template_row)
+            row.update(id=case_id, number=f"WA-{region}-2020-{i + 1:06d}", region=region, status=status,
+                       opened_at=opened, due_at=opened + timedelta(days=90) if still_open else None,
+                       closed_at=None if still_open else opened + timedelta(days=rng.randint(10, 80)),
+                       assignee_id=None, version=rng.randint(2, 12))
+            cases.append(row)
+            if still_open:
+                done = DONE_TASKS[: DONE_TASKS.index(open_name)] if open_name in DONE_TASKS else DONE_TASKS
+            else:
+                done = DONE_TASKS[: rng.randint(1, 4)]
+            for k, name in enumerate(done):
+                tasks.append(dict(id=str(uuid.uuid4()), case_id=case_id, process="wage_arrears", region=region,
+                                  name=name, title=titles[name], role="inspector", state="completed",
+                                  assignee_id=runner.actor.user_id, created_at=opened + timedelta(days=k),
+                                  due_at=opened + timedelta(days=k + 5), due_rule=None, escalation_level=0,
+                                  completed_at=opened + timedelta(days=k + 1), completed_by="bench_insp"))
+            if still_open:
+                created = opened + timedelta(days=len(done))
+                assigned = region == REGION and rng.random() < 0.3
+                tasks.append(dict(id=str(uuid.uuid4()), case_id=case_id, process="wage_arrears", region=region,
+                                  name=open_name, title=titles[open_name], role=role, state="open",
+                                  assignee_id=runner.actor.user_id if assigned else None, created_at=created,
+                                  due_at=created + timedelta(days=rng.randint(1, 400)), due_rule=None,
+                                  escalation_level=0, completed_at=None, completed_by=None))
+        db.session.execute(insert(Case.__table__), cases)
+        db.session.execute(insert(Task.__table__), tasks)
+        db.session.commit()
+        tasks_total += len(tasks)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"))
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            # VACUUM as autovacuum would have by now: index-only scans need the visibility map.
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    counts = {
+        "cases": db.session.scalar(select(func.count(Case.id))),
+        "tasks": db.session.scalar(select(func.count(Task.id))),
+        "open_in_region": db.session.scalar(select(func.count(Task.id)).where(
+            Task.state == "open", Task.region.like(REGION + "%"), Task.role == "inspector")),
+        "state_kb": state_kb,
+    }
+    db.session.remove()
+    return counts
+
+
+def time_listing(app, runs: int) -> dict[str, list[float]]:
+    from datetime import UTC
+
+    from engine import accounts
+    from engine.db import db
+    from engine.models import User
+
+    with app.app_context():
+        inspector = db.session.scalar(_select_user("bench_insp"))
+        supervisor = db.session.scalar(_select_user("bench_sup"))
+        if supervisor is None:
+            supervisor = accounts.create_user("bench_sup", "bench-pass-123", ["supervisor"], "532300", T_OPEN)
+            db.session.commit()
+        assert isinstance(inspector, User)
+        tokens = {"inspector": accounts.issue_token(inspector, datetime.now(UTC), 2),
+                  "supervisor": accounts.issue_token(supervisor, datetime.now(UTC), 2)}
+        db.session.remove()
+    client = app.test_client()
+    queries = {
+        "inspector: GET /api/v1/tasks": ("inspector", "/api/v1/tasks"),
+        "inspector: ?assigned=me": ("inspector", "/api/v1/tasks?assigned=me"),
+        "inspector: ?overdue=true": ("inspector", "/api/v1/tasks?overdue=true"),
+        "inspector: ?page=20": ("inspector", "/api/v1/tasks?page=20"),
+        "prefecture supervisor: GET /api/v1/tasks": ("supervisor", "/api/v1/tasks"),
+        "inspector: GET /api/v1/cases": ("inspector", "/api/v1/cases"),
+    }
+    results: dict[str, list[float]] = {}
+    for label, (who, path) in queries.items():
+        headers = {"Authorization": f"Bearer {tokens[who]}"}
+        for _ in range(3):  # warm the caches
+            response = client.get(path, headers=headers)
+            if response.status_code != 200:
+                raise AssertionError(f"{path}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+        times, cpu = [], []
+        for _ in range(runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            response = client.get(path, headers=headers)
+            times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+        body = response.get_json()
+        results[label] = times
+        results[label + " cpu"] = cpu
+        print(f"  {label:<44} {describe_ms(times)}; CPU median {statistics.median(cpu):.1f} ms; "
+              f"{len(body['items'])} of {body['total']:,} items")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def run_backend(label: str, url: str, workdir: Path, args) -> dict[str, Any]:
+    from engine.db import db
+
+    app = make_app(url, workdir)
+    figures: dict[str, Any] = {"backend": label}
+    try:
+        with app.app_context():
+            warmup = max(1, min(10, args.n // 10))
+            bare_first = run_bare(args.n, warmup)
+            services_rate, services_cpu = run_services(args.n, warmup)
+            # Bare once more after the services and the mean of both: a drift of the machine evens out.
+            bare_again = run_bare(args.n, warmup)
+            bare_rate, bare_cpu = (bare_first[0] + bare_again[0]) / 2, (bare_first[1] + bare_again[1]) / 2
+            ratio, ratio_cpu = services_rate / bare_rate, services_cpu / bare_cpu
+            figures.update(services_rate=services_rate, bare_rate=bare_rate, ratio=ratio, ratio_cpu=ratio_cpu,
+                           services_cpu=services_cpu)
+            print(f"[{label}] {args.n} lifecycles through the services: {services_rate:,.1f}/s "
+                  f"({1000 / services_rate:.1f} ms each, 6 transactions; {services_cpu:,.1f} per CPU-second)")
+            print(f"[{label}] bare SpiffWorkflow in memory, serialize/deserialize per step: {bare_rate:,.1f}/s "
+                  f"({1000 / bare_rate:.1f} ms each; {bare_cpu:,.1f} per CPU-second)")
+            rate_note = (f"; >= {TARGET_RATE}/s through the services {verdict(services_rate >= TARGET_RATE)}"
+                         if label == "sqlite" else "")
+            print(f"[{label}] ratio services/bare: {ratio:.2f} wall, {ratio_cpu:.2f} CPU (target >= {TARGET_RATIO}: "
+                  f"{verdict(ratio >= TARGET_RATIO)}){rate_note}", flush=True)
+            if args.list_cases:
+                started = time.perf_counter()
+                counts = populate(args.list_cases)
+                print(f"[{label}] populated {counts['cases']:,} cases and {counts['tasks']:,} tasks in "
+                      f"{time.perf_counter() - started:.1f} s (workflow state {counts['state_kb']:.1f} KB per case); "
+                      f"{counts['open_in_region']:,} open inspector tasks in {REGION}", flush=True)
+        if args.list_cases:
+            listing = time_listing(app, args.runs)
+            median = statistics.median(listing["inspector: GET /api/v1/tasks"])
+            median_cpu = statistics.median(listing["inspector: GET /api/v1/tasks cpu"])
+            figures["list_ms"] = median
+            print(f"[{label}] GET /api/v1/tasks for an inspector at {args.list_cases:,} cases: median "
+                  f"{median:.1f} ms, {median_cpu:.1f} ms of it CPU in this process (target < {TARGET_LIST_MS} ms: "
+                  f"{verdict(median < TARGET_LIST_MS)})", flush=True)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.lifecycle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=env_int("BENCH_LIFECYCLES", 300),
+                        help="lifecycles per run (default 300, or BENCH_LIFECYCLES)")
+    parser.add_argument("--list-cases", type=int, default=env_int("BENCH_LIST_CASES", 100_000),
+                        help="cases in the database for the task-list timing (default 100,000, or BENCH_LIST_CASES; "
+                             "0 skips it)")
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per list query (default 30)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.list_cases < 0 or args.runs < 1:
+        parser.error("--n and --runs must be at least 1, --list-cases at least 0")
+
+    import logging
+
+    logging.getLogger("engine.escalation").setLevel(logging.WARNING)
+    results = []
+    print(f"machine: {machine()} (timings are wall clock; the CPU figures are steadier on a busy machine)")
+    with sqlite_file() as (url, workdir):
+        results.append(run_backend("sqlite", url, workdir, args))
+    pg = None if args.no_postgres else postgres_url_from_env()
+    if pg:
+        import tempfile
+
+        try:
+            with scratch_postgres(pg) as url, tempfile.TemporaryDirectory(prefix="bench-") as folder:
+                results.append(run_backend("postgresql", url, Path(folder), args))
+        except Exception as exc:  # noqa: BLE001 - report and carry on with what was measured
+            print(f"[postgresql] not measured: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+    elif not args.no_postgres:
+        print("[postgresql] skipped: set BENCH_DATABASE_URL=postgresql://... to measure it")
+    print("summary:")
+    for f in results:
+        line = (f"  {f['backend']:<10} services {f['services_rate']:7.1f}/s  bare {f['bare_rate']:7.1f}/s  "
+                f"ratio {f['ratio']:.2f} (CPU {f['ratio_cpu']:.2f})")
+        if "list_ms" in f:
+            line += f"  GET /tasks {f['list_ms']:.1f} ms"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

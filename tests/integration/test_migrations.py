@@ -1,0 +1,126 @@
+"""Alembic migrations: one head; upgrading an empty database gives exactly the models' schema (autogenerate finds
+nothing to add); downgrading to base removes every table. On SQLite always, and on a scratch PostgreSQL database
+when TEST_DATABASE_URL points at PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from engine.db import db
+from tests.conftest import IS_POSTGRES, TEST_DB_URL
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def script_directory() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def test_exactly_one_head():
+    heads = script_directory().get_heads()
+    assert len(heads) == 1, f"several Alembic heads, merge them: {heads}"
+
+
+def test_history_is_one_line_from_base():
+    revisions = list(script_directory().walk_revisions())
+    bases = [r.revision for r in revisions if r.down_revision is None]
+    assert len(bases) == 1, bases
+    assert all(not isinstance(r.down_revision, tuple) or r.is_merge_point for r in revisions)
+
+
+def _fresh_app(app, url: str):
+    """A second app on an empty database, sharing the session app's settings."""
+    from web import create_app
+
+    config = {k: v for k, v in app.config.items() if k.isupper()}
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    return create_app(config)
+
+
+def _diff(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False,
+                                                           "render_as_batch": True})
+    return compare_metadata(context, db.metadata)
+
+
+def _describe(diff: list) -> list[str]:
+    out = []
+    for item in diff:
+        if isinstance(item, list):  # column modifications come grouped
+            out.extend(str(i[:3]) for i in item)
+        else:
+            out.append(f"{item[0]} {getattr(item[1], 'name', item[1])}")
+    return out
+
+
+def upgrade_compare_downgrade(app, url: str) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    fresh = _fresh_app(app, url)
+    with fresh.app_context():
+        try:
+            upgrade(revision="head")
+            engine = db.engine
+            tables = set(inspect(engine).get_table_names())
+            missing = {t.name for t in db.metadata.sorted_tables} - tables
+            assert not missing, f"tables of the models that migrations never create: {sorted(missing)}"
+            with engine.connect() as connection:
+                diff = _diff(connection)
+                head = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            assert head == list(script_directory().get_heads())
+            assert diff == [], "the models and the migrated schema differ:\n" + "\n".join(_describe(diff))
+
+            downgrade(revision="base")
+            left = set(inspect(engine).get_table_names()) - {"alembic_version"}
+            assert left == set(), f"downgrade to base left tables behind: {sorted(left)}"
+
+            # And up again: downgrade scripts leave nothing that makes the upgrade fail.
+            upgrade(revision="head")
+            assert {t.name for t in db.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_upgrade_matches_models_and_downgrade_to_base_on_sqlite(app):
+    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
+        upgrade_compare_downgrade(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+
+
+@pytest.fixture
+def scratch_postgres() -> Iterator[str]:
+    from config import _normalise_db_url
+
+    base = _normalise_db_url(TEST_DB_URL)
+    name = f"migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - no right to create databases: say so instead of failing
+        admin.dispose()
+        pytest.skip(f"cannot create a scratch database on {admin.url.host}: {exc}")
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+def test_upgrade_matches_models_and_downgrade_to_base_on_postgres(app, scratch_postgres):
+    upgrade_compare_downgrade(app, scratch_postgres)
