@@ -92,7 +92,11 @@ class ProcessVersion(db.Model):
 
 class Case(db.Model):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_process_status_region", "process", "status", "region"),)
+    __table_args__ = (
+        Index("ix_cases_process_status_region", "process", "status", "region"),
+        # The case list: a region's newest cases first, without sorting the region's rows.
+        Index("ix_cases_region_opened", "region", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

@@ -18,6 +18,16 @@ def mask_id_number(value: str | None) -> str | None:
     return "*" * (len(value) - 4) + value[-4:]
 
 
+def mask_id_numbers(value: Any) -> Any:
+    """A copy of `value` (e.g. an audit event's detail) with every `*id_number` field masked, at any depth."""
+    if isinstance(value, dict):
+        return {k: mask_id_number(v) if k.endswith("id_number") and isinstance(v, str) else mask_id_numbers(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_id_numbers(v) for v in value]
+    return value
+
+
 def money_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(Decimal("0.01")))
 

@@ -237,6 +237,9 @@ def test_open_case_returns_201_case_with_its_review_task(insp):
     assert got.status_code == 200
     assert got.get_json()["number"] == case["number"]
     assert set(got.get_json()) >= {"tasks", "history", "documents", "escalations", "version", "data"}
+    # The intake in the history shows the complainant's ID number masked, like every other view of it.
+    opened = got.get_json()["history"][0]["detail"]["data"]["complainant"]["id_number"]
+    assert opened.startswith("**************") and len(opened) == 18 and opened[-4:].strip("*") == opened[-4:]
 
 
 def test_other_county_case_is_404_and_missing_from_lists(insp, far, sup):

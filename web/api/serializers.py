@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine import calendar, processes
 from engine.db import db
 from engine.models import AuditEvent, Case, ProcessVersion, Task
+from engine.summaries import mask_id_numbers
 
 
 def iso(value: datetime | None) -> str | None:
@@ -65,8 +66,9 @@ def task_json(task: Task, now: datetime, case: Case | None = None) -> dict[str, 
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "at": iso(event.at), "actor": event.actor, "kind": event.kind, "detail": event.detail,
-            "hash": event.hash}
+    # The chain hashes the full detail; the API shows ID numbers masked, as everywhere outside an audited reveal.
+    return {"seq": event.seq, "at": iso(event.at), "actor": event.actor, "kind": event.kind,
+            "detail": mask_id_numbers(event.detail), "hash": event.hash}
 
 
 def case_json(case: Case) -> dict[str, Any]:
