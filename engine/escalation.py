@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 
 from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
@@ -59,6 +59,8 @@ class SweepReport:
     skipped: int = 0                                      # claimed by another sweeper or lost a race
     errors: list[str] = field(default_factory=list)
     notices_rendered: int = 0
+    # Who to notify per (region, role), looked up once per sweep rather than once per timer.
+    people: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def lines(self) -> list[str]:
         return [f"fired      {x}" for x in self.fired] + [f"escalated  {x}" for x in self.escalated] + [
@@ -84,11 +86,12 @@ def _claim(timer_id: int, now: datetime, worker: str) -> Timer | None:
         timer.status = "fired"
         timer.claimed_at, timer.claimed_by = now, worker
         return timer
-    hit = db.session.execute(
+    # One statement: mark it ours and read it back (SQLite >= 3.35 has RETURNING).
+    return db.session.scalars(
         update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
-        .values(status="fired", claimed_at=now, claimed_by=worker)
-    ).rowcount
-    return db.session.get(Timer, timer_id) if hit else None
+        .values(status="fired", claimed_at=now, claimed_by=worker).returning(Timer)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
 
 
 def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
@@ -107,26 +110,35 @@ def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: Swee
     report.fired.append(f"{case.number} {timer.name}")
 
 
-def _supervisors(region: str, role: str) -> list[str]:
+def _supervisors(region: str, role: str, memo: dict[tuple[str, str], list[str]] | None = None) -> list[str]:
     """The nearest bureau's people in `role`: the county's own if it has any, else the prefecture's, and so on."""
     from engine.models import User
+
+    if memo is not None and (region, role) in memo:
+        return memo[(region, role)]
 
     users = db.session.scalars(select(User).where(User.active.is_(True), User.roles_csv.contains(role)))
     covering = [(len(scope_prefix(u.region)), u.username) for u in users
                 if role in u.roles and region.startswith(scope_prefix(u.region))]
     nearest = max((depth for depth, _ in covering), default=None)
-    return sorted(name for depth, name in covering if depth == nearest)
+    found = sorted(name for depth, name in covering if depth == nearest)
+    if memo is not None:
+        memo[(region, role)] = found
+    return found
 
 
 def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
-    task = db.session.get(Task, timer.task_id)
-    if task is None or task.state != "open":
+    row = db.session.execute(
+        select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == timer.task_id)
+        .options(defer(Case.workflow_state))  # escalating never touches the workflow
+    ).first()
+    if row is None or row[0].state != "open":
         return  # done in the meantime: nothing to escalate
-    case = db.session.get(Case, task.case_id)
+    task, case = row
     level = timer.level
     task.escalation_level = max(task.escalation_level, level)
-    told = [task.assignee.username] if task.assignee else []
-    told += _supervisors(case.region, "supervisor")
+    told = [task.assignee.username] if task.assignee_id else []
+    told += _supervisors(case.region, "supervisor", report.people)
     escalation = Escalation(
         case_id=case.id, task_id=task.id, task_name=task.name, task_title=task.title, region=case.region,
         level=level, status="open", due_at=task.due_at, opened_at=now, notified=",".join(dict.fromkeys(told)),
@@ -164,8 +176,9 @@ def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: Sweep
         key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
         db.session.add(Timer(case_id=case.id, kind="task_due", task_id=task.id, name=task.name, level=next_level,
                              fire_at=calendar.working_days_after(timer.fire_at, int(values[key]))))
-    audit.record(case, SYSTEM.username, "task_escalated",
-                 {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
+    with db.session.no_autoflush:  # one flush at commit instead of one more before the chain's tail query
+        audit.record(case, SYSTEM.username, "task_escalated",
+                     {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
     report.escalated.append(f"{case.number} {task.name} → level {level}")
 
 
