@@ -43,6 +43,8 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):  # `python bench/claims.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import empty_tables, make_app  # noqa: E402 - after the path fix above
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2021, 2, 1, 9, 0, tzinfo=BEIJING)
 TARGET_RATE = 200
@@ -148,35 +150,6 @@ def bench_process_in_memory(claims: list[dict]) -> float:
     return len(claims) / (time.perf_counter() - started)
 
 
-def _app(url: str, workdir: Path):
-    from config import Config, _normalise_db_url
-    from web import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
-        SECRET_KEY = "bench-only-not-a-secret"
-        SCHEDULER = "off"
-        DOCUMENTS_DIR = str(workdir / "documents")
-        HOLIDAYS_DIR = str(workdir / "holidays")
-
-    (workdir / "holidays").mkdir(parents=True, exist_ok=True)
-    return create_app(BenchConfig)
-
-
-def _empty(postgres: bool) -> None:
-    from sqlalchemy import text
-
-    from engine.db import db
-
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if postgres:
-        db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
-    db.session.commit()
-
-
 @contextmanager
 def cpu_breakdown(totals: Counter) -> Iterator[None]:
     """CPU time per part of open_case, summed into `totals` (ms): wraps the parts for the duration of the block.
@@ -244,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-claims-"))
     url = url_env if postgres else f"sqlite:///{workdir / 'bench.sqlite3'}"
-    app = _app(url, workdir)
+    app = make_app(url, workdir)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)
     from flask_migrate import upgrade
@@ -265,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the PostgreSQL database holds cases: use a database of its own, or --reset to empty it",
                       file=sys.stderr)
                 return 2
-            _empty(True)
+            empty_tables(True)
         try:
             memory = people[args.warmup:args.warmup + args.memory_claims]
             bare_rate, counts = bench_dmn(memory, sandboxed=False)
@@ -338,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = 1
         finally:
             if postgres and not args.keep:
-                _empty(True)
+                empty_tables(True)
             db.session.remove()
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -27,6 +27,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/ledger.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import make_app  # noqa: E402 - after the path fix above
+
 TARGET_RATE = 2000.0
 TARGET_PEAK_MB = 500.0
 
@@ -84,16 +86,6 @@ def bare_read(path: Path) -> int:
         workbook.close()
 
 
-def _app(database: str, tmp: Path):
-    from web import create_app
-
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench-only", "TESTING": True, "SCHEDULER": "off",
-        "DOCUMENTS_DIR": str(tmp / "documents"), "HOLIDAYS_DIR": str(tmp / "holidays"),
-    })
-    return app
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.ledger", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the generated file (default 100000)")
@@ -121,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 2**20
         print(f"generated {args.rows:,} rows ({size_mb:.1f} MB) in {generated:.1f}s")
 
-        app = _app(database, tmp)
+        app = make_app(database, tmp)
         with app.app_context():
             from flask_migrate import upgrade
             from sqlalchemy import delete

@@ -39,6 +39,8 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):  # `python bench/sweep.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import empty_tables, make_app  # noqa: E402 - after the path fix above
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2021, 3, 1, 9, 0, tzinfo=BEIJING)  # a Monday; 5 working days to review: due end of Mon 8 March
 NOW = datetime(2021, 3, 9, 9, 0, tzinfo=BEIJING)  # the sweep's clock: the review deadlines (end of 8 March) passed
@@ -64,40 +66,6 @@ def _intake(i: int) -> dict:
         "period_to": "2020-12-31",
         "source": "hotline",
     }
-
-
-def _app(url: str, workdir: Path):
-    from config import Config, _normalise_db_url
-    from web import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
-        SECRET_KEY = "bench-only-not-a-secret"
-        SCHEDULER = "off"
-        DOCUMENTS_DIR = str(workdir / "documents")
-        HOLIDAYS_DIR = str(workdir / "holidays")
-
-    (workdir / "holidays").mkdir(parents=True, exist_ok=True)
-    return create_app(BenchConfig)
-
-
-def _tables():
-    from engine.db import db
-
-    return [t.name for t in reversed(db.metadata.sorted_tables)]
-
-
-def _empty(postgres: bool) -> None:
-    from sqlalchemy import text
-
-    from engine.db import db
-
-    if postgres:
-        db.session.execute(text("TRUNCATE " + ", ".join(_tables()) + " RESTART IDENTITY CASCADE"))
-    else:
-        for name in _tables():
-            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
-    db.session.commit()
 
 
 def _explain(stmt, postgres: bool) -> list[str]:
@@ -240,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     url = url_env if postgres else f"sqlite:///{workdir / 'bench.sqlite3'}"
     import logging
 
-    app = _app(url, workdir)
+    app = make_app(url, workdir)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from flask_migrate import upgrade
     from sqlalchemy import func, select
@@ -258,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         if postgres:
-            _empty(postgres=True)
+            empty_tables(postgres=True)
         print(f"database: {db.engine.dialect.name} ({db.engine.url.render_as_string(hide_password=True)}); "
               f"{args.pending:,} pending + {args.due:,} due timers; batch {args.batch}", flush=True)
         try:
@@ -332,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             db.session.rollback()
             if postgres and not args.keep:
-                _empty(postgres=True)
+                empty_tables(postgres=True)
             db.session.remove()
             db.engine.dispose()
     if args.keep:
