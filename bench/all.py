@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # `python bench/all.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # In this order: the engine's own lifecycle first, then the issues built on it.
-MODULES = ["lifecycle", "sweep", "notices", "claims", "ledger"]
+MODULES = ["lifecycle", "sweep", "notices", "claims", "ledger", "pages"]
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 # Lighter than the modules' own defaults so that `make bench` stays within about ten minutes on a small machine;
