@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from engine.db import db
 from engine.models import AuditEvent, Case
@@ -26,34 +26,44 @@ def _digest(case_number: str, seq: int, at: datetime, actor: str, kind: str, det
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def record(case: Case, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
-    """Append one event to the case's chain (in the caller's transaction)."""
-    # The chain's tail: the event this transaction appended last for the case when it is still in the session
-    # (a step records several events), else the newest stored one.
+_EVENTS = AuditEvent.__table__
+_TAIL = (select(_EVENTS.c.seq, _EVENTS.c.hash).where(_EVENTS.c.case_id == bindparam("case_id"))
+         .order_by(_EVENTS.c.seq.desc()).limit(1))
+_INSERT = insert(_EVENTS)
+
+
+def _tails() -> dict[int, tuple[int, str]]:
+    """case id -> (seq, hash) of the last event this transaction appended to the case's chain."""
     session = db.session()
     transaction = session.get_transaction()
     tails = session.info.get("audit_tails")
     if tails is None or tails[0] is not transaction:
         tails = (transaction, {})
         session.info["audit_tails"] = tails
-    cached = tails[1].get(case.id)
-    if cached is not None and cached in session:
-        seq, prev = cached.seq + 1, cached.hash
+    return tails[1]
+
+
+def record(case: Case, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
+    """Append one event to the case's chain (in the caller's transaction); the returned event is not in the session.
+
+    Written at once with a plain INSERT: events are only ever appended here, so no pending change has to be flushed
+    first, and the chain's tail is the one this transaction appended last, else the newest stored event."""
+    connection = db.session.connection()  # first: the tails belong to the transaction this begins or continues
+    tails = _tails()
+    tail = tails.get(case.id)
+    if tail is not None:
+        seq, prev = tail[0] + 1, tail[1]
     else:
-        last = db.session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case.id)
-            .order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+        last = connection.execute(_TAIL, {"case_id": case.id}).first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # Round-trip through JSON so the hash covers exactly what is stored.
     detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))
-    event = AuditEvent(
-        case_id=case.id, seq=seq, at=at, actor=actor, kind=kind, detail=detail, prev_hash=prev,
-        hash=_digest(case.number, seq, at, actor, kind, detail, prev),
-    )
-    db.session.add(event)
-    tails[1][case.id] = event
-    return event
+    digest = _digest(case.number, seq, at, actor, kind, detail, prev)
+    row = {"case_id": case.id, "seq": seq, "at": at, "actor": actor, "kind": kind, "detail": detail,
+           "prev_hash": prev, "hash": digest}
+    connection.execute(_INSERT, row)
+    tails[case.id] = (seq, digest)
+    return AuditEvent(**row)
 
 
 @dataclass

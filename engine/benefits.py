@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    bindparam,
     insert,
     select,
 )
@@ -154,13 +155,24 @@ def _candidates(region: str) -> list[str]:
     return out
 
 
+_BUILT: dict[str, Any] = {}  # statements built once (building one costs more than running it)
+
+
+def _rates_query():
+    query = _BUILT.get("rates")
+    if query is None:
+        query = _BUILT["rates"] = (
+            select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
+                                      BenefitRate.effective_from <= bindparam("on"))
+            .order_by(BenefitRate.effective_from.desc())
+        )
+    return query
+
+
 def rate_in_force(region: str, on: date) -> BenefitRate | None:
     """The latest rates effective on `on` of the most specific region that has any (county, prefecture,
     province)."""
-    rows = db.session.scalars(
-        select(BenefitRate).where(BenefitRate.region.in_(_candidates(region)), BenefitRate.effective_from <= on)
-        .order_by(BenefitRate.effective_from.desc())
-    ).all()
+    rows = db.session.scalars(_rates_query(), {"regions": _candidates(region), "on": on}).all()
     for code in _candidates(region):
         for row in rows:
             if row.region == code:
@@ -328,10 +340,12 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
-    other = db.session.scalar(
-        select(Case.number).where(Case.process == PROCESS, Case.subject_id_number == id_number,
-                                  Case.closed_at.is_(None), Case.id != case.id)
-    )
+    query = _BUILT.get("open_claim")
+    if query is None:
+        query = _BUILT["open_claim"] = select(Case.number).where(
+            Case.process == PROCESS, Case.subject_id_number == bindparam("id_number"), Case.closed_at.is_(None),
+            Case.id != bindparam("case_id"))
+    other = db.session.scalar(query, {"id_number": id_number, "case_id": case.id})
     if other is not None:
         raise Conflict(f"该申领人已有未办结的失业保险待遇申请 {other}，不能重复申领")
 
@@ -464,7 +478,7 @@ def _create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
         due = _add_months(start, i)
         rows.append({"case_id": case.id, "region": case.region, "seq": i + 1, "period": due.strftime("%Y-%m"),
                      "due_on": due, "amount": amount, "status": "scheduled"})
-    db.session.execute(insert(BenefitPayment), rows)
+    db.session.connection().execute(insert(BenefitPayment.__table__), rows)
     return rows
 
 

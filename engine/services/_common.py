@@ -56,10 +56,14 @@ def case_in_scope(actor: Actor, number: str, *, for_update: bool = False) -> Cas
     return case
 
 
+_SETTINGS = select(RuleSetting.__table__.c.key, RuleSetting.__table__.c.value)
+
+
 def rule_values() -> dict[str, Any]:
     """Defaults overridden by the province's settings."""
     values: dict[str, Any] = {key: rule.default for key, rule in RULES.items()}
-    for key, value in db.session.execute(select(RuleSetting.key, RuleSetting.value)):
+    # A plain statement, built once: the settings are read as they stand, nothing pending needs flushing first.
+    for key, value in db.session.connection().execute(_SETTINGS):
         if key in RULES:
             values[key] = coerce(key, value)
     return values
