@@ -67,6 +67,9 @@ def empty_tables(postgres: bool) -> None:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
     db.session.commit()
+    from engine import processes
+
+    processes.forget()  # the process versions went with the rows
 
 
 def machine() -> str:

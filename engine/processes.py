@@ -59,9 +59,6 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-_current: dict[str, int] = {}
-
-
 def current_version(process: str) -> ProcessVersion:
     """The version matching the files in bpmn/ now, registered on first use. Does not commit."""
     files, digest = _read(process)
@@ -76,14 +73,32 @@ def current_version(process: str) -> ProcessVersion:
 
 
 def parsed(version: ProcessVersion) -> ParsedProcess:
-    # Keyed by id and content hash: an id can come back after rows are deleted (tests, a restored database).
-    return runtime.parse((version.id, version.content_hash), version.process, version.files)
+    # Keyed by id: a stored version never changes. Whoever deletes versions (the tests' truncation) calls forget().
+    return runtime.parse(version.id, version.process, version.files)
 
 
 def parsed_by_id(version_id: int) -> ParsedProcess:
-    """The parsed version, without loading its files when it is already parsed."""
-    digest = db.session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
-    hit = runtime.cached((version_id, digest))
+    """The parsed version, without any query when it is already parsed."""
+    hit = runtime.cached(version_id)
     if hit is not None:
         return hit
     return parsed(db.session.get(ProcessVersion, version_id))
+
+
+_hashes: dict[int, str] = {}
+
+
+def version_hash(version_id: int) -> str:
+    """The content hash of a stored version, read once (without its files)."""
+    if version_id not in _hashes:
+        found = db.session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+        if found is None:
+            return ""
+        _hashes[version_id] = found
+    return _hashes[version_id]
+
+
+def forget() -> None:
+    """Drop what is remembered of stored versions (after process_versions rows were deleted: ids may be reused)."""
+    _hashes.clear()
+    runtime.forget_parsed()

@@ -67,6 +67,9 @@ def _clean_tables(request):
                 db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
         db.session.commit()
         db.session.remove()
+    from engine import processes
+
+    processes.forget()  # the process versions are gone with the rows; their ids will be reused
 
 
 @pytest.fixture

@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import g, has_request_context
-from sqlalchemy import select
-
 from engine import calendar, processes
-from engine.db import db
-from engine.models import AuditEvent, Case, ProcessVersion, Task
+from engine.models import AuditEvent, Case, Task
 from engine.summaries import mask_id_numbers
 
 
@@ -18,28 +14,12 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(calendar.get_timezone()).isoformat()
 
 
-def _per_request(kind: str, key: Any, load):
-    """Memoised for the current request: a page of 50 tasks of one process version looks it up once. Not across
-    requests, since a version id can name other files after rows were deleted (tests, a restored database)."""
-    if not has_request_context():
-        return load()
-    memo = g.setdefault("_serializer_memo", {})
-    if (kind, key) not in memo:
-        memo[(kind, key)] = load()
-    return memo[(kind, key)]
-
-
-def version_hash(version_id: int) -> str:
-    return _per_request("hash", version_id, lambda: db.session.scalar(
-        select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id)) or "")
-
-
 def task_form(task: Task, version_id: int) -> dict:
     from engine.services.cases import NON_WORKFLOW_TASKS
 
     if task.name in NON_WORKFLOW_TASKS:
         return NON_WORKFLOW_TASKS[task.name][0]
-    parsed = _per_request("parsed", version_id, lambda: processes.parsed_by_id(version_id))
+    parsed = processes.parsed_by_id(version_id)
     meta = parsed.user_tasks.get(task.name)
     return parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}
 
@@ -76,7 +56,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "number": case.number,
         "process": case.process,
         # Only the hash: the version row also holds every model file.
-        "process_version": version_hash(case.process_version_id)[:12],
+        "process_version": processes.version_hash(case.process_version_id)[:12],
         "status": case.status,
         "region": case.region,
         "opened_at": iso(case.opened_at),
