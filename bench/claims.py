@@ -99,7 +99,7 @@ def bench_dmn(claims: list[dict], sandboxed: bool) -> tuple[float, dict[str, int
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
     from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
-    from engine import runtime as rt
+    from engine import sandbox as rt
     from engine.rules import default_value
 
     parser = BpmnDmnParser()
@@ -129,8 +129,10 @@ def bench_dmn(claims: list[dict], sandboxed: bool) -> tuple[float, dict[str, int
 def bench_process_in_memory(claims: list[dict]) -> float:
     """The whole process with engine.runtime, rates from memory, no database."""
     from engine import processes
+    from engine.clock import engine_context
     from engine.rules import RULES
-    from engine.runtime import BPMN_HELPERS, Runtime, engine_context
+    from engine.runtime import Runtime
+    from engine.sandbox import BPMN_HELPERS
 
     helpers = dict(BPMN_HELPERS)
     rates = _rates_in_memory()
@@ -154,7 +156,7 @@ def bench_process_in_memory(claims: list[dict]) -> float:
 def cpu_breakdown(totals: Counter) -> Iterator[None]:
     """CPU time per part of open_case, summed into `totals` (ms): wraps the parts for the duration of the block.
     Parts nest (project_case includes the status hooks; the workflow start includes the rates lookup)."""
-    from engine import audit, benefits, processes
+    from engine import audit, benefit_rates, benefits, processes
     from engine.services import cases
 
     def timed(label, fn):
@@ -173,7 +175,7 @@ def cpu_breakdown(totals: Counter) -> Iterator[None]:
         (cases, "project_case", "projection (incl. status hooks below)"),
         (benefits, "_on_status", "status hook: schedule + letter queued"),
         (benefits, "issue_notice", "letter queued (outbox row, number, audit)"),
-        (benefits, "rate_in_force", "rates lookup"),
+        (benefit_rates, "rate_in_force", "rates lookup"),
         (benefits, "_check_open", "duplicate / intake checks"),
         (processes, "current_version", "process version lookup"),
         (cases, "rule_values", "rule settings"),
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from engine import accounts, benefits, documents, services
+    from engine import accounts, benefit_rates, documents, services
     from engine.actors import Actor
     from engine.db import db
     from engine.documents import Document
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             sandbox_rate, _ = bench_dmn(memory, sandboxed=True)
             process_rate = bench_process_in_memory(memory)
 
-            benefits.import_rates(RATES_CSV.read_text(encoding="utf-8"), "bench", OPENED)
+            benefit_rates.import_rates(RATES_CSV.read_text(encoding="utf-8"), "bench", OPENED)
             user = accounts.create_user("bench_clerk", "bench-password-9", ["clerk"], "532301", OPENED)
             db.session.commit()
             clerk = Actor.of(user)

@@ -3,51 +3,32 @@
 The decision itself lives in bpmn/benefit_claim/ (three DMN tables and the script tasks around them); this module
 holds what the model needs from the database and what follows a decision:
 
-* regional rates with effective dates (`benefit_rates`), loaded from CSV, looked up by the model through the
-  `benefit_rates(region, separation_date)` helper, so a decision uses the rates in force on the separation date;
 * the one-open-claim-per-person check and the intake checks a JSON Schema cannot express;
 * the decision letters (approval / refusal), issued through the notice outbox when the status changes;
-* the monthly payment schedule (`benefit_payments`): created on approval, paid month by month by a periodic job
-  that tells the workflow (signals) when paying starts and ends, and stopped by a clerk with a reason.
+* the approval creates the monthly payment schedule (engine/benefit_payments.py); the regional rates the model
+  looks up live in engine/benefit_rates.py.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from sqlalchemy import (
-    Date,
-    ForeignKey,
     Index,
-    Integer,
-    Numeric,
-    String,
-    UniqueConstraint,
     and_,
     bindparam,
-    insert,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import audit, calendar
-from engine.actors import SYSTEM, Actor
-from engine.db import UTCDateTime, db
+from engine.benefit_payments import add_months, create_schedule, local_today
+from engine.db import db
 from engine.documents import issue_notice
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict
 from engine.models import Case, Task
-from engine.runtime import BPMN_HELPERS, engine_context, rule_value
-from engine.services._common import case_in_scope, rule_values, transactional
-from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, project_case, runtime
+from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS
 from engine.summaries import Projection, mask_id_number, summarizer
-from engine.validation import REGION_RE, DataInvalid
+from engine.validation import DataInvalid
 
 PROCESS = "benefit_claim"
 
@@ -65,70 +46,6 @@ LEGAL_BASIS = {
     "temporary_living_allowance": [_EXPANSION_NOTICE],
     "not_eligible": ["《失业保险条例》第十四条", _EXPANSION_NOTICE],
 }
-# 《失业保险条例》第十五条: why a clerk may stop payments.
-STOP_REASONS = {
-    "reemployed": "重新就业",
-    "refused_work": "无正当理由拒不接受当地人民政府指定部门或者机构介绍的适当工作",
-    "refused_training": "无正当理由拒不接受当地人民政府指定部门或者机构提供的培训",
-    "other": "其他依法停止领取的情形",
-}
-STOP_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "停止发放失业保险待遇",
-    "properties": {
-        "reason": {"type": "string", "title": "停发原因", "enum": list(STOP_REASONS),
-                   "x-enum-titles": STOP_REASONS},
-        "note": {"type": "string", "title": "说明", "minLength": 1, "maxLength": 500, "pattern": "\\S"},
-        "effective_on": {"type": "string", "title": "停发生效日期（默认今天）", "format": "date"},
-    },
-    "required": ["reason", "note"],
-    "additionalProperties": False,
-}
-PAYING_STATUSES = ("approved", "paying")
-CENT = Decimal("0.01")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Tables.
-
-class BenefitRate(db.Model):
-    """A region's figures from a date on: minimum wage, benefit rate (blank = the rule's percentage of the
-    minimum wage) and subsistence (低保) rate."""
-
-    __tablename__ = "benefit_rates"
-    __table_args__ = (UniqueConstraint("region", "effective_from"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    region: Mapped[str] = mapped_column(String(12))
-    effective_from: Mapped[date] = mapped_column(Date)
-    minimum_wage: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    benefit_rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
-    subsistence_rate: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    note: Mapped[str] = mapped_column(String(200), default="")
-    imported_by: Mapped[str] = mapped_column(String(64))
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class BenefitPayment(db.Model):
-    """One month of an approved claim's schedule: scheduled -> paid, or cancelled when payments stop."""
-
-    __tablename__ = "benefit_payments"
-    __table_args__ = (
-        UniqueConstraint("case_id", "seq"),
-        Index("ix_benefit_payments_due", "status", "due_on"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    region: Mapped[str] = mapped_column(String(12))
-    seq: Mapped[int] = mapped_column(Integer)
-    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    due_on: Mapped[date] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | paid | cancelled
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 # One open claim per person, also under a race between two clerks: a partial unique index on the case rows.
@@ -139,204 +56,16 @@ Index(
 )
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Rates.
-
-def _money(value: Decimal) -> str:
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
-
-
-def _candidates(region: str) -> list[str]:
-    """The region itself, then its prefecture, then its province: the most specific rate wins."""
-    out = []
-    for code in (region, region[:4] + "00", region[:2] + "0000"):
-        if code not in out:
-            out.append(code)
-    return out
-
-
 _BUILT: dict[str, Any] = {}  # statements built once (building one costs more than running it)
-
-
-def _rates_query():
-    query = _BUILT.get("rates")
-    if query is None:
-        query = _BUILT["rates"] = (
-            select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
-                                      BenefitRate.effective_from <= bindparam("on"))
-            .order_by(BenefitRate.effective_from.desc())
-        )
-    return query
-
-
-def rate_in_force(region: str, on: date) -> BenefitRate | None:
-    """The latest rates effective on `on` of the most specific region that has any (county, prefecture,
-    province)."""
-    rows = db.session.scalars(_rates_query(), {"regions": _candidates(region), "on": on}).all()
-    for code in _candidates(region):
-        for row in rows:
-            if row.region == code:
-                return row
-    return None
-
-
-def rate_facts(row: BenefitRate, percent: int | Decimal | None = None) -> dict[str, str]:
-    """What a decision records of the rates it used (strings: money never becomes a float)."""
-    if row.benefit_rate is not None:
-        benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {_money(row.benefit_rate)} 元/月"
-    else:
-        pct = Decimal(str(percent if percent is not None else rule_value("benefit_rate_percent")))
-        benefit = row.minimum_wage * pct / 100
-        basis = f"最低工资 {_money(row.minimum_wage)} 元/月 × {pct}%"
-    return {
-        "region": row.region,
-        "effective_from": row.effective_from.isoformat(),
-        "minimum_wage": _money(row.minimum_wage),
-        "benefit_rate": _money(benefit),
-        "benefit_rate_basis": basis,
-        "subsistence_rate": _money(row.subsistence_rate),
-    }
-
-
-def _helper_benefit_rates(region: str, separation_date: str) -> dict[str, str] | None:
-    row = rate_in_force(str(region), date.fromisoformat(str(separation_date)[:10]))
-    return rate_facts(row) if row is not None else None
-
-
-def _helper_days_between(start: str, end: str) -> int:
-    """Calendar days from the date of `start` to the (Beijing) date of `end`."""
-    first = date.fromisoformat(str(start)[:10])
-    last = datetime.fromisoformat(str(end))
-    if last.tzinfo is not None:
-        last = last.astimezone(calendar.get_timezone())
-    return (last.date() - first).days
-
-
-def _register_helpers() -> None:
-    # The runtime's sandbox reads its helpers from its environment's globals, built when the runtime was made.
-    helpers = {"benefit_rates": _helper_benefit_rates, "days_between": _helper_days_between}
-    BPMN_HELPERS.update(helpers)
-    runtime.script_engine.environment.globals.update(helpers)
-
-
-_register_helpers()
-
-RATE_COLUMNS = ("region", "effective_from", "minimum_wage", "benefit_rate", "subsistence_rate", "note")
-
-
-def _parse_money(text: str, where: str, errors: dict[str, str], *, optional: bool = False) -> Decimal | None:
-    text = (text or "").strip()
-    if not text:
-        if not optional:
-            errors[where] = "必填"
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors[where] = "金额须为数字，如 1500.00"
-        return None
-    if not value.is_finite() or value <= 0 or value != value.quantize(CENT):
-        errors[where] = "金额须为正数，最多两位小数"
-        return None
-    return value
-
-
-@dataclass
-class ImportResult:
-    created: int
-    updated: int
-
-
-def import_rates(text: str, actor_name: str, now: datetime) -> ImportResult:
-    """Load rates from CSV text (header: region,effective_from,minimum_wage,benefit_rate,subsistence_rate[,note]).
-
-    All or nothing: any bad cell raises DataInvalid naming `line N.column`; a (region, effective_from) already
-    loaded is updated. Does not commit."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in RATE_COLUMNS[:5] if c not in header]
-    if missing:
-        raise DataInvalid({"header": "缺少列：" + ", ".join(missing)}, "CSV 表头不正确")
-    errors: dict[str, str] = {}
-    parsed: dict[tuple[str, date], dict[str, Any]] = {}
-    for line_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
-        where = f"line {line_no}"
-        region = row.get("region", "")
-        if not REGION_RE.match(region):
-            errors[f"{where}.region"] = "行政区划代码须为6位数字"
-        try:
-            effective = date.fromisoformat(row.get("effective_from", ""))
-        except ValueError:
-            errors[f"{where}.effective_from"] = "日期格式须为 YYYY-MM-DD"
-            effective = None
-        minimum = _parse_money(row.get("minimum_wage", ""), f"{where}.minimum_wage", errors)
-        benefit = _parse_money(row.get("benefit_rate", ""), f"{where}.benefit_rate", errors, optional=True)
-        subsistence = _parse_money(row.get("subsistence_rate", ""), f"{where}.subsistence_rate", errors)
-        if minimum is not None and benefit is not None and benefit > minimum:
-            errors[f"{where}.benefit_rate"] = "失业保险金标准不得高于最低工资标准（《失业保险条例》第十八条）"
-        if effective is not None and (region, effective) in parsed:
-            errors[f"{where}.effective_from"] = "同一地区同一生效日期重复"
-        if effective is not None and REGION_RE.match(region):
-            parsed[(region, effective)] = {"minimum_wage": minimum, "benefit_rate": benefit,
-                                           "subsistence_rate": subsistence, "note": row.get("note", "")[:200]}
-    if errors:
-        raise DataInvalid(errors, "CSV 数据有误，未导入任何一行")
-    if not parsed:
-        raise DataInvalid({"file": "没有数据行"})
-    created = updated = 0
-    for (region, effective), values in parsed.items():
-        row = db.session.scalar(
-            select(BenefitRate).where(BenefitRate.region == region, BenefitRate.effective_from == effective)
-        )
-        if row is None:
-            row = BenefitRate(region=region, effective_from=effective)
-            db.session.add(row)
-            created += 1
-        else:
-            updated += 1
-        row.minimum_wage = values["minimum_wage"]
-        row.benefit_rate = values["benefit_rate"]
-        row.subsistence_rate = values["subsistence_rate"]
-        row.note = values["note"]
-        row.imported_by = actor_name
-        row.imported_at = now
-    db.session.flush()
-    return ImportResult(created, updated)
-
-
-def list_rates(region: str | None = None) -> list[BenefitRate]:
-    query = select(BenefitRate).order_by(BenefitRate.region, BenefitRate.effective_from)
-    if region:
-        query = query.where(BenefitRate.region.in_(_candidates(region)) | BenefitRate.region.like(region + "%"))
-    return list(db.session.scalars(query))
-
-
-def rate_json(row: BenefitRate) -> dict[str, Any]:
-    facts = rate_facts(row)
-    return {
-        "id": row.id, "region": row.region, "effective_from": facts["effective_from"],
-        "minimum_wage": facts["minimum_wage"],
-        "benefit_rate": _money(row.benefit_rate) if row.benefit_rate is not None else None,
-        "benefit_rate_in_effect": facts["benefit_rate"], "benefit_rate_basis": facts["benefit_rate_basis"],
-        "subsistence_rate": facts["subsistence_rate"], "note": row.note,
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Opening a claim.
-
-def _local_today(now: datetime) -> date:
-    return now.astimezone(calendar.get_timezone()).date()
-
-
 def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
     separation = date.fromisoformat(data["separation_date"])
     id_number = data["claimant"]["id_number"]
     birth = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    if separation > _local_today(now):
+    if separation > local_today(now):
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
@@ -439,11 +168,6 @@ def _summarize(data: dict[str, Any]) -> Projection:
 # ---------------------------------------------------------------------------------------------------------------
 # Letters and the payment schedule, when the status changes.
 
-def _add_months(first: date, n: int) -> date:
-    month = first.month - 1 + n
-    return date(first.year + month // 12, month % 12 + 1, 1)
-
-
 def _period_title(day: date) -> str:
     return f"{day.year}年{day.month}月"
 
@@ -468,20 +192,6 @@ def _facts_paragraph(data: dict[str, Any]) -> str:
             f"{'有' if data.get('seeking_work') else '无'}求职要求。")
 
 
-def _create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The monthly schedule from the first of the month after the decision; one bulk insert (no ORM objects:
-    the fast track writes a schedule for every approved claim)."""
-    start = date.fromisoformat(data["payment_start"])
-    amount = Decimal(data["monthly_amount"]).quantize(CENT)
-    rows = []
-    for i in range(int(data["months"])):
-        due = _add_months(start, i)
-        rows.append({"case_id": case.id, "region": case.region, "seq": i + 1, "period": due.strftime("%Y-%m"),
-                     "due_on": due, "amount": amount, "status": "scheduled"})
-    db.session.connection().execute(insert(BenefitPayment.__table__), rows)
-    return rows
-
-
 def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
     if case.process != PROCESS:
         return
@@ -489,9 +199,9 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> 
     benefit_type = data.get("benefit_type") or "not_eligible"
     explanation = rule_text(data)
     if case.status == "approved":
-        rows = _create_schedule(case, data)
+        rows = create_schedule(case, data)
         start = rows[0]["due_on"]
-        end = date.fromordinal(_add_months(start, len(rows)).toordinal() - 1)
+        end = date.fromordinal(add_months(start, len(rows)).toordinal() - 1)
         title = BENEFIT_TITLES[benefit_type]
         facts = [_facts_paragraph(data), f"核定待遇类型：{title}。适用规则：{explanation}。"]
         if data.get("decided_by") == "clerk" and data.get("review_reason"):
@@ -521,134 +231,3 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> 
 
 
 STATUS_HOOKS.append(_on_status)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Payments.
-
-def payments_for_case(case: Case) -> list[BenefitPayment]:
-    return list(db.session.scalars(
-        select(BenefitPayment).where(BenefitPayment.case_id == case.id).order_by(BenefitPayment.seq)
-    ))
-
-
-def payment_json(row: BenefitPayment) -> dict[str, Any]:
-    return {
-        "seq": row.seq, "period": row.period, "due_on": row.due_on.isoformat(), "amount": _money(row.amount),
-        "status": row.status,
-        "paid_at": row.paid_at.astimezone(calendar.get_timezone()).isoformat() if row.paid_at else None,
-        "cancelled_at": (row.cancelled_at.astimezone(calendar.get_timezone()).isoformat()
-                         if row.cancelled_at else None),
-        "cancel_reason": row.cancel_reason,
-    }
-
-
-def _signal(case: Case, name: str, payload: dict[str, Any], now: datetime) -> None:
-    """Tell the case's workflow that something happened to its payments, and project the result."""
-    parsed, workflow = load_workflow(case)
-    values = rule_values()
-    with engine_context(now, values):
-        workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
-        workflow.do_engine_steps()
-        project_case(case, workflow, parsed, now, values)
-
-
-@transactional
-def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
-    """A clerk stops an approved claim's payments (《失业保险条例》第十五条): the remaining months are cancelled
-    and the claim ends as `stopped`."""
-    from engine.validation import validate
-
-    case = case_in_scope(actor, number)
-    if case.process != PROCESS:
-        raise Conflict(f"案件 {number} 不是失业保险待遇申请")
-    if not (actor.has_role("clerk") or actor.has_role("supervisor")):
-        raise Forbidden("只有失业保险经办人员或主管可以停发待遇")
-    validate(STOP_SCHEMA, data)
-    if case.status not in PAYING_STATUSES:
-        raise Conflict(f"案件状态为 {case.status}，没有可停发的待遇")
-    effective = date.fromisoformat(data["effective_on"]) if data.get("effective_on") else _local_today(now)
-    if effective > _local_today(now):
-        raise DataInvalid({"effective_on": "停发生效日期不能晚于今天"})
-    reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"
-    cancelled = 0
-    for row in payments_for_case(case):
-        # Months already paid stay paid; every month not yet paid is cancelled.
-        if row.status == "scheduled":
-            row.status, row.cancelled_at, row.cancel_reason = "cancelled", now, reason_text
-            cancelled += 1
-    audit.record(case, actor.username, "payments_stopped",
-                 {"reason": data["reason"], "note": data["note"], "effective_on": effective.isoformat(),
-                  "cancelled_months": cancelled}, now)
-    _signal(case, "payments_stopped", {"reason": data["reason"], "note": data["note"].strip(),
-                                       "effective_on": effective.isoformat(), "by": actor.username}, now)
-    return case
-
-
-def _pay_case(case_id: int, today: date, now: datetime) -> int:
-    case = db.session.get(Case, case_id)
-    if case is None or case.status not in PAYING_STATUSES:
-        return 0
-    rows = payments_for_case(case)
-    due = [r for r in rows if r.status == "scheduled" and r.due_on <= today]
-    for row in due:
-        row.status, row.paid_at = "paid", now
-    if due:
-        audit.record(case, SYSTEM.username, "payments_made",
-                     {"periods": [r.period for r in due], "amount": _money(sum((r.amount for r in due), Decimal()))},
-                     now)
-    if case.status == "approved" and any(r.status == "paid" for r in rows):
-        _signal(case, "payments_started", {"first_period": rows[0].period}, now)
-    if case.status == "paying" and not any(r.status == "scheduled" for r in rows):
-        _signal(case, "payments_finished", {"last_period": rows[-1].period}, now)
-    return len(due)
-
-
-@dataclass
-class PaymentRun:
-    paid: int
-    cases: int
-    errors: list[str]
-
-
-def run_payments(now: datetime, limit: int = 1000) -> PaymentRun:
-    """Pay every scheduled month due by today and move the claims on (paying / closed); each claim in its own
-    transaction, so one failure never holds back the others. Idempotent: paid months are never paid twice."""
-    today = _local_today(now)
-    case_ids = list(db.session.scalars(
-        select(BenefitPayment.case_id).where(BenefitPayment.status == "scheduled", BenefitPayment.due_on <= today)
-        .group_by(BenefitPayment.case_id).order_by(BenefitPayment.case_id).limit(limit)
-    ))
-    db.session.commit()
-    paid, cases, errors = 0, 0, []
-
-    for case_id in case_ids:
-        try:
-            paid += transactional(_pay_case)(case_id, today, now)
-            cases += 1
-        except Exception as exc:  # noqa: BLE001 - reported, retried on the next run
-            errors.append(f"case {case_id}: {type(exc).__name__}: {exc}")
-    return PaymentRun(paid, cases, errors)
-
-
-def _periodic(now: datetime) -> object:
-    return run_payments(now)
-
-
-def _register_job() -> None:
-    from engine.scheduler import PERIODIC_JOBS
-
-    PERIODIC_JOBS["benefit_payments"] = _periodic
-
-
-_register_job()
-
-
-def rate_in_force_json(region: str, on: str) -> dict[str, str] | None:
-    """The rates a claim separated on `on` would use (API and CLI)."""
-    try:
-        day = date.fromisoformat(on)
-    except ValueError:
-        raise DataInvalid({"on": "日期格式须为 YYYY-MM-DD"}) from None
-    row = rate_in_force(region, day)
-    return rate_facts(row, rule_values()["benefit_rate_percent"]) if row is not None else None

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 
 from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
+from engine.clock import engine_context
 from engine.db import UTCDateTime, db
 from engine.models import Case, Task, Timer
 from engine.regions import region_name
-from engine.runtime import engine_context
 from engine.services._common import rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
 

@@ -1,5 +1,6 @@
-"""The return-visit ledger (回访台账, 楚应疫指就组〔2021〕1号 section 4): import from Excel, the three lists as Excel,
-bulk `temp_job` cases for unemployed workers who want work, and the 131 report as Excel.
+"""The return-visit ledger (回访台账, 楚应疫指就组〔2021〕1号 section 4): import from Excel, listing, and bulk
+`temp_job` cases for unemployed workers who want work. The three lists and the 131 report as Excel are in
+engine/ledger_export.py.
 
 Import is one pass over the sheet (openpyxl read-only mode streams rows, so memory stays flat) inside one
 transaction: every row is validated, good rows are upserted by (ID number, region) in batches
@@ -9,7 +10,6 @@ and every bad row is reported by row number and field: nothing of a bad file is 
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func, select
 from stdnum.cn import ric
@@ -28,7 +28,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
-from engine.placements import PRIORITY_GROUPS, LedgerWorker, report_131
+from engine.placements import PRIORITY_GROUPS, LedgerWorker
 from engine.regions import region_name
 from engine.services._common import transactional
 from engine.summaries import mask_id_number, money_text
@@ -368,7 +368,7 @@ def worker_json(worker: LedgerWorker) -> dict[str, Any]:
     }
 
 
-def _scoped(actor: Actor, region: str | None):
+def workers_in_scope(actor: Actor, region: str | None):
     query = select(LedgerWorker).where(region_filter(LedgerWorker.region, actor))
     if region:
         if not REGION_RE.match(region):
@@ -381,7 +381,7 @@ def _scoped(actor: Actor, region: str | None):
 
 def list_workers(actor: Actor, *, region: str | None = None, which: str | None = None, q: str | None = None,
                  page: int = 1, per_page: int = 50) -> tuple[list[LedgerWorker], int]:
-    query = _scoped(actor, region)
+    query = workers_in_scope(actor, region)
     if which:
         if which not in LISTS:
             raise DataInvalid({"list": "取值应为 " + " | ".join(LISTS)})
@@ -392,41 +392,6 @@ def list_workers(actor: Actor, *, region: str | None = None, which: str | None =
     rows = db.session.scalars(query.order_by(LedgerWorker.region, LedgerWorker.id)
                               .offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
-
-
-def _yes_no(value: bool | None) -> str | None:
-    return None if value is None else ("是" if value else "否")
-
-
-def export_lists(actor: Actor, region: str | None, target: str | IO[bytes]) -> dict[str, int]:
-    """Write the notice's three lists (going home, returning, unemployed) as sheets of one workbook, streaming
-    (write-only mode). ID numbers are masked. Returns the number of people per list."""
-    base = _scoped(actor, region)
-    workbook = Workbook(write_only=True)
-    counts: dict[str, int] = {}
-    headers = ["序号", "区划", *[c.title for c in COLUMNS], "临时性岗位案件号"]
-    for key, (title, condition) in LISTS.items():
-        sheet = workbook.create_sheet(title)
-        sheet.append(headers)
-        count = 0
-        query = base.where(condition()).order_by(LedgerWorker.region, LedgerWorker.id)
-        for worker in db.session.scalars(query.execution_options(yield_per=1000)):
-            count += 1
-            sheet.append([
-                count, region_name(worker.region), worker.name, mask_id_number(worker.id_number), worker.phone,
-                worker.work_place, worker.employer, worker.job, money_text(worker.wage), _yes_no(worker.going_home),
-                worker.home_date, worker.travel_mode, worker.travel_number, _yes_no(worker.wish_to_return),
-                _yes_no(worker.employed), worker.unemployed_reason, worker.training_wish, worker.case_number,
-            ])
-        counts[key] = count
-    workbook.save(target)
-    return counts
-
-
-def export_bytes(actor: Actor, region: str | None) -> tuple[bytes, dict[str, int]]:
-    buffer = io.BytesIO()
-    counts = export_lists(actor, region, buffer)
-    return buffer.getvalue(), counts
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -444,7 +409,7 @@ def create_cases(actor: Actor, now: datetime, *, region: str | None = None,
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
         raise DataInvalid({"limit": "须为 1 到 10000 之间的整数"})
     ids = list(db.session.scalars(
-        _scoped(actor, region).with_only_columns(LedgerWorker.id)
+        workers_in_scope(actor, region).with_only_columns(LedgerWorker.id)
         .where(LedgerWorker.employed.is_(False), LedgerWorker.wish_to_return.is_(True),
                LedgerWorker.case_number.is_(None))
         .order_by(LedgerWorker.id).limit(limit)
@@ -472,22 +437,3 @@ def create_cases(actor: Actor, now: datetime, *, region: str | None = None,
             continue
         opened.append(case.number)
     return {"opened": opened, "skipped": skipped}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The 131 report as Excel.
-
-def report_131_bytes(actor: Actor, region: str | None) -> bytes:
-    from engine.placements import REPORT_131_COLUMNS
-
-    report = report_131(actor, region)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("“131”服务情况")
-    sheet.append([title for _, title in REPORT_131_COLUMNS])
-    for row in report["by_region"]:
-        sheet.append([row[key] for key, _ in REPORT_131_COLUMNS])
-    total = report["total"]
-    sheet.append(["合计", "", *[total[key] for key, _ in REPORT_131_COLUMNS[2:]]])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -7,4 +7,6 @@ from engine import documents, escalation, scheduler  # noqa: F401,E402
 from engine import dashboard  # noqa: F401,E402
 from engine import wage_arrears  # noqa: F401,E402
 from engine import benefits  # noqa: F401,E402
+from engine import benefit_payments, benefit_rates  # noqa: F401,E402
 from engine import placements  # noqa: F401,E402
+from engine import posts, service131  # noqa: F401,E402

@@ -1,5 +1,5 @@
-"""Temporary-job placement (process `temp_job`): the posts catalogue, placements, the 131-service projection and
-the return-visit ledger's worker rows (import/export in engine/ledger.py).
+"""Temporary-job placement (process `temp_job`): placements (referrals to the posts of engine/posts.py), the
+process hooks, the case summary and the return-visit ledger's worker rows (import/export in engine/ledger.py).
 
 How a referral stays consistent (DESIGN.md, one service call = one transaction):
 
@@ -11,8 +11,8 @@ How a referral stays consistent (DESIGN.md, one service call = one transaction):
   records the placement, writes the post's facts and `post_end_at` (the timer's timeDate) into the workflow data
   and queues the referral letter. A full post raises, so the whole completion rolls back: slots never over-fill.
 * `confirm_placement` with `placed: false` moves the case back to `in_service` (matching): the hook frees the slot.
-* The 131 report reads `service_131`, a projection row per case written by a mapper event whenever a temp_job case
-  row is inserted or updated (same transaction), so reports never open workflow state.
+* The 131 report (engine/service131.py) reads `service_131`, a projection row per case written by a mapper event
+  whenever a temp_job case row is inserted or updated (same transaction), so reports never open workflow state.
 """
 
 from __future__ import annotations
@@ -22,80 +22,30 @@ from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-    event,
-    func,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import calendar
-from engine.actors import Actor, region_filter, scope_prefix
+from engine.actors import Actor
 from engine.db import UTCDateTime, db
-from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
+from engine.errors import Conflict, DataInvalid, NotFound
 from engine.models import Case, Task
+from engine.posts import POST_KIND_TITLES, POST_KINDS, Post, post_json
 from engine.regions import region_name
-from engine.runtime import money
+from engine.sandbox import money
 from engine.services._common import case_in_scope, rule_values, transactional
 from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, runtime
 from engine.summaries import Projection, mask_id_number, money_text, summarizer
 from engine.summaries import project as summarize
-from engine.validation import MONEY_RE, REGION_RE, validate
 
 PROCESS = "temp_job"
-POST_KINDS = ("disinfection", "sanitation", "community_service", "other")
-POST_KIND_TITLES = {
-    "disinfection": "消杀防疫", "sanitation": "保洁环卫", "community_service": "社区服务", "other": "其他",
-}
 PRIORITY_GROUPS = ("poverty_alleviated", "low_income", "employment_difficulty", "returning_migrant")
 SERVICE_131_PARTS = ("career_guidance", "job_offers", "training")
-SERVICE_131_TITLES = {"career_guidance": "职业指导", "job_offers": "3个岗位信息", "training": "培训项目"}
-POSTING_ROLES = ("clerk", "supervisor")
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Tables.
-
-class Post(db.Model):
-    """A temporary post (临时性岗位 / 公益性岗位). `filled` only changes through conditional UPDATEs."""
-
-    __tablename__ = "posts"
-    __table_args__ = (
-        CheckConstraint("filled >= 0 AND filled <= slots", name="slots"),
-        Index("ix_posts_region_status", "region", "status"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    employer: Mapped[str] = mapped_column(String(100))  # employer or community (用工单位 / 社区)
-    title: Mapped[str] = mapped_column(String(100))
-    region: Mapped[str] = mapped_column(String(12))
-    slots: Mapped[int] = mapped_column(Integer)
-    filled: Mapped[int] = mapped_column(Integer, default=0)
-    monthly_pay: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
-    work_place: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
 
 class Placement(db.Model):
     """One referral of a case to a post: referred → placed | refused; placed → ended."""
@@ -111,20 +61,6 @@ class Placement(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-
-
-class Service131(db.Model):
-    """Projection of each temp_job case's 131 service: what is still owed (for the per-region report)."""
-
-    __tablename__ = "service_131"
-
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    region: Mapped[str] = mapped_column(String(12), index=True)
-    priority_group: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    owes_career_guidance: Mapped[bool] = mapped_column(Boolean)
-    owes_job_offers: Mapped[bool] = mapped_column(Boolean)
-    owes_training: Mapped[bool] = mapped_column(Boolean)
-    open: Mapped[bool] = mapped_column(Boolean)
 
 
 class LedgerWorker(db.Model):
@@ -161,15 +97,6 @@ class LedgerWorker(db.Model):
 # ---------------------------------------------------------------------------------------------------------------
 # Small helpers.
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has no such day)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    next_month = date(year + (month == 12), month % 12 + 1, 1)
-    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
-               next_month - timedelta(days=1))
-
-
 def local_today(now: datetime) -> date:
     return now.astimezone(calendar.get_timezone()).date()
 
@@ -182,129 +109,6 @@ def serving_regions(region: str) -> list[str]:
 def post_end_moment(post: Post) -> datetime:
     """When a post has ended: the start of the day after its end date, local time (the exit-review timer)."""
     return datetime.combine(post.end_date + timedelta(days=1), time(0, 0), tzinfo=calendar.get_timezone())
-
-
-def post_json(post: Post) -> dict[str, Any]:
-    return {
-        "id": post.id, "kind": post.kind, "kind_title": POST_KIND_TITLES.get(post.kind, post.kind),
-        "employer": post.employer, "title": post.title, "region": post.region,
-        "region_name": region_name(post.region), "slots": post.slots, "filled": post.filled,
-        "free": post.slots - post.filled, "monthly_pay": money_text(post.monthly_pay),
-        "start_date": post.start_date.isoformat(), "end_date": post.end_date.isoformat(), "status": post.status,
-        "work_place": post.work_place, "description": post.description, "created_by": post.created_by,
-        "created_at": post.created_at.astimezone(calendar.get_timezone()).isoformat(),
-        "updated_at": post.updated_at.astimezone(calendar.get_timezone()).isoformat(),
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The posts catalogue.
-
-_TEXT = {"type": "string", "minLength": 1}
-POST_FIELDS: dict[str, dict] = {
-    "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},
-    "kind": {"type": "string", "enum": list(POST_KINDS), "title": "岗位类别", "x-enum-titles": POST_KIND_TITLES},
-    "employer": {**_TEXT, "maxLength": 100, "title": "用工单位或社区"},
-    "region": {"type": "string", "format": "region", "title": "行政区划代码"},
-    "slots": {"type": "integer", "minimum": 1, "maximum": 100000, "title": "岗位数"},
-    "monthly_pay": {"type": "string", "format": "money", "pattern": MONEY_RE.pattern, "title": "月工资（元）"},
-    "start_date": {"type": "string", "format": "date", "title": "开始日期"},
-    "end_date": {"type": "string", "format": "date", "title": "结束日期"},
-    "work_place": {"type": ["string", "null"], "maxLength": 100, "title": "工作地点"},
-    "description": {"type": ["string", "null"], "maxLength": 2000, "title": "岗位说明"},
-}
-CREATE_POST_SCHEMA = {
-    "type": "object", "title": "新增临时性岗位", "properties": POST_FIELDS,
-    # API.md's fields; `employer` is optional so a client sending exactly those is served.
-    "required": ["title", "kind", "region", "slots", "monthly_pay", "start_date", "end_date"],
-    "additionalProperties": False,
-}
-UPDATE_POST_SCHEMA = {
-    "type": "object", "title": "修改临时性岗位",
-    "properties": {**{k: v for k, v in POST_FIELDS.items() if k != "region"},
-                   "status": {"type": "string", "enum": ["open", "closed"], "title": "状态",
-                              "x-enum-titles": {"open": "招用中", "closed": "已关闭"}}},
-    "additionalProperties": False, "minProperties": 1,
-}
-
-
-def _require_posting_role(actor: Actor) -> None:
-    if not any(actor.has_role(r) for r in POSTING_ROLES):
-        raise Forbidden("只有经办人员或科室负责人可以管理岗位")
-
-
-def _check_post_dates(start: date, end: date) -> None:
-    months = int(rule_values().get("temp_post_max_months", 6))
-    if end < start:
-        raise DataInvalid({"end_date": "结束日期不能早于开始日期"})
-    last = add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
-    if end > last:
-        raise DataInvalid({"end_date": f"临时性岗位期限最长 {months} 个月（最迟至 {last.isoformat()}）"})
-
-
-def _apply(post: Post, body: dict[str, Any]) -> None:
-    for key, value in body.items():
-        if key in ("start_date", "end_date"):
-            value = date.fromisoformat(value)
-        elif key == "monthly_pay":
-            value = money(value)
-        setattr(post, key, value)
-
-
-@transactional
-def create_post(actor: Actor, body: Any, now: datetime) -> Post:
-    _require_posting_role(actor)
-    validate(CREATE_POST_SCHEMA, body)
-    if not actor.covers(body["region"]):
-        raise Forbidden("不能在您的辖区以外发布岗位")
-    post = Post(filled=0, status="open", created_by=actor.username, created_at=now, updated_at=now)
-    # Temporary public-welfare posts are developed by the local government unless an employer is named.
-    post.employer = f"{region_name(body['region'])}人民政府"
-    _apply(post, body)
-    _check_post_dates(post.start_date, post.end_date)
-    db.session.add(post)
-    db.session.flush()
-    return post
-
-
-def post_in_scope(actor: Actor, post_id: int) -> Post:
-    post = db.session.scalar(select(Post).where(Post.id == post_id, region_filter(Post.region, actor)))
-    if post is None:
-        raise NotFound(f"岗位 {post_id} 不存在")
-    return post
-
-
-@transactional
-def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
-    _require_posting_role(actor)
-    validate(UPDATE_POST_SCHEMA, body)
-    post = post_in_scope(actor, post_id)
-    dates = (post.start_date, post.end_date)
-    _apply(post, body)
-    _check_post_dates(post.start_date, post.end_date)
-    if post.filled and (post.start_date, post.end_date) != dates:
-        # Referred and placed people hold letters and exit-review timers for these dates.
-        raise DataInvalid({"end_date" if post.start_date == dates[0] else "start_date":
-                           f"已有 {post.filled} 人被推荐或上岗，不能修改岗位期限"})
-    if post.slots < post.filled:
-        raise DataInvalid({"slots": f"岗位数不能少于已占用名额（{post.filled}）"})
-    post.updated_at = now
-    db.session.flush()  # the CHECK constraint catches a slot taken meanwhile (IntegrityError → Conflict)
-    return post
-
-
-def list_posts(actor: Actor, *, region: str | None = None, status: str | None = None, kind: str | None = None,
-               page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
-    query = select(Post).where(region_filter(Post.region, actor))
-    if region:
-        query = query.where(Post.region.like(scope_prefix(region) + "%"))
-    if status:
-        query = query.where(Post.status == status)
-    if kind:
-        query = query.where(Post.kind == kind)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(Post.start_date, Post.id).offset((page - 1) * per_page).limit(per_page))
-    return list(rows), total
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -583,66 +387,3 @@ def summarize_temp_job(data: dict[str, Any]) -> Projection:
         subject_id_number=(seeker.get("id_number") or "").upper() or None,
     )
 
-
-# The 131 projection row, written whenever a temp_job case row is inserted or updated (same connection and
-# transaction as the case row).
-_UPSERT_131 = text(
-    "INSERT INTO service_131 (case_id, region, priority_group, owes_career_guidance, owes_job_offers, owes_training,"
-    " open) VALUES (:case_id, :region, :group, :cg, :jo, :tr, :open) ON CONFLICT (case_id) DO UPDATE SET"
-    " region = excluded.region, priority_group = excluded.priority_group,"
-    " owes_career_guidance = excluded.owes_career_guidance, owes_job_offers = excluded.owes_job_offers,"
-    " owes_training = excluded.owes_training, open = excluded.open"
-)
-
-
-@event.listens_for(Case, "after_insert")
-@event.listens_for(Case, "after_update")
-def _project_131(_mapper, connection, target: Case) -> None:
-    if target.process != PROCESS:
-        return
-    summary = target.summary or {}
-    owed = summary.get("service_131_owed", list(SERVICE_131_PARTS))
-    connection.execute(_UPSERT_131, {
-        "case_id": target.id, "region": target.region, "group": summary.get("priority_group"),
-        "cg": "career_guidance" in owed, "jo": "job_offers" in owed, "tr": "training" in owed,
-        "open": target.closed_at is None,
-    })
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The 131 report.
-
-REPORT_131_COLUMNS = [
-    ("region", "区划代码"), ("region_name", "区划名称"), ("people", "在办人数"),
-    ("career_guidance", "尚欠职业指导"), ("job_offers", "尚欠3个岗位信息"), ("training", "尚欠培训项目"),
-    ("owed_any", "尚欠“131”服务人数"), ("served", "已完成“131”服务人数"),
-]
-
-
-def report_131(actor: Actor, region: str | None = None) -> dict[str, Any]:
-    """Per region: people with an open temp_job case and how many are still owed each part of the 131 service."""
-    if region is not None:
-        if not REGION_RE.match(region):
-            raise DataInvalid({"region": "行政区划代码须为6位数字"})
-        if not scope_prefix(region).startswith(actor.scope):
-            raise NotFound(f"区划 {region} 不在您的辖区内")
-    s = Service131
-    owed_any = or_(s.owes_career_guidance, s.owes_job_offers, s.owes_training)
-    query = select(
-        s.region, func.count(),
-        func.sum(case_expr(s.owes_career_guidance)), func.sum(case_expr(s.owes_job_offers)),
-        func.sum(case_expr(s.owes_training)), func.sum(case_expr(owed_any)),
-    ).where(s.open.is_(True), region_filter(s.region, actor))
-    if region:
-        query = query.where(s.region.like(scope_prefix(region) + "%"))
-    rows = []
-    totals = dict.fromkeys(("people", "career_guidance", "job_offers", "training", "owed_any", "served"), 0)
-    for code, people, cg, jo, tr, anyone in db.session.execute(query.group_by(s.region).order_by(s.region)):
-        row = {"region": code, "region_name": region_name(code), "people": int(people),
-               "career_guidance": int(cg or 0), "job_offers": int(jo or 0), "training": int(tr or 0),
-               "owed_any": int(anyone or 0)}
-        row["served"] = row["people"] - row["owed_any"]
-        for key in totals:
-            totals[key] += row[key]
-        rows.append(row)
-    return {"region": region or actor.region, "by_region": rows, "total": totals}

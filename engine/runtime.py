@@ -1,28 +1,19 @@
-"""The SpiffWorkflow front: parser, serializer, sandboxed script engine and the engine's own clock.
-
-SpiffWorkflow reads the wall clock in its timer code; the engine instead runs every step inside
-`engine_context(now, rules)`, and its timer event definitions read that `now`. So a sweep "as if at" a given time
-fires exactly what is due then, in tests and in `flask sweep --now`.
+"""The SpiffWorkflow front: parser, timers on the engine's clock (engine.clock), state-only serialization and the
+Runtime that runs workflows with the sandboxed script engine (engine.sandbox).
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -41,42 +32,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine import calendar, rules
-
-# ---------------------------------------------------------------------------------------------------------------
-# The engine's clock and rule values, per thread/coroutine.
-
-_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
-_rule_values: ContextVar[Mapping[str, Any] | None] = ContextVar("engine_rules", default=None)
-
-
-@contextmanager
-def engine_context(now: datetime, rule_values: Mapping[str, Any] | None = None) -> Iterator[None]:
-    """Run workflow steps as if at `now` (aware datetime), with the given rule values."""
-    if now.tzinfo is None:
-        raise ValueError("engine time must be timezone-aware")
-    t1 = _now.set(now)
-    t2 = _rule_values.set(rule_values)
-    try:
-        yield
-    finally:
-        _now.reset(t1)
-        _rule_values.reset(t2)
-
-
-def current_now() -> datetime:
-    now = _now.get()
-    if now is None:
-        raise RuntimeError("workflow step run outside engine_context(now)")
-    return now
-
-
-def rule_value(key: str) -> Any:
-    values = _rule_values.get()
-    if values is not None and key in values:
-        return values[key]
-    return rules.default_value(key)
-
+from engine.clock import current_now
+from engine.sandbox import BPMN_HELPERS, SandboxEnvironment
 
 # ---------------------------------------------------------------------------------------------------------------
 # Timers on the engine's clock.
@@ -153,107 +110,6 @@ class EngineParser(SpiffBpmnParser):
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("intermediateCatchEvent")][1],
         ),
     }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sandboxed expressions. Models are trusted code from the repository, but request data must never become code and
-# a model must not reach the OS: no builtins beyond an allow-list, no underscore names or attributes, no
-# str.format (it reads attributes by name).
-
-_ALLOWED_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in (
-        "len", "min", "max", "sum", "abs", "any", "all", "sorted", "str", "int", "bool", "round", "list",
-        "dict", "set", "tuple", "range", "enumerate", "zip", "float",
-    )
-}
-_FORBIDDEN_ATTRIBUTES = {"format", "format_map", "mro"}
-# Frames, tracebacks, code objects and generator/coroutine internals: a running generator's frame leads back to the
-# engine's own frames and their real builtins.
-_FORBIDDEN_ATTRIBUTE_PREFIXES = ("_", "f_", "tb_", "gi_", "cr_", "ag_", "co_")
-# No model needs generators or coroutines, and they are the way to reach a running frame.
-_FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.AsyncFunctionDef, ast.Await,
-                    ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
-
-
-class UnsafeExpression(ValueError):
-    pass
-
-
-@lru_cache(maxsize=4096)
-def _checked_code(source: str, mode: str):
-    tree = ast.parse(source, mode=mode)
-    for node in ast.walk(tree):
-        if isinstance(node, _FORBIDDEN_NODES):
-            raise UnsafeExpression(f"{type(node).__name__} is not allowed in process models (no imports, "
-                                   "globals, generators or coroutines)")
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise UnsafeExpression(f"name {node.id!r} is not allowed in process models")
-        if isinstance(node, ast.Attribute) and (
-            node.attr.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES) or node.attr in _FORBIDDEN_ATTRIBUTES
-        ):
-            raise UnsafeExpression(f"attribute {node.attr!r} is not allowed in process models")
-    return compile(tree, "<bpmn>", mode)
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
-
-
-def _helper_now() -> str:
-    return _iso(current_now().astimezone(calendar.get_timezone()))
-
-
-def _helper_working_days_after(start: str | datetime | date, n: int) -> str:
-    return _iso(calendar.working_days_after(start, int(n)))
-
-
-def money(value: Any) -> Decimal:
-    """Decimal yuan from a string such as "12500.00" (never from a float)."""
-    if isinstance(value, float):
-        raise TypeError("money must not be a float")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not an amount of money: {value!r}") from None
-
-
-def money_str(value: Any) -> str:
-    return str(money(value).quantize(Decimal("0.01")))
-
-
-BPMN_HELPERS: dict[str, Any] = {
-    "now": _helper_now,
-    "rule": rule_value,
-    "working_days_after": _helper_working_days_after,
-    "money": money,
-    "money_str": money_str,
-}
-
-
-class SandboxEnvironment(TaskDataEnvironment):
-    def __init__(self, helpers: Mapping[str, Any]):
-        super().__init__({"__builtins__": _ALLOWED_BUILTINS, **helpers})
-
-    def evaluate(self, expression, context, external_context=None):
-        code = _checked_code(expression.strip(), "eval")
-        scope = dict(self.globals)
-        scope.update(external_context or {})
-        scope.update(context)
-        scope["__builtins__"] = _ALLOWED_BUILTINS  # task data can never replace the allow-list
-        return eval(code, scope)  # noqa: S307 - checked and sandboxed above
-
-    def execute(self, script, context, external_context=None):
-        code = _checked_code(script, "exec")
-        self.check_for_overwrite(context, external_context or {})
-        context.update(self.globals)
-        context.update(external_context or {})
-        context["__builtins__"] = _ALLOWED_BUILTINS
-        try:
-            exec(code, context)  # noqa: S102 - checked and sandboxed above
-        finally:
-            self._remove_globals_and_functions_from_context(context, external_context)
-        return True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -353,6 +209,9 @@ class Runtime:
 
     def cached(self, key: Any) -> ParsedProcess | None:
         return self._parsed.get(key)
+
+    def forget_parsed(self) -> None:
+        self._parsed.clear()
 
     # -- workflows ----------------------------------------------------------------------------------------------
     def start(self, parsed: ParsedProcess, data: Mapping[str, Any]) -> BpmnWorkflow:

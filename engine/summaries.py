@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from engine.runtime import money
+from engine.sandbox import money
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -11,7 +11,7 @@ from engine.documents import issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
-from engine.runtime import money
+from engine.sandbox import money
 from engine.services.cases import STATUS_HOOKS, TASK_COMPLETED_HOOKS
 
 REJECTION_GROUNDS = "《劳动保障监察条例》第十七条；《关于实施〈劳动保障监察条例〉若干规定》第十七条"

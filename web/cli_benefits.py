@@ -27,11 +27,11 @@ def rates_import(file: str, imported_by: str) -> None:
 
     All rows or none: a bad cell is reported as `line N.column` and nothing is loaded. benefit_rate may be blank
     (then the rule benefit_rate_percent of the minimum wage applies)."""
-    from engine import benefits
+    from engine import benefit_rates
 
     text = Path(file).read_text(encoding="utf-8")
     try:
-        result = benefits.import_rates(text, imported_by, datetime.now(UTC))
+        result = benefit_rates.import_rates(text, imported_by, datetime.now(UTC))
         db.session.commit()
     except DataInvalid as exc:
         db.session.rollback()
@@ -45,12 +45,12 @@ def rates_import(file: str, imported_by: str) -> None:
 @click.option("--region", default=None, help="Only this region (and the prefecture/province rates it inherits)")
 def rates_list(region: str | None) -> None:
     """List the loaded rates, oldest first per region."""
-    from engine import benefits
+    from engine import benefit_rates
 
-    rows = benefits.list_rates(region)
+    rows = benefit_rates.list_rates(region)
     click.echo("region  effective   minimum  benefit(in effect)         subsistence  note")
     for row in rows:
-        j = benefits.rate_json(row)
+        j = benefit_rates.rate_json(row)
         click.echo(f"{j['region']}  {j['effective_from']}  {j['minimum_wage']:>8}  {j['benefit_rate_in_effect']:>8} "
                    f"({'set' if j['benefit_rate'] else 'from %'})  {j['subsistence_rate']:>11}  {j['note']}")
     click.echo(f"{len(rows)} rates")
@@ -60,10 +60,10 @@ def rates_list(region: str | None) -> None:
 @click.option("--now", "now_text", help="Run as if at this time (ISO 8601, e.g. 2021-03-01T09:00+08:00)")
 def pay(now_text: str | None) -> None:
     """Pay every scheduled month due by today; claims whose schedule ended are closed."""
-    from engine import benefits
+    from engine import benefit_payments
     from web.cli import _parse_now
 
-    result = benefits.run_payments(_parse_now(now_text))
+    result = benefit_payments.run_payments(_parse_now(now_text))
     for line in result.errors:
         click.echo(f"error: {line}", err=True)
     click.echo(f"{result.paid} monthly payments made for {result.cases} claims, {len(result.errors)} errors")
@@ -100,11 +100,11 @@ def _claim(seed: int, name: str, household: str, reason: str, months: int, drawn
 def seed_benefits(users: dict, now: datetime, echo: Callable[[str], None]) -> None:
     from sqlalchemy import select
 
-    from engine import benefits, calendar, services
+    from engine import benefit_payments, benefit_rates, calendar, services
     from engine.models import Case
     from engine.services.cases import open_tasks
 
-    result = benefits.import_rates(SAMPLE_RATES.read_text(encoding="utf-8"), "demo", now)
+    result = benefit_rates.import_rates(SAMPLE_RATES.read_text(encoding="utf-8"), "demo", now)
     db.session.commit()
     echo(f"loaded {result.created + result.updated} benefit rates for Chuxiong (sample)")
     if db.session.scalar(select(Case.id).where(Case.process == "benefit_claim").limit(1)) is not None:
@@ -146,8 +146,9 @@ def seed_benefits(users: dict, now: datetime, echo: Callable[[str], None]) -> No
                      "approved_type": "unemployment_benefit"}, start + timedelta(hours=3))
     case = complete(sup, case, "approve_claim", {"approved": True, "comment": "同意"}, start + timedelta(hours=6))
     opened.append(case)
-    benefits.run_payments(now)
-    benefits.stop_payments(clerk_sb, case.number, {"reason": "reemployed", "note": "已在楚雄市某物流公司就业"}, now)
+    benefit_payments.run_payments(now)
+    benefit_payments.stop_payments(clerk_sb, case.number,
+                                   {"reason": "reemployed", "note": "已在楚雄市某物流公司就业"}, now)
     numbers = [c.number for c in opened]
     statuses = sorted(set(db.session.scalars(select(Case.status).where(Case.number.in_(numbers)))))
     echo(f"loaded {len(opened)} benefit claims ({', '.join(statuses)})")

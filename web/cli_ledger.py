@@ -105,12 +105,12 @@ def import_command(path: str, region: str, username: str | None, create_cases: b
 @click.option("--user", "username", help="Act as this user (default: the system account)")
 def export_command(path: str, region: str | None, username: str | None) -> None:
     """Write the three lists of the notice (going home, returning, unemployed) to PATH as Excel sheets."""
-    from engine import ledger
+    from engine import ledger, ledger_export
     from engine.errors import EngineError
     from engine.validation import DataInvalid
 
     try:
-        counts = ledger.export_lists(_actor(username), region, path)
+        counts = ledger_export.export_lists(_actor(username), region, path)
     except (DataInvalid, EngineError) as exc:
         _fail(exc)
     click.echo(f"wrote {path}: " + ", ".join(f"{ledger.LISTS[k][0]} {n}" for k, n in counts.items()))
@@ -185,7 +185,7 @@ def demo_ledger_xlsx(rows: int = 12, region: str = "532301") -> bytes:
 
 
 def seed_temp_jobs(users: dict[str, Actor], now: datetime, echo) -> None:
-    from engine import calendar, escalation, ledger, placements, services
+    from engine import calendar, escalation, ledger, posts, services
     from engine.db import db
     from engine.services.cases import open_tasks
 
@@ -197,7 +197,7 @@ def seed_temp_jobs(users: dict[str, Actor], now: datetime, echo) -> None:
     def post(actor: Actor, region: str, title: str, kind: str, employer: str, slots: int, pay: str,
              start_days: int, length_days: int) -> int:
         start = day + timedelta(days=start_days)
-        return placements.create_post(actor, {
+        return posts.create_post(actor, {
             "title": title, "kind": kind, "employer": employer, "region": region, "slots": slots,
             "monthly_pay": pay, "start_date": start.isoformat(),
             "end_date": (start + timedelta(days=length_days)).isoformat(), "work_place": employer,

@@ -10,11 +10,12 @@ from sqlalchemy.orm import defer
 
 from engine import audit, calendar, processes
 from engine.actors import Actor, region_filter, scope_prefix
+from engine.clock import engine_context
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.rules import RULES
-from engine.runtime import ParsedProcess, Runtime, engine_context
+from engine.runtime import ParsedProcess, Runtime
 from engine.services._common import case_in_scope, rule_values, transactional
 from engine.summaries import project as summarize
 from engine.validation import REGION_RE, validate

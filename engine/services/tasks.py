@@ -11,10 +11,10 @@ from sqlalchemy.orm import joinedload
 
 from engine import audit
 from engine.actors import Actor, region_filter, scope_prefix
+from engine.clock import engine_context
 from engine.db import db
 from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
 from engine.models import Case, Task, User
-from engine.runtime import engine_context
 from engine.services._common import rule_values, transactional
 from engine.services.cases import (
     NON_WORKFLOW_TASKS,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import benefits
+from engine import benefit_payments, benefit_rates
 from engine.db import db
 from tests.conftest import at, make_user
 from tests.integration.test_benefit_claim import SAMPLE, claim_data
@@ -37,7 +37,7 @@ def _cheap_password_hashing(monkeypatch) -> None:
 @pytest.fixture
 def headers(ctx, client):
     """Bearer headers per user: a Chuxiong city clerk, a Shuangbai clerk, a prefecture supervisor."""
-    benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
+    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
     db.session.commit()
     found = {}
     for name, roles, region in (("clerk_cx", ["clerk"], "532301"), ("clerk_sb", ["clerk"], "532322"),
@@ -120,7 +120,7 @@ def test_inspector_cannot_open_a_claim(client, headers):
 
 def test_stop_payments_over_http(client, headers):
     case = post_claim(client, headers["clerk_cx"], claim_data(contribution_months=12)).get_json()
-    benefits.run_payments(at("2021-03-01 09:00"))
+    benefit_payments.run_payments(at("2021-03-01 09:00"))
     number = case["number"]
     url = f"{API}/cases/{number}/payments/stop"
     assert client.post(url, json={"reason": "reemployed", "note": "x"}, headers=headers["clerk_sb"]).status_code == 404
@@ -180,7 +180,9 @@ def test_dmn_expressions_run_in_the_sandbox(ctx):
     from SpiffWorkflow.bpmn.util import BpmnEvent  # noqa: F401 - the engine's own import path works
 
     from engine import processes
-    from engine.runtime import Runtime, UnsafeExpression, engine_context
+    from engine.clock import engine_context
+    from engine.runtime import Runtime
+    from engine.sandbox import UnsafeExpression
 
     files = processes.read_files("benefit_claim")
     files["benefit_months.dmn"] = files["benefit_months.dmn"].replace(

@@ -14,7 +14,7 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from engine import benefits, documents, services
+from engine import benefit_payments, benefit_rates, documents, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import Conflict, NotFound
@@ -55,7 +55,7 @@ def claim_data(seed: int = 1, **overrides) -> dict:
 
 @pytest.fixture
 def rates(ctx):
-    benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
+    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
     db.session.commit()
 
 
@@ -141,10 +141,10 @@ def test_fast_track_rows(rates, clerk, label, overrides, benefit_type, months, m
     if status == "approved":
         assert [t.name for t in open_tasks(case)] == []
         assert len(docs_of(case, "benefit_decision_approval")) == 1
-        assert len(benefits.payments_for_case(case)) == months
+        assert len(benefit_payments.payments_for_case(case)) == months
     else:
         assert [(t.name, t.role) for t in open_tasks(case)] == [("approve_claim", "supervisor")]
-        assert docs_of(case) == [] and benefits.payments_for_case(case) == []
+        assert docs_of(case) == [] and benefit_payments.payments_for_case(case) == []
 
 
 REFUSED = [
@@ -165,7 +165,7 @@ def test_refused_by_the_rules(rates, clerk, row, overrides, condition):
     assert s["rule"]["refusal_condition"] == condition
     [letter] = docs_of(case, "benefit_decision_refusal")
     assert letter.facts["rule"] == condition and row in letter.facts["rule_text"]
-    assert benefits.payments_for_case(case) == []
+    assert benefit_payments.payments_for_case(case) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_supervisor_approves_a_rules_decision_above_the_ceiling(rates, clerk, su
     case = complete(supervisor, case, "approve_claim", {"approved": True, "comment": "同意"},
                     OPENED + timedelta(hours=1))
     assert case.status == "approved" and case.summary["decided_by"] == "rules"
-    assert len(benefits.payments_for_case(case)) == 24
+    assert len(benefit_payments.payments_for_case(case)) == 24
 
 
 def test_the_ceiling_is_configurable(rates, clerk):
@@ -309,7 +309,7 @@ def test_county_falls_back_to_the_prefecture_rates(rates, ctx):
 
 
 def test_a_set_benefit_rate_wins_over_the_percentage(rates, clerk):
-    benefits.import_rates("region,effective_from,minimum_wage,benefit_rate,subsistence_rate\n"
+    benefit_rates.import_rates("region,effective_from,minimum_wage,benefit_rate,subsistence_rate\n"
                           "532301,2021-01-01,1500.00,1400.00,690.00\n", "test", OPENED)
     db.session.commit()
     case = open_claim(clerk, claim_data(separation_date="2021-01-15"))
@@ -338,17 +338,17 @@ def test_rates_import_is_all_or_nothing_and_names_the_cell(ctx):
            "532301,2021-01-01,1500.00,,690.00\n"
            "53230,2021-13-01,-1,1600,abc\n")
     with pytest.raises(DataInvalid) as error:
-        benefits.import_rates(bad, "test", OPENED)
+        benefit_rates.import_rates(bad, "test", OPENED)
     assert set(error.value.fields) == {"line 3.region", "line 3.effective_from", "line 3.minimum_wage",
                                        "line 3.subsistence_rate"}
     db.session.rollback()
-    assert benefits.list_rates() == []
+    assert benefit_rates.list_rates() == []
     with pytest.raises(DataInvalid) as error:
-        benefits.import_rates("region,minimum_wage\n532301,1\n", "test", OPENED)
+        benefit_rates.import_rates("region,minimum_wage\n532301,1\n", "test", OPENED)
     assert "header" in error.value.fields
-    result = benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", OPENED)
+    result = benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", OPENED)
     assert (result.created, result.updated) == (6, 0)
-    again = benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", OPENED)
+    again = benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", OPENED)
     assert (again.created, again.updated) == (0, 6)
 
 
@@ -394,55 +394,58 @@ def test_refusal_letter_states_the_reason_and_rule(rates, clerk):
 
 def test_payments_run_monthly_and_close_the_claim(rates, clerk):
     case = open_claim(clerk, claim_data(contribution_months=12))
-    rows = benefits.payments_for_case(case)
+    rows = benefit_payments.payments_for_case(case)
     assert [r.period for r in rows][:2] == ["2021-03", "2021-04"] and len(rows) == 12
     assert all(r.status == "scheduled" and r.amount == Decimal(BENEFIT) for r in rows)
-    assert benefits.run_payments(at("2021-02-28 09:00")).paid == 0
-    run = benefits.run_payments(at("2021-03-01 09:00"))
+    assert benefit_payments.run_payments(at("2021-02-28 09:00")).paid == 0
+    run = benefit_payments.run_payments(at("2021-03-01 09:00"))
     assert (run.paid, run.cases, run.errors) == (1, 1, [])
     db.session.refresh(case)
     assert case.status == "paying" and case.closed_at is None
-    assert benefits.run_payments(at("2021-03-05 09:00")).paid == 0  # idempotent
-    benefits.run_payments(at("2021-06-02 09:00"))
-    assert [r.status for r in benefits.payments_for_case(case)].count("paid") == 4
-    benefits.run_payments(at("2022-02-01 09:00"))
+    assert benefit_payments.run_payments(at("2021-03-05 09:00")).paid == 0  # idempotent
+    benefit_payments.run_payments(at("2021-06-02 09:00"))
+    assert [r.status for r in benefit_payments.payments_for_case(case)].count("paid") == 4
+    benefit_payments.run_payments(at("2022-02-01 09:00"))
     db.session.refresh(case)
     assert case.status == "closed" and case.closed_at == at("2022-02-01 09:00")
-    assert {r.status for r in benefits.payments_for_case(case)} == {"paid"}
+    assert {r.status for r in benefit_payments.payments_for_case(case)} == {"paid"}
 
 
 def test_one_month_claim_closes_on_its_only_payment(rates, clerk):
     case = open_claim(clerk, claim_data(contribution_months=2, household="rural"))
-    benefits.run_payments(at("2021-03-01 09:00"))
+    benefit_payments.run_payments(at("2021-03-01 09:00"))
     db.session.refresh(case)
     assert case.status == "closed"
 
 
 def test_stop_payments_cancels_the_remaining_months(rates, clerk, far_clerk):
     case = open_claim(clerk, claim_data(contribution_months=12))
-    benefits.run_payments(at("2021-04-01 09:00"))
+    benefit_payments.run_payments(at("2021-04-01 09:00"))
     with pytest.raises(NotFound):
-        benefits.stop_payments(far_clerk, case.number, {"reason": "reemployed", "note": "x"}, at("2021-04-10 09:00"))
+        benefit_payments.stop_payments(far_clerk, case.number, {"reason": "reemployed", "note": "x"},
+                                       at("2021-04-10 09:00"))
     with pytest.raises(DataInvalid) as bad:
-        benefits.stop_payments(clerk, case.number, {"reason": "bored"}, at("2021-04-10 09:00"))
+        benefit_payments.stop_payments(clerk, case.number, {"reason": "bored"}, at("2021-04-10 09:00"))
     assert set(bad.value.fields) == {"reason", "note"}
-    case = benefits.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "已在楚雄某物流公司就业"},
-                                  at("2021-04-10 09:00"))
+    case = benefit_payments.stop_payments(clerk, case.number,
+                                          {"reason": "reemployed", "note": "已在楚雄某物流公司就业"},
+                                          at("2021-04-10 09:00"))
     assert case.status == "stopped" and case.closed_at is not None
     assert case.summary["stop_reason"] == "reemployed" and case.summary["stop_note"] == "已在楚雄某物流公司就业"
-    statuses = [r.status for r in benefits.payments_for_case(case)]
+    statuses = [r.status for r in benefit_payments.payments_for_case(case)]
     assert statuses == ["paid", "paid"] + ["cancelled"] * 10
-    assert benefits.run_payments(at("2021-12-01 09:00")).paid == 0
+    assert benefit_payments.run_payments(at("2021-12-01 09:00")).paid == 0
     with pytest.raises(Conflict):
-        benefits.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "x"}, at("2021-04-11 09:00"))
+        benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "x"},
+                                       at("2021-04-11 09:00"))
 
 
 def test_stop_before_the_first_payment(rates, clerk):
     case = open_claim(clerk, claim_data(contribution_months=12))
-    case = benefits.stop_payments(clerk, case.number, {"reason": "refused_training", "note": "拒不参加培训"},
+    case = benefit_payments.stop_payments(clerk, case.number, {"reason": "refused_training", "note": "拒不参加培训"},
                                   at("2021-02-10 09:00"))
     assert case.status == "stopped"
-    assert {r.status for r in benefits.payments_for_case(case)} == {"cancelled"}
+    assert {r.status for r in benefit_payments.payments_for_case(case)} == {"cancelled"}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from engine import benefits, escalation
+from engine import benefit_rates, escalation
 from engine.actors import Actor
 from engine.db import db
 from engine.models import Case
@@ -28,7 +28,7 @@ def test_demo_seeder_is_registered_and_loads_several_statuses(ctx):
     cli_benefits.seed_benefits(users, datetime(2021, 6, 20, 2, 0, tzinfo=UTC), lines.append)
     statuses = Counter(db.session.scalars(select(Case.status).where(Case.process == "benefit_claim")))
     assert {"paying", "closed", "rejected", "under_review", "awaiting_approval", "stopped"} <= set(statuses)
-    assert db.session.scalar(select(func.count()).select_from(benefits.BenefitRate)) == 6
+    assert db.session.scalar(select(func.count()).select_from(benefit_rates.BenefitRate)) == 6
     assert any("benefit claims" in line for line in lines)
     before = db.session.scalar(select(func.count()).select_from(Case))
     cli_benefits.seed_benefits(users, datetime(2021, 6, 21, 2, 0, tzinfo=UTC), lines.append)  # seeding again
@@ -38,7 +38,7 @@ def test_demo_seeder_is_registered_and_loads_several_statuses(ctx):
 def test_payment_job_runs_with_the_scheduler(ctx):
     from engine.scheduler import PERIODIC_JOBS
 
-    benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
+    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
     clerk = Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
     db.session.commit()
     from engine import services
@@ -54,7 +54,7 @@ def test_payment_job_runs_with_the_scheduler(ctx):
 def test_overdue_review_is_escalated(ctx):
     from engine import services
 
-    benefits.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
+    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
     clerk = Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
     make_user("sup_cx", ["supervisor"], "532301")
     db.session.commit()

@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from engine import ledger
+from engine import ledger, ledger_export
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden
@@ -198,7 +198,7 @@ def _load(tmp_path: Path, clerk: Actor) -> None:
 def test_export_writes_the_three_lists_with_masked_ids(clerk, tmp_path):
     _load(tmp_path, clerk)
     target = tmp_path / "out.xlsx"
-    counts = ledger.export_lists(clerk, None, str(target))
+    counts = ledger_export.export_lists(clerk, None, str(target))
     assert counts == {"going_home": 4, "returning": 3, "unemployed": 3}
     workbook = load_workbook(target, read_only=True)
     try:
@@ -213,7 +213,7 @@ def test_export_writes_the_three_lists_with_masked_ids(clerk, tmp_path):
         workbook.close()
     # Another county's clerk exports nothing of ours.
     far = Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
-    assert ledger.export_lists(far, None, str(tmp_path / "far.xlsx")) == {"going_home": 0, "returning": 0,
+    assert ledger_export.export_lists(far, None, str(tmp_path / "far.xlsx")) == {"going_home": 0, "returning": 0,
                                                                           "unemployed": 0}
 
 

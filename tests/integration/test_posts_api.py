@@ -9,12 +9,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import placements, services
+from engine import posts, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import Conflict, DataInvalid
 from engine.models import Case, RuleSetting
-from engine.placements import Placement, Post
+from engine.placements import Placement
+from engine.posts import Post
 from tests.conftest import at, make_user, requires_postgres
 from tests.factories import open_task
 from tests.integration.test_temp_job_process import intake, served_case
@@ -124,7 +125,7 @@ def test_six_months_is_a_rule_a_province_can_change(client, clerk, clock):
 
 
 def test_slots_cannot_drop_below_those_taken(client, clerk, clock):
-    post = placements.create_post(clerk, body(slots=2), NOW)
+    post = posts.create_post(clerk, body(slots=2), NOW)
     case = served_case(clerk)
     services.complete_task(clerk, open_task(case, "match_post").id, {"post_id": post.id}, case.version, NOW)
     h = auth(client, "clerk_cx")
@@ -159,7 +160,7 @@ def test_region_scoping(client, clerk, clock):
 
 
 def test_matching_through_the_api(client, clerk, clock):
-    post = placements.create_post(clerk, body(), NOW)
+    post = posts.create_post(clerk, body(), NOW)
     case = served_case(clerk)
     h = auth(client, "clerk_cx")
     r = client.get(f"/api/v1/cases/{case.number}/post-suggestions", headers=h)
@@ -184,7 +185,7 @@ def test_matching_through_the_api(client, clerk, clock):
 
 
 def test_match_post_endpoint(client, clerk, clock):
-    post = placements.create_post(clerk, body(), NOW)
+    post = posts.create_post(clerk, body(), NOW)
     case = served_case(clerk)
     h = auth(client, "clerk_cx")
     r = client.post(f"/api/v1/cases/{case.number}/match-post", json={"post_id": post.id}, headers=h)
@@ -237,7 +238,7 @@ def _race(app, numbers: list[str], post_id: int, clerk: Actor, when: datetime) -
 @requires_postgres()
 @pytest.mark.parametrize(("slots", "seekers"), [(1, 2), (3, 8)])
 def test_slots_are_never_over_filled_by_clerks_at_the_same_moment(app, ctx, clerk, slots, seekers):
-    post = placements.create_post(clerk, body(slots=slots), NOW)
+    post = posts.create_post(clerk, body(slots=slots), NOW)
     numbers = [served_case(clerk, id_prefix=f"532301199001{i + 10:02d}002").number for i in range(seekers)]
     outcomes = _race(app, numbers, post.id, clerk, NOW)
     assert outcomes.count("ok") == slots, outcomes
@@ -252,7 +253,7 @@ def test_slots_are_never_over_filled_by_clerks_at_the_same_moment(app, ctx, cler
 
 def test_slots_are_never_over_filled_in_sequence(ctx, clerk):
     """The same guarantee without threads (SQLite serialises writers): the last slot goes once."""
-    post = placements.create_post(clerk, body(slots=1), NOW)
+    post = posts.create_post(clerk, body(slots=1), NOW)
     first = served_case(clerk)
     second = services.open_case(clerk, "temp_job", "532301", intake(id_prefix="53230119900101003"), NOW)
     services.complete_task(clerk, open_task(first, "match_post").id, {"post_id": post.id}, first.version, NOW)

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from engine.actors import Actor
 from engine.db import db
 from engine.models import Case
-from engine.placements import LedgerWorker, Post
+from engine.placements import LedgerWorker
+from engine.posts import Post
 from tests.conftest import make_user
 
 

@@ -10,13 +10,15 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from engine import escalation, placements, services
+from engine import escalation, placements, posts, services
 from engine.actors import Actor
 from engine.db import db
 from engine.documents import Document
 from engine.errors import Conflict, DataInvalid, Forbidden
 from engine.models import Case, Task, Timer
-from engine.placements import Placement, Post, Service131
+from engine.placements import Placement
+from engine.posts import Post
+from engine.service131 import Service131
 from engine.services.cases import load_workflow, open_tasks, runtime
 from tests.conftest import SHANGHAI, at, make_user
 from tests.factories import complete, fire_due_timers, open_task
@@ -67,7 +69,7 @@ def new_post(actor: Actor, **overrides) -> Post:
             "slots": 2, "monthly_pay": "1800.00", "start_date": "2021-02-15", "end_date": "2021-05-14",
             "work_place": "南关社区"}
     body.update(overrides)
-    return placements.create_post(actor, body, at("2021-01-30 09:00"))
+    return posts.create_post(actor, body, at("2021-01-30 09:00"))
 
 
 def case_of(number: str) -> Case:
@@ -362,7 +364,7 @@ def test_a_full_closed_or_foreign_post_is_refused_and_nothing_changes(clerk):
         complete(clerk, other, "match_post", {"post_id": full.id}, at("2021-02-09 11:00"))
     assert "post_id" in err.value.fields
     closed = new_post(clerk)
-    placements.update_post(clerk, closed.id, {"status": "closed"}, at("2021-02-09 11:00"))
+    posts.update_post(clerk, closed.id, {"status": "closed"}, at("2021-02-09 11:00"))
     foreign = new_post(Actor.of(make_user("clerk_sb", ["clerk"], "532322")), region="532322")
     for post_id in (closed.id, foreign.id, 999999):
         with pytest.raises(DataInvalid) as err:

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from engine import placements, services
+from engine import service131, services
 from engine.actors import Actor
 from engine.errors import DataInvalid, NotFound
 from tests.conftest import at, make_user
@@ -41,7 +41,7 @@ def people(ctx):
 
 def test_counts_per_region(people):
     cx, sb, sup = people
-    report = placements.report_131(sup)
+    report = service131.report_131(sup)
     assert report["by_region"] == [
         {"region": "532301", "region_name": "楚雄市", "people": 3, "career_guidance": 1, "job_offers": 2,
          "training": 2, "owed_any": 2, "served": 1},
@@ -50,13 +50,13 @@ def test_counts_per_region(people):
     ]
     assert report["total"] == {"people": 4, "career_guidance": 2, "job_offers": 2, "training": 3, "owed_any": 3,
                                "served": 1}
-    assert [r["region"] for r in placements.report_131(cx)["by_region"]] == ["532301"]
-    assert placements.report_131(sup, "532322")["total"]["people"] == 1
-    assert placements.report_131(sup, "532300")["total"]["people"] == 4
+    assert [r["region"] for r in service131.report_131(cx)["by_region"]] == ["532301"]
+    assert service131.report_131(sup, "532322")["total"]["people"] == 1
+    assert service131.report_131(sup, "532300")["total"]["people"] == 4
     with pytest.raises(NotFound):
-        placements.report_131(cx, "532322")
+        service131.report_131(cx, "532322")
     with pytest.raises(DataInvalid) as err:
-        placements.report_131(sup, "53")
+        service131.report_131(sup, "53")
     assert "region" in err.value.fields
 
 

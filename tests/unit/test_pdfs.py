@@ -13,8 +13,9 @@ import pytest
 
 import pdfs
 from pdfs import rendering as render_module
+from pdfs.formatting import cn_date, cn_number, join_basis, prose, yuan, yuan_upper
 from pdfs.kinds import COMMON_REQUIRED
-from pdfs.rendering import cn_date, cn_number, join_basis, prose, review_body_of, yuan, yuan_upper
+from pdfs.rendering import review_body_of
 from pdfs.samples import SAMPLE_KINDS, sample_facts
 
 A4_POINTS = (595.28, 841.89)  # 210 x 297 mm

@@ -10,7 +10,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from engine.runtime import Runtime, engine_context
+from engine.clock import engine_context
+from engine.runtime import Runtime
 from tests.conftest import at
 
 NOW = at("2021-02-08 10:00")  # a Monday, just before the Spring Festival holiday

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from flask import g, jsonify, request
 
-from engine import benefits
+from engine import benefit_payments, benefits
+from engine.benefit_rates import CENT, list_rates, rate_in_force_json, rate_json
 from engine.services._common import case_in_scope
+from engine.validation import REGION_RE, DataInvalid
 from web.api import bp, json_body, now, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import CASE_SECTIONS, full_case_json
@@ -16,7 +18,7 @@ from web.api.views import CASE_SECTIONS, full_case_json
 def _payments(case) -> list[dict]:
     if case.process != benefits.PROCESS:
         return []
-    return [benefits.payment_json(p) for p in benefits.payments_for_case(case)]
+    return [benefit_payments.payment_json(p) for p in benefit_payments.payments_for_case(case)]
 
 
 # GET /cases/{number} shows the schedule beside the documents (empty for other processes).
@@ -31,7 +33,7 @@ def case_payments(number: str):
     totals: dict[str, str] = {}
     for status in ("scheduled", "paid", "cancelled"):
         amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
-        totals[status] = str(amount.quantize(benefits.CENT))
+        totals[status] = str(amount.quantize(CENT))
     return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals})
 
 
@@ -39,7 +41,7 @@ def case_payments(number: str):
 @token_required
 def stop_case_payments(number: str):
     body = json_body()
-    case = benefits.stop_payments(g.actor, number, body, now())
+    case = benefit_payments.stop_payments(g.actor, number, body, now())
     return jsonify(full_case_json(case))
 
 
@@ -47,13 +49,13 @@ def stop_case_payments(number: str):
 @token_required
 def benefit_rates():
     region = request.args.get("region") or None
-    if region is not None and not benefits.REGION_RE.match(region):
-        raise benefits.DataInvalid({"region": "行政区划代码须为6位数字"})
-    rows = benefits.list_rates(region)
+    if region is not None and not REGION_RE.match(region):
+        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    rows = list_rates(region)
     on = request.args.get("on")
-    body: dict = {"items": [benefits.rate_json(r) for r in rows], "total": len(rows)}
+    body: dict = {"items": [rate_json(r) for r in rows], "total": len(rows)}
     if on and region:
-        body["in_force"] = benefits.rate_in_force_json(region, on)
+        body["in_force"] = rate_in_force_json(region, on)
     return jsonify(body)
 
 
@@ -61,7 +63,7 @@ EXTRA_PATHS.update({
     "/cases/{number}/payments": {"get": _op("Payment schedule of a benefit claim", params=[_p("number")])},
     "/cases/{number}/payments/stop": {"post": _op(
         "Stop a benefit claim's payments (re-employment, refusal of suitable work or training); the remaining "
-        "months are cancelled", params=[_p("number")], body=benefits.STOP_SCHEMA)},
+        "months are cancelled", params=[_p("number")], body=benefit_payments.STOP_SCHEMA)},
     "/benefit-rates": {"get": _op("Regional benefit rates with effective dates", params=[
         _q("region", {"type": "string", "pattern": "^[1-8][0-9]{5}$"}),
         _q("on", {"type": "string", "format": "date"}, "with region: the rates in force on this date"),

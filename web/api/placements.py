@@ -7,7 +7,7 @@ import io
 
 from flask import g, jsonify, request, send_file
 
-from engine import ledger, placements
+from engine import ledger, ledger_export, placements, posts, service131
 from engine.errors import DataInvalid
 from web.api import bp, json_body, now, page_json, paging, query_bool, query_choice, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
@@ -35,30 +35,30 @@ def _xlsx(content: bytes, name: str):
 def list_posts():
     page, per_page = paging()
     status = query_choice("status", ("open", "closed"))
-    kind = query_choice("kind", placements.POST_KINDS)
-    rows, total = placements.list_posts(g.actor, region=_region_arg(), status=status, kind=kind, page=page,
+    kind = query_choice("kind", posts.POST_KINDS)
+    rows, total = posts.list_posts(g.actor, region=_region_arg(), status=status, kind=kind, page=page,
                                         per_page=per_page)
-    return page_json([placements.post_json(p) for p in rows], total, page, per_page)
+    return page_json([posts.post_json(p) for p in rows], total, page, per_page)
 
 
 @bp.post("/posts")
 @token_required
 def create_post():
-    post = placements.create_post(g.actor, json_body(), now())
-    return jsonify(placements.post_json(post)), 201
+    post = posts.create_post(g.actor, json_body(), now())
+    return jsonify(posts.post_json(post)), 201
 
 
 @bp.get("/posts/<int:post_id>")
 @token_required
 def get_post(post_id: int):
-    return jsonify(placements.post_json(placements.post_in_scope(g.actor, post_id)))
+    return jsonify(posts.post_json(posts.post_in_scope(g.actor, post_id)))
 
 
 @bp.patch("/posts/<int:post_id>")
 @token_required
 def update_post(post_id: int):
-    post = placements.update_post(g.actor, post_id, json_body(), now())
-    return jsonify(placements.post_json(post))
+    post = posts.update_post(g.actor, post_id, json_body(), now())
+    return jsonify(posts.post_json(post))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -100,13 +100,13 @@ def match_post(number: str):
 @bp.get("/reports/131")
 @token_required
 def report_131():
-    return jsonify(placements.report_131(g.actor, _region_arg()))
+    return jsonify(service131.report_131(g.actor, _region_arg()))
 
 
 @bp.get("/reports/131.xlsx")
 @token_required
 def report_131_xlsx():
-    return _xlsx(ledger.report_131_bytes(g.actor, _region_arg()), "131-service-report.xlsx")
+    return _xlsx(ledger_export.report_131_bytes(g.actor, _region_arg()), "131-service-report.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def list_ledger():
 @bp.get("/ledger.xlsx")
 @token_required
 def export_ledger():
-    content, _ = ledger.export_bytes(g.actor, _region_arg())
+    content, _ = ledger_export.export_bytes(g.actor, _region_arg())
     return _xlsx(content, "return-visit-ledger-lists.xlsx")
 
 
@@ -191,7 +191,7 @@ def ledger_cases():
 # OpenAPI.
 
 _POST = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "title": {"type": "string"}, "kind": {"enum": list(placements.POST_KINDS)},
+    "id": {"type": "integer"}, "title": {"type": "string"}, "kind": {"enum": list(posts.POST_KINDS)},
     "employer": {"type": "string"}, "region": {"type": "string"}, "slots": {"type": "integer"},
     "filled": {"type": "integer"}, "free": {"type": "integer"}, "monthly_pay": {"type": "string"},
     "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"},
@@ -204,14 +204,14 @@ _XLSX_OK = {"type": "string", "format": "binary"}
 EXTRA_PATHS.update({
     "/posts": {
         "get": _op("Temporary posts in the caller's region", ok=_PAGE, params=[
-            _REGION, _q("status", {"enum": ["open", "closed"]}), _q("kind", {"enum": list(placements.POST_KINDS)}),
+            _REGION, _q("status", {"enum": ["open", "closed"]}), _q("kind", {"enum": list(posts.POST_KINDS)}),
             _q("page", {"type": "integer"}), _q("per_page", {"type": "integer", "maximum": 200})]),
         "post": _op("Create a temporary post (at most temp_post_max_months long)",
-                    body=placements.CREATE_POST_SCHEMA, ok=_POST, status="201"),
+                    body=posts.CREATE_POST_SCHEMA, ok=_POST, status="201"),
     },
     "/posts/{id}": {
         "get": _op("A temporary post", ok=_POST, params=[_p("id")]),
-        "patch": _op("Edit or close a temporary post", body=placements.UPDATE_POST_SCHEMA, ok=_POST,
+        "patch": _op("Edit or close a temporary post", body=posts.UPDATE_POST_SCHEMA, ok=_POST,
                      params=[_p("id")]),
     },
     "/cases/{number}/post-suggestions": {"get": _op(

@@ -1,0 +1,183 @@
+"""The temporary-posts catalogue (临时性岗位 / 公益性岗位) of the temp_job process: the Post table, creating, editing
+and listing posts within the actor's region, and each post's JSON. Referrals take slots in engine/placements.py."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Date, Index, Integer, Numeric, String, Text, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine import calendar
+from engine.actors import Actor, region_filter, scope_prefix
+from engine.db import UTCDateTime, db
+from engine.errors import DataInvalid, Forbidden, NotFound
+from engine.regions import region_name
+from engine.sandbox import money
+from engine.services._common import rule_values, transactional
+from engine.summaries import money_text
+from engine.validation import MONEY_RE, validate
+
+POST_KINDS = ("disinfection", "sanitation", "community_service", "other")
+POST_KIND_TITLES = {
+    "disinfection": "消杀防疫", "sanitation": "保洁环卫", "community_service": "社区服务", "other": "其他",
+}
+POSTING_ROLES = ("clerk", "supervisor")
+
+
+class Post(db.Model):
+    """A temporary post (临时性岗位 / 公益性岗位). `filled` only changes through conditional UPDATEs."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint("filled >= 0 AND filled <= slots", name="slots"),
+        Index("ix_posts_region_status", "region", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    employer: Mapped[str] = mapped_column(String(100))  # employer or community (用工单位 / 社区)
+    title: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(12))
+    slots: Mapped[int] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+    monthly_pay: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    work_place: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
+               next_month - timedelta(days=1))
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id, "kind": post.kind, "kind_title": POST_KIND_TITLES.get(post.kind, post.kind),
+        "employer": post.employer, "title": post.title, "region": post.region,
+        "region_name": region_name(post.region), "slots": post.slots, "filled": post.filled,
+        "free": post.slots - post.filled, "monthly_pay": money_text(post.monthly_pay),
+        "start_date": post.start_date.isoformat(), "end_date": post.end_date.isoformat(), "status": post.status,
+        "work_place": post.work_place, "description": post.description, "created_by": post.created_by,
+        "created_at": post.created_at.astimezone(calendar.get_timezone()).isoformat(),
+        "updated_at": post.updated_at.astimezone(calendar.get_timezone()).isoformat(),
+    }
+
+
+_TEXT = {"type": "string", "minLength": 1}
+POST_FIELDS: dict[str, dict] = {
+    "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},
+    "kind": {"type": "string", "enum": list(POST_KINDS), "title": "岗位类别", "x-enum-titles": POST_KIND_TITLES},
+    "employer": {**_TEXT, "maxLength": 100, "title": "用工单位或社区"},
+    "region": {"type": "string", "format": "region", "title": "行政区划代码"},
+    "slots": {"type": "integer", "minimum": 1, "maximum": 100000, "title": "岗位数"},
+    "monthly_pay": {"type": "string", "format": "money", "pattern": MONEY_RE.pattern, "title": "月工资（元）"},
+    "start_date": {"type": "string", "format": "date", "title": "开始日期"},
+    "end_date": {"type": "string", "format": "date", "title": "结束日期"},
+    "work_place": {"type": ["string", "null"], "maxLength": 100, "title": "工作地点"},
+    "description": {"type": ["string", "null"], "maxLength": 2000, "title": "岗位说明"},
+}
+CREATE_POST_SCHEMA = {
+    "type": "object", "title": "新增临时性岗位", "properties": POST_FIELDS,
+    # API.md's fields; `employer` is optional so a client sending exactly those is served.
+    "required": ["title", "kind", "region", "slots", "monthly_pay", "start_date", "end_date"],
+    "additionalProperties": False,
+}
+UPDATE_POST_SCHEMA = {
+    "type": "object", "title": "修改临时性岗位",
+    "properties": {**{k: v for k, v in POST_FIELDS.items() if k != "region"},
+                   "status": {"type": "string", "enum": ["open", "closed"], "title": "状态",
+                              "x-enum-titles": {"open": "招用中", "closed": "已关闭"}}},
+    "additionalProperties": False, "minProperties": 1,
+}
+
+
+def _require_posting_role(actor: Actor) -> None:
+    if not any(actor.has_role(r) for r in POSTING_ROLES):
+        raise Forbidden("只有经办人员或科室负责人可以管理岗位")
+
+
+def _check_post_dates(start: date, end: date) -> None:
+    months = int(rule_values().get("temp_post_max_months", 6))
+    if end < start:
+        raise DataInvalid({"end_date": "结束日期不能早于开始日期"})
+    last = add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
+    if end > last:
+        raise DataInvalid({"end_date": f"临时性岗位期限最长 {months} 个月（最迟至 {last.isoformat()}）"})
+
+
+def _apply(post: Post, body: dict[str, Any]) -> None:
+    for key, value in body.items():
+        if key in ("start_date", "end_date"):
+            value = date.fromisoformat(value)
+        elif key == "monthly_pay":
+            value = money(value)
+        setattr(post, key, value)
+
+
+@transactional
+def create_post(actor: Actor, body: Any, now: datetime) -> Post:
+    _require_posting_role(actor)
+    validate(CREATE_POST_SCHEMA, body)
+    if not actor.covers(body["region"]):
+        raise Forbidden("不能在您的辖区以外发布岗位")
+    post = Post(filled=0, status="open", created_by=actor.username, created_at=now, updated_at=now)
+    # Temporary public-welfare posts are developed by the local government unless an employer is named.
+    post.employer = f"{region_name(body['region'])}人民政府"
+    _apply(post, body)
+    _check_post_dates(post.start_date, post.end_date)
+    db.session.add(post)
+    db.session.flush()
+    return post
+
+
+def post_in_scope(actor: Actor, post_id: int) -> Post:
+    post = db.session.scalar(select(Post).where(Post.id == post_id, region_filter(Post.region, actor)))
+    if post is None:
+        raise NotFound(f"岗位 {post_id} 不存在")
+    return post
+
+
+@transactional
+def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
+    _require_posting_role(actor)
+    validate(UPDATE_POST_SCHEMA, body)
+    post = post_in_scope(actor, post_id)
+    dates = (post.start_date, post.end_date)
+    _apply(post, body)
+    _check_post_dates(post.start_date, post.end_date)
+    if post.filled and (post.start_date, post.end_date) != dates:
+        # Referred and placed people hold letters and exit-review timers for these dates.
+        raise DataInvalid({"end_date" if post.start_date == dates[0] else "start_date":
+                           f"已有 {post.filled} 人被推荐或上岗，不能修改岗位期限"})
+    if post.slots < post.filled:
+        raise DataInvalid({"slots": f"岗位数不能少于已占用名额（{post.filled}）"})
+    post.updated_at = now
+    db.session.flush()  # the CHECK constraint catches a slot taken meanwhile (IntegrityError → Conflict)
+    return post
+
+
+def list_posts(actor: Actor, *, region: str | None = None, status: str | None = None, kind: str | None = None,
+               page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
+    query = select(Post).where(region_filter(Post.region, actor))
+    if region:
+        query = query.where(Post.region.like(scope_prefix(region) + "%"))
+    if status:
+        query = query.where(Post.status == status)
+    if kind:
+        query = query.where(Post.kind == kind)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Post.start_date, Post.id).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total

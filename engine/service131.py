@@ -1,0 +1,99 @@
+"""The 131 service (一次职业指导、三个岗位信息、一次培训) owed to temp_job job seekers: the `service_131` projection row
+per case, written by a mapper event whenever a temp_job case row is inserted or updated (same transaction), and the
+per-region report that reads it, so reports never open workflow state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, String, event, func, or_, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.actors import Actor, region_filter, scope_prefix
+from engine.db import db
+from engine.errors import DataInvalid, NotFound
+from engine.models import Case
+from engine.placements import PROCESS, SERVICE_131_PARTS, case_expr
+from engine.regions import region_name
+from engine.validation import REGION_RE
+
+SERVICE_131_TITLES = {"career_guidance": "职业指导", "job_offers": "3个岗位信息", "training": "培训项目"}
+
+
+class Service131(db.Model):
+    """Projection of each temp_job case's 131 service: what is still owed (for the per-region report)."""
+
+    __tablename__ = "service_131"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(12), index=True)
+    priority_group: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owes_career_guidance: Mapped[bool] = mapped_column(Boolean)
+    owes_job_offers: Mapped[bool] = mapped_column(Boolean)
+    owes_training: Mapped[bool] = mapped_column(Boolean)
+    open: Mapped[bool] = mapped_column(Boolean)
+
+
+
+# The 131 projection row, written whenever a temp_job case row is inserted or updated (same connection and
+# transaction as the case row).
+_UPSERT_131 = text(
+    "INSERT INTO service_131 (case_id, region, priority_group, owes_career_guidance, owes_job_offers, owes_training,"
+    " open) VALUES (:case_id, :region, :group, :cg, :jo, :tr, :open) ON CONFLICT (case_id) DO UPDATE SET"
+    " region = excluded.region, priority_group = excluded.priority_group,"
+    " owes_career_guidance = excluded.owes_career_guidance, owes_job_offers = excluded.owes_job_offers,"
+    " owes_training = excluded.owes_training, open = excluded.open"
+)
+
+
+@event.listens_for(Case, "after_insert")
+@event.listens_for(Case, "after_update")
+def _project_131(_mapper, connection, target: Case) -> None:
+    if target.process != PROCESS:
+        return
+    summary = target.summary or {}
+    owed = summary.get("service_131_owed", list(SERVICE_131_PARTS))
+    connection.execute(_UPSERT_131, {
+        "case_id": target.id, "region": target.region, "group": summary.get("priority_group"),
+        "cg": "career_guidance" in owed, "jo": "job_offers" in owed, "tr": "training" in owed,
+        "open": target.closed_at is None,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The 131 report.
+
+REPORT_131_COLUMNS = [
+    ("region", "区划代码"), ("region_name", "区划名称"), ("people", "在办人数"),
+    ("career_guidance", "尚欠职业指导"), ("job_offers", "尚欠3个岗位信息"), ("training", "尚欠培训项目"),
+    ("owed_any", "尚欠“131”服务人数"), ("served", "已完成“131”服务人数"),
+]
+
+
+def report_131(actor: Actor, region: str | None = None) -> dict[str, Any]:
+    """Per region: people with an open temp_job case and how many are still owed each part of the 131 service."""
+    if region is not None:
+        if not REGION_RE.match(region):
+            raise DataInvalid({"region": "行政区划代码须为6位数字"})
+        if not scope_prefix(region).startswith(actor.scope):
+            raise NotFound(f"区划 {region} 不在您的辖区内")
+    s = Service131
+    owed_any = or_(s.owes_career_guidance, s.owes_job_offers, s.owes_training)
+    query = select(
+        s.region, func.count(),
+        func.sum(case_expr(s.owes_career_guidance)), func.sum(case_expr(s.owes_job_offers)),
+        func.sum(case_expr(s.owes_training)), func.sum(case_expr(owed_any)),
+    ).where(s.open.is_(True), region_filter(s.region, actor))
+    if region:
+        query = query.where(s.region.like(scope_prefix(region) + "%"))
+    rows = []
+    totals = dict.fromkeys(("people", "career_guidance", "job_offers", "training", "owed_any", "served"), 0)
+    for code, people, cg, jo, tr, anyone in db.session.execute(query.group_by(s.region).order_by(s.region)):
+        row = {"region": code, "region_name": region_name(code), "people": int(people),
+               "career_guidance": int(cg or 0), "job_offers": int(jo or 0), "training": int(tr or 0),
+               "owed_any": int(anyone or 0)}
+        row["served"] = row["people"] - row["owed_any"]
+        for key in totals:
+            totals[key] += row[key]
+        rows.append(row)
+    return {"region": region or actor.region, "by_region": rows, "total": totals}
