@@ -1,13 +1,14 @@
-"""Pages for inspectors, clerks and supervisors: the queues, the case page with its task forms, intake forms and
-documents. Thin views: parse, call the same engine service the JSON API calls, render. Every page works without
-JavaScript; the BPMN diagram is the only thing drawn by a script."""
+"""Pages for inspectors, clerks and supervisors: the queues, the case page with its task forms and documents.
+Thin views: parse, call the same engine service the JSON API calls, render. Every page works without JavaScript;
+the BPMN diagram is the only thing drawn by a script. The intake forms (web/intake_pages.py) and the posts
+catalogue (web/posts_pages.py) add their routes to the same `pages` blueprint; the template filters live in
+web/formatting.py."""
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -21,29 +22,33 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from engine import audit, documents, escalation, placements, processes, regions, services
+from engine import audit, documents, escalation, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.models import Case, User
 from engine.services._common import transactional
-from engine.services.cases import OPENING_ROLES, case_history, open_tasks
+from engine.services.cases import case_history, open_tasks
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid
 from web import labels
 from web.api import now
 from web.api.serializers import task_form
+from web.formatting import format_day, format_dt, format_money
 from web.forms import form_data as parse_form
-from web.forms import form_values, schema_fields, split_errors
+from web.forms import schema_fields, split_errors
 from web.labels import N_
 
 bp = Blueprint("pages", __name__)
+bp.add_app_template_filter(format_dt, "dt")
+bp.add_app_template_filter(format_day, "day")
+bp.add_app_template_filter(format_money, "money")
 
 PER_PAGE = 25
 QUEUE_VIEWS = ("mine", "unassigned", "overdue", "all")
@@ -58,58 +63,6 @@ def _signed_in():
 
 def actor() -> Actor:
     return Actor.of(current_user)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Template helpers: dates and money in the user's language (Chinese formats by default).
-
-def _as_datetime(value) -> datetime | date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return value if isinstance(value, date) else None
-
-
-def _chinese() -> bool:
-    return str(get_locale()).startswith("zh")
-
-
-@bp.app_template_filter("dt")
-def format_dt(value) -> str:
-    """A moment in the bureau's time zone: 2021年2月8日 09:00 (English: 8 Feb 2021, 09:00)."""
-    moment = _as_datetime(value)
-    if moment is None:
-        return "" if value is None else str(value)
-    if not isinstance(moment, datetime):
-        return format_day(moment)
-    return format_datetime(moment, "yyyy年M月d日 HH:mm" if _chinese() else "d MMM yyyy, HH:mm")
-
-
-@bp.app_template_filter("day")
-def format_day(value) -> str:
-    """A day: 2021年2月8日 (English: 8 Feb 2021). Moments are shown in the bureau's time zone."""
-    moment = _as_datetime(value)
-    if moment is None:
-        return "" if value is None else str(value)
-    pattern = "yyyy年M月d日" if _chinese() else "d MMM yyyy"
-    if isinstance(moment, datetime) and moment.tzinfo is not None:
-        return format_datetime(moment, pattern)
-    return format_date(moment if not isinstance(moment, datetime) else moment.date(), pattern)
-
-
-@bp.app_template_filter("money")
-def format_money(value) -> str:
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    return format_currency(amount, "CNY")
 
 
 @bp.app_context_processor
@@ -129,14 +82,14 @@ def _helpers():
 # ---------------------------------------------------------------------------------------------------------------
 # Queues.
 
-def _int_arg(name: str, default: int, low: int = 1, high: int = 10**6) -> int:
+def int_arg(name: str, default: int, low: int = 1, high: int = 10**6) -> int:
     try:
         return min(max(int(request.args.get(name, default)), low), high)
     except ValueError:
         return default
 
 
-def _region_arg() -> str | None:
+def region_arg() -> str | None:
     region = (request.args.get("region") or "").strip()
     return region if region.isdigit() and len(region) <= 12 else None
 
@@ -193,8 +146,8 @@ def queue():
     if view not in QUEUE_VIEWS:
         view = "mine"
     sort = "-due" if request.args.get("sort") == "-due" else "due"
-    page = _int_arg("page", 1)
-    filters = {"process": _process_arg(), "region": _region_arg(), "status": _status_arg()}
+    page = int_arg("page", 1)
+    filters = {"process": _process_arg(), "region": region_arg(), "status": _status_arg()}
     view_filters = {
         "mine": {"assigned": "me"},
         "unassigned": {"assigned": "unassigned"},
@@ -210,12 +163,12 @@ def queue():
     loaded = _preload({t.case_id for t in rows}, {t.assignee_id for t in rows if t.assignee_id})
     return render_template(
         "queue.html", tasks=rows, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)), view=view,
-        sort=sort, filters=filters, counts=counts, at=at, region_choices=_region_choices(who),
+        sort=sort, filters=filters, counts=counts, at=at, region_choices=region_choices(who),
         me=who, preloaded=loaded,
     )
 
 
-def _region_choices(who: Actor) -> list[regions.Region]:
+def region_choices(who: Actor) -> list[regions.Region]:
     prefix = scope_prefix(who.region or "")
     return [r for r in regions.REGIONS.values() if r.code.startswith(prefix)]
 
@@ -227,28 +180,26 @@ def _back(default: str) -> str:
     return default
 
 
-@bp.post("/tasks/<task_id>/claim")
-def claim(task_id: str):
+
+def _task_action(service, done: str, task_id: str):
+    """Claim or release a task (`service` is the engine call), flash the outcome and go back to the queue."""
     try:
-        task = services.claim_task(actor(), task_id, now())
+        task = service(actor(), task_id, now())
     except (Conflict, Forbidden) as exc:
         flash(labels.message(exc.message), "error")
     else:
-        flash(_("已认领：%(task)s（%(case)s）", task=labels.task_label(task.name, task.title),
-                case=task.case.number), "success")
+        flash(_(done, task=labels.task_label(task.name, task.title), case=task.case.number), "success")
     return redirect(_back(url_for("pages.queue")))
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str):
+    return _task_action(services.claim_task, N_("已认领：%(task)s（%(case)s）"), task_id)
 
 
 @bp.post("/tasks/<task_id>/release")
 def release(task_id: str):
-    try:
-        task = services.release_task(actor(), task_id, now())
-    except (Conflict, Forbidden) as exc:
-        flash(labels.message(exc.message), "error")
-    else:
-        flash(_("已退回：%(task)s（%(case)s）", task=labels.task_label(task.name, task.title),
-                case=task.case.number), "success")
-    return redirect(_back(url_for("pages.queue")))
+    return _task_action(services.release_task, N_("已退回：%(task)s（%(case)s）"), task_id)
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -287,16 +238,16 @@ def complete(task_id: str):
 @bp.get("/cases")
 def cases():
     who, at = actor(), now()
-    page = _int_arg("page", 1)
+    page = int_arg("page", 1)
     status = _status_arg()
     q = (request.args.get("q") or "").strip()[:100] or None
     overdue = request.args.get("overdue") in ("1", "true", "on")
-    filters = {"process": _process_arg(), "status": status, "region": _region_arg(), "overdue": overdue, "q": q}
+    filters = {"process": _process_arg(), "status": status, "region": region_arg(), "overdue": overdue, "q": q}
     rows, total = services.list_cases(who, now=at, page=page, per_page=PER_PAGE, **filters)
     loaded = _preload(set(), {c.assignee_id for c in rows if c.assignee_id})
     return render_template("cases.html", cases=rows, total=total, page=page,
                            pages=max(1, math.ceil(total / PER_PAGE)), filters=filters, at=at,
-                           region_choices=_region_choices(who), preloaded=loaded)
+                           region_choices=region_choices(who), preloaded=loaded)
 
 
 def _event_detail(event) -> str:
@@ -415,157 +366,5 @@ def document(document_id: int):
     return send_file(path, mimetype="application/pdf", download_name=f"{found.number}.pdf", max_age=0)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Intake: one generator for every process's intake.schema.json.
-
-_schema_cache: dict[str, tuple[str, dict]] = {}
-
-
-def intake_schema(process: str) -> dict:
-    try:
-        files = processes.read_files(process)
-    except processes.UnknownProcess:
-        abort(404)
-    text = files.get("intake.schema.json")
-    if text is None:
-        abort(404)
-    hit = _schema_cache.get(process)
-    if hit is None or hit[0] != text:
-        hit = (text, json.loads(text))
-        _schema_cache[process] = hit
-    return hit[1]
-
-
-def _openable(who: Actor) -> list[str]:
-    names = []
-    for process in processes.process_names():
-        if process in OPENING_ROLES and any(who.has_role(r) for r in OPENING_ROLES[process]):
-            try:
-                if "intake.schema.json" in processes.read_files(process):
-                    names.append(process)
-            except processes.UnknownProcess:
-                continue
-    return names
-
-
-def _intake_regions(who: Actor) -> list[regions.Region]:
-    if who.region in regions.REGIONS and not who.region.endswith("00"):
-        return [regions.REGIONS[who.region]]
-    found = [r for r in _region_choices(who) if not r.code.endswith("00")]
-    if not found and len(who.region) == 6:
-        return [regions.issuing_region(who.region)]
-    return found
-
-
-@bp.get("/cases/new")
-def new_case_menu():
-    return render_template("intake_menu.html", processes=_openable(actor()))
-
-
-@bp.route("/cases/new/<process>", methods=["GET", "POST"])
-def new_case(process: str):
-    who = actor()
-    if process not in _openable(who):
-        if process in processes.process_names():
-            abort(403)
-        abort(404)
-    schema = intake_schema(process)
-    fields = schema_fields(schema)
-    errors: dict[str, str] = {}
-    problem = None
-    status = 200
-    if request.method == "POST":
-        data = parse_form(schema, request.form)
-        region = request.form.get("region", "")
-        try:
-            opened = services.open_case(who, process, region, data, now())
-        except DataInvalid as exc:
-            errors, status = exc.fields, 400
-        except Forbidden as exc:
-            problem, status = labels.message(exc.message), 403
-        else:
-            flash(_("已登记案件 %(number)s", number=opened.number), "success")
-            return redirect(url_for("pages.case", number=opened.number))
-    return render_template(
-        "intake.html", process=process, schema=schema, fields=fields, errors=errors,
-        other_errors={k: v for k, v in split_errors(fields, errors).items() if k != "region"},
-        values=request.form if request.method == "POST" else None, problem=problem,
-        region_choices=_intake_regions(who),
-    ), status
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The temporary-posts catalogue (engine/placements.py): list for everyone in the region, create and edit for
-# clerks and supervisors (the engine refuses anyone else).
-
-def _can_post(who: Actor) -> bool:
-    return any(who.has_role(r) for r in placements.POSTING_ROLES)
-
-
-@bp.get("/posts")
-def posts():
-    who = actor()
-    page = _int_arg("page", 1)
-    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
-    kind = request.args.get("kind") if request.args.get("kind") in placements.POST_KINDS else None
-    filters = {"region": _region_arg(), "status": status, "kind": kind}
-    rows, total = placements.list_posts(who, page=page, per_page=PER_PAGE, **filters)
-    return render_template("posts.html", posts=rows, total=total, page=page,
-                           pages=max(1, math.ceil(total / PER_PAGE)), filters=filters,
-                           kinds=placements.POST_KIND_TITLES, region_choices=_region_choices(who),
-                           can_post=_can_post(who))
-
-
-def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: dict | None = None,
-               values=None, problem: str | None = None):
-    who = actor()
-    fields = schema_fields(template_schema, skip=("region",))
-    errors = errors or {}
-    return render_template(
-        "post_form.html", post=post, schema=template_schema, fields=fields, errors=errors,
-        other_errors={k: v for k, v in split_errors(fields, errors).items() if k != "region"},
-        values=values, problem=problem, region_choices=_intake_regions(who),
-    ), status
-
-
-@bp.route("/posts/new", methods=["GET", "POST"])
-def new_post():
-    who = actor()
-    if not _can_post(who):
-        abort(403)
-    schema = placements.CREATE_POST_SCHEMA
-    if request.method == "GET":
-        return _post_form(schema)
-    body = parse_form(schema, request.form, skip=("region",))
-    body["region"] = request.form.get("region", "")
-    try:
-        created = placements.create_post(who, body, now())
-    except DataInvalid as exc:
-        return _post_form(schema, status=400, errors=exc.fields, values=request.form)
-    except Forbidden as exc:
-        return _post_form(schema, status=403, values=request.form, problem=labels.message(exc.message))
-    flash(_("已发布岗位：%(title)s", title=created.title), "success")
-    return redirect(url_for("pages.posts"))
-
-
-@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
-def edit_post(post_id: int):
-    who = actor()
-    if not _can_post(who):
-        abort(403)
-    found = placements.post_in_scope(who, post_id)  # NotFound -> 404 page
-    schema = placements.UPDATE_POST_SCHEMA
-    if request.method == "GET":
-        current = {k: v for k, v in placements.post_json(found).items() if k in schema["properties"]}
-        return _post_form(schema, post=found, values=form_values(current))
-    body = parse_form(schema, request.form)
-    try:
-        updated = placements.update_post(who, post_id, body, now())
-    except DataInvalid as exc:
-        return _post_form(schema, post=found, status=400, errors=exc.fields, values=request.form)
-    except (Conflict, Forbidden) as exc:
-        db.session.rollback()
-        return _post_form(schema, post=placements.post_in_scope(who, post_id), status=409, values=request.form,
-                          problem=labels.message(exc.message))
-    flash(_("已保存岗位：%(title)s", title=updated.title), "success")
-    return redirect(url_for("pages.posts"))
+# The intake forms and the posts catalogue register their routes on `bp`.
+from web import intake_pages, posts_pages  # noqa: E402, F401
