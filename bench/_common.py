@@ -44,6 +44,9 @@ def make_app(url: str, workdir: Path):
         HOLIDAYS_DIR = str(workdir / "holidays")
 
     (workdir / "holidays").mkdir(parents=True, exist_ok=True)
+    from engine import processes
+
+    processes.forget()  # what is remembered of stored process versions belongs to the previous bench's database
     app = create_app(BenchConfig)
     logging.disable(logging.INFO)  # the migrations' progress lines are not figures
     try:

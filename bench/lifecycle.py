@@ -125,8 +125,22 @@ def run_bare(n: int, warmup: int) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------------------------
 # Through the services, with the database.
 
+def _open_task_statement():
+    from sqlalchemy import bindparam, select
+
+    from engine.models import Case, Task
+
+    return (select(Task.id, Case.version).join(Case, Case.id == Task.case_id)
+            .where(Task.case_id == bindparam("case_id"), Task.state == "open", Task.name == bindparam("name")))
+
+
+_OPEN_TASK = None
+
+
 class Services:
     def __init__(self) -> None:
+        global _OPEN_TASK
+        _OPEN_TASK = _open_task_statement()
         from engine.db import db
         from engine.services._common import rule_values
 
@@ -136,16 +150,12 @@ class Services:
 
 
     def _complete(self, case_id: int, name: str, data: dict, now: datetime):
-        from sqlalchemy import select
-
         from engine import services
         from engine.db import db
-        from engine.models import Case, Task
 
-        task_id, version = db.session.execute(
-            select(Task.id, Case.version).join(Case, Case.id == Task.case_id)
-            .where(Task.case_id == case_id, Task.state == "open", Task.name == name)
-        ).one()
+        # What a client already holds (from its task list): the task's id and the case version.
+        task_id, version = db.session.connection().execute(
+            _OPEN_TASK, {"case_id": case_id, "name": name}).one()
         return services.complete_task(self.actor, task_id, data, version, now)
 
     def lifecycle(self, i: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 
 from engine.db import db
-from engine.models import AuditEvent, Case
+from engine.models import AuditEvent, Case, CaseRef
 
 GENESIS = "0" * 64
 
@@ -43,7 +43,7 @@ def _tails() -> dict[int, tuple[int, str]]:
     return tails[1]
 
 
-def record(case: Case, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
+def record(case: CaseRef, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
     """Append one event to the case's chain (in the caller's transaction); the returned event is not in the session.
 
     Written at once with a plain INSERT: events are only ever appended here, so no pending change has to be flushed

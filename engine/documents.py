@@ -14,14 +14,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, or_, select, text, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, insert, or_, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import audit, calendar
 from engine.actors import Actor, region_filter
 from engine.db import UTCDateTime, db
 from engine.errors import NotFound
-from engine.models import Case
+from engine.models import Case, CaseRef
 from engine.regions import issuing_region
 
 log = logging.getLogger(__name__)
@@ -110,13 +110,17 @@ def _next_number(bureau_code: str, kind: str, year: int) -> int:
     ).scalar_one()
 
 
+_INSERT_DOCUMENT = insert(Document.__table__).returning(Document.__table__.c.id)
+
+
 def new_verification_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def issue_notice(case: Case, kind: str, facts: dict[str, Any], now: datetime, actor_name: str) -> Document:
-    """Queue a notice in the caller's transaction; the bureau, number, date and verification code are filled in."""
+def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime, actor_name: str) -> int:
+    """Queue a notice in the caller's transaction (its id is returned); the bureau, number, date and verification
+    code are filled in."""
     import pdfs
 
     notice_kind = pdfs.KINDS[kind]  # KeyError for an unknown kind is a programming error
@@ -134,14 +138,12 @@ def issue_notice(case: Case, kind: str, facts: dict[str, Any], now: datetime, ac
         "verification_code": code,
         "verify_url": f"{settings.public_base_url}/verify/{code}",
     }
-    document = Document(
-        case_id=case.id, kind=kind, number=number, title=notice_kind.title, verification_code=code,
-        facts=_json_safe(full), status="pending", next_attempt_at=now, created_at=now,
-    )
-    db.session.add(document)
-    db.session.flush()
-    audit.record(case, actor_name, "notice_issued", {"kind": kind, "number": number, "document_id": document.id}, now)
-    return document
+    document_id = db.session.connection().execute(_INSERT_DOCUMENT, {
+        "case_id": case.id, "kind": kind, "number": number, "title": notice_kind.title, "verification_code": code,
+        "facts": _json_safe(full), "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }).scalar_one()
+    audit.record(case, actor_name, "notice_issued", {"kind": kind, "number": number, "document_id": document_id}, now)
+    return document_id
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
-from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
+from sqlalchemy import ForeignKey, Integer, Row, String, Text, bindparam, func, insert, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
@@ -74,27 +74,27 @@ def due_timer_ids(now: datetime, limit: int) -> list[int]:
     ))
 
 
-def _claim(timer_id: int, now: datetime, worker: str) -> Timer | None:
+_TIMERS = Timer.__table__
+_TASKS = Task.__table__
+# One statement on both databases: lock the timer's row unless another sweeper holds it (SKIP LOCKED; SQLite has a
+# single writer and drops the clause), mark it ours and read it back.
+_CLAIM = (
+    update(_TIMERS)
+    .where(_TIMERS.c.id.in_(select(_TIMERS.c.id)
+                            .where(_TIMERS.c.id == bindparam("timer_id"), _TIMERS.c.status == "pending")
+                            .with_for_update(skip_locked=True)))
+    .values(status="fired", claimed_at=bindparam("now"), claimed_by=bindparam("worker"))
+    .returning(_TIMERS.c.id, _TIMERS.c.case_id, _TIMERS.c.kind, _TIMERS.c.spiff_task_id, _TIMERS.c.task_id,
+               _TIMERS.c.name, _TIMERS.c.level, _TIMERS.c.fire_at)
+)
+
+
+def _claim(timer_id: int, now: datetime, worker: str) -> Row | None:
     """Lock and mark one timer inside the current transaction; None when someone else has it."""
-    if db.engine.dialect.name == "postgresql":
-        timer = db.session.scalar(
-            select(Timer).where(Timer.id == timer_id, Timer.status == "pending")
-            .with_for_update(skip_locked=True)
-        )
-        if timer is None:
-            return None
-        timer.status = "fired"
-        timer.claimed_at, timer.claimed_by = now, worker
-        return timer
-    # One statement: mark it ours and read it back (SQLite >= 3.35 has RETURNING).
-    return db.session.scalars(
-        update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
-        .values(status="fired", claimed_at=now, claimed_by=worker).returning(Timer)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    return db.session.connection().execute(_CLAIM, {"timer_id": timer_id, "now": now, "worker": worker}).first()
 
 
-def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
+def _fire_bpmn(timer: Row, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
     case = db.session.get(Case, timer.case_id)
     parsed, workflow = load_workflow(case)
     before = case.status
@@ -106,7 +106,6 @@ def _fire_bpmn(timer: Timer, now: datetime, values: dict[str, Any], report: Swee
         project_case(case, workflow, parsed, now, values)
     audit.record(case, SYSTEM.username, "timer_fired",
                  {"timer": timer.name, "fire_at": timer.fire_at.isoformat(), "status": [before, case.status]}, now)
-    db.session.flush()  # the case's version check happens here: a concurrent user edit rolls this back
     report.fired.append(f"{case.number} {timer.name}")
 
 
@@ -127,35 +126,63 @@ def _supervisors(region: str, role: str, memo: dict[tuple[str, str], list[str]] 
     return found
 
 
-def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
-    row = db.session.execute(
-        select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == timer.task_id)
-        .options(defer(Case.workflow_state))  # escalating never touches the workflow
-    ).first()
-    if row is None or row[0].state != "open":
-        return  # done in the meantime: nothing to escalate
-    task, case = row
-    level = timer.level
-    task.escalation_level = max(task.escalation_level, level)
-    told = [task.assignee.username] if task.assignee_id else []
-    told += _supervisors(case.region, "supervisor", report.people)
-    escalation = Escalation(
-        case_id=case.id, task_id=task.id, task_name=task.name, task_title=task.title, region=case.region,
-        level=level, status="open", due_at=task.due_at, opened_at=now, notified=",".join(dict.fromkeys(told)),
+@dataclass(frozen=True)
+class _CaseRef:
+    """What an escalation needs of its case (never the workflow state)."""
+
+    id: int
+    number: str
+    process: str
+    region: str
+
+
+def _overdue_task_statement():
+    from engine.models import User
+
+    cases, users = Case.__table__, User.__table__
+    return (
+        select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.name, _TASKS.c.title, _TASKS.c.due_at,
+               _TASKS.c.escalation_level, users.c.username.label("assignee"), cases.c.id.label("case_id"),
+               cases.c.number, cases.c.process, cases.c.region)
+        .join(cases, cases.c.id == _TASKS.c.case_id).outerjoin(users, users.c.id == _TASKS.c.assignee_id)
+        .where(_TASKS.c.id == bindparam("task_id"))
     )
-    db.session.add(escalation)
+
+
+_OVERDUE_TASK = _overdue_task_statement()
+# Only while the task is open: a user completing it at the same moment wins (on PostgreSQL this waits for their
+# commit and then finds the task done).
+_RAISE_LEVEL = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open")
+                .values(escalation_level=bindparam("level")))
+
+
+def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
+    connection = db.session.connection()
+    task = connection.execute(_OVERDUE_TASK, {"task_id": timer.task_id}).first()
+    if task is None or task.state != "open":
+        return  # done in the meantime: nothing to escalate
+    level = timer.level
+    if not connection.execute(_RAISE_LEVEL, {"task_id": task.id,
+                                             "level": max(task.escalation_level, level)}).rowcount:
+        return
+    case = _CaseRef(task.case_id, task.number, task.process, task.region)
+    told = [task.assignee] if task.assignee else []
+    told += _supervisors(case.region, "supervisor", report.people)
+    escalation = {
+        "case_id": case.id, "task_id": task.id, "task_name": task.name, "task_title": task.title,
+        "region": case.region, "level": level, "status": "open", "due_at": task.due_at, "opened_at": now,
+        "notified": ",".join(dict.fromkeys(told)), "supervision_task_id": None,
+    }
     role = LEVEL_ROLES.get(level)
     if role:
         # A supervision task (督办) in the supervisor's (level 2) or the head's (level 3) queue.
-        supervision = Task(
-            id=str(uuid.uuid4()), case_id=case.id, process=case.process, region=case.region,
-            name=SUPERVISION_TASK, title=f"督办：{task.title}（{LEVEL_NAMES[level]}）", role=role,
-            created_at=now, due_at=calendar.working_days_after(now, int(values["escalation_level2_days"])),
-            due_rule=None, escalation_level=level,
-        )
-        db.session.add(supervision)
-        escalation.supervision_task_id = supervision.id
         deadline = calendar.working_days_after(now, int(values["escalation_level2_days"]))
+        escalation["supervision_task_id"] = str(uuid.uuid4())
+        connection.execute(insert(_TASKS), {
+            "id": escalation["supervision_task_id"], "case_id": case.id, "process": case.process,
+            "region": case.region, "name": SUPERVISION_TASK, "title": f"督办：{task.title}（{LEVEL_NAMES[level]}）",
+            "role": role, "created_at": now, "due_at": deadline, "due_rule": None, "escalation_level": level,
+        })
         documents.issue_notice(case, "supervision_notice", {
             "recipient": f"{region_name(case.region)}劳动保障监察机构" if case.process == "wage_arrears"
             else f"{region_name(case.region)}经办机构",
@@ -171,14 +198,16 @@ def _escalate(timer: Timer, now: datetime, values: dict[str, Any], report: Sweep
             "legal_basis": ["《劳动保障监察条例》第十七条", "本局案件督办制度"],
             "requirements": ["请于期限内办结并书面报告办理结果；逾期未办结的，将逐级督办。"],
         }, now, SYSTEM.username)
+    connection.execute(insert(Escalation.__table__), escalation)
     next_level = level + 1
     if next_level in LEVEL_ROLES:
         key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
-        db.session.add(Timer(case_id=case.id, kind="task_due", task_id=task.id, name=task.name, level=next_level,
-                             fire_at=calendar.working_days_after(timer.fire_at, int(values[key]))))
-    with db.session.no_autoflush:  # one flush at commit instead of one more before the chain's tail query
-        audit.record(case, SYSTEM.username, "task_escalated",
-                     {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
+        connection.execute(insert(_TIMERS), {
+            "case_id": case.id, "kind": "task_due", "task_id": task.id, "spiff_task_id": None, "name": task.name,
+            "level": next_level, "fire_at": calendar.working_days_after(timer.fire_at, int(values[key])),
+        })
+    audit.record(case, SYSTEM.username, "task_escalated",
+                 {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
     report.escalated.append(f"{case.number} {task.name} → level {level}")
 
 
@@ -252,11 +281,13 @@ def forecast(now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------------
 # Resolution and reading.
 
-def resolve_for_task(task: Task, now: datetime) -> None:
-    """The overdue task is done (or gone): its escalations resolve and their supervision tasks close."""
-    # escalation_level is raised with every escalation: 0 means there is none to resolve (most tasks).
-    for escalation in [] if task.escalation_level == 0 else db.session.scalars(
-        select(Escalation).where(Escalation.task_id == task.id, Escalation.status == "open")
+def resolve_for_task(task_id: str, escalation_level: int, now: datetime) -> None:
+    """The overdue task is done (or gone): its escalations resolve and their supervision tasks close. (Its pending
+    deadline timers are cancelled by the projection, which sees the task is no longer ready.)"""
+    if escalation_level == 0:  # raised with every escalation: 0 means there is none to resolve (most tasks)
+        return
+    for escalation in db.session.scalars(
+        select(Escalation).where(Escalation.task_id == task_id, Escalation.status == "open")
     ):
         escalation.status = "resolved"
         escalation.resolved_at = now
@@ -266,9 +297,6 @@ def resolve_for_task(task: Task, now: datetime) -> None:
                 supervision.state = "completed"
                 supervision.completed_at = now
                 supervision.completed_by = SYSTEM.username
-    db.session.execute(
-        update(Timer).where(Timer.task_id == task.id, Timer.status == "pending").values(status="cancelled")
-    )
 
 
 def escalation_json(escalation: Escalation) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import (
     JSON,
@@ -127,6 +128,17 @@ class Case(db.Model):
 
     # UPDATE ... WHERE id=? AND version=?: a stale write raises StaleDataError instead of overwriting.
     __mapper_args__ = {"version_id_col": version}
+
+
+class CaseRef(Protocol):
+    """What the audit chain and the notices need of a case: a loaded Case, or a lighter reference to one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def region(self) -> str: ...
 
 
 class CaseSequence(db.Model):

@@ -35,7 +35,7 @@ from engine.posts import POST_KIND_TITLES, POST_KINDS, Post, post_json
 from engine.regions import region_name
 from engine.sandbox import money
 from engine.services._common import case_in_scope, rule_values, transactional
-from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, runtime
+from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, runtime, write_case
 from engine.summaries import Projection, mask_id_number, money_text, summarizer
 from engine.summaries import project as summarize
 
@@ -208,9 +208,8 @@ def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
     db.session.add(placement)
     _write_into_workflow(case, data, facts)
     seeker = data.get("seeker") or {}
-    document = issue_referral_letter(case, referral_letter_facts(seeker, post, facts["report_by"]), now,
-                                     _match_actor(case))
-    placement.document_id = getattr(document, "id", None)
+    placement.document_id = issue_referral_letter(case, referral_letter_facts(seeker, post, facts["report_by"]),
+                                                  now, _match_actor(case))
 
 
 def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -224,11 +223,10 @@ def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]
         task = stack.pop()
         task.data.update(facts)
         stack.extend(task.children)
-    case.workflow_state = runtime.dumps(workflow)
     data.update(facts)
     projection = summarize(case.process, data)
-    case.summary = projection.summary
-    case.search_text = f"{case.number.lower()} {projection.search_text}"
+    write_case(case, {"workflow_state": runtime.dumps(workflow), "summary": projection.summary,
+                      "search_text": f"{case.number.lower()} {projection.search_text}"})
 
 
 def _match_actor(case: Case) -> str:
@@ -269,7 +267,7 @@ def referral_letter_facts(seeker: dict[str, Any], post: Post, report_by: str) ->
     return facts
 
 
-def issue_referral_letter(case: Case, facts: dict[str, Any], now: datetime, actor_name: str):
+def issue_referral_letter(case: Case, facts: dict[str, Any], now: datetime, actor_name: str) -> int:
     """The one place the letter is issued (queued in this transaction, rendered from the outbox)."""
     from engine.documents import issue_notice
 

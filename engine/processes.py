@@ -59,17 +59,27 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def current_version(process: str) -> ProcessVersion:
-    """The version matching the files in bpmn/ now, registered on first use. Does not commit."""
+_stored: dict[tuple[str, str], int] = {}  # (process, content hash) -> id of a version known to be stored
+
+
+def current_version(process: str) -> tuple[int, ParsedProcess]:
+    """The id and parsed spec of the version matching the files in bpmn/ now, registered on first use (in the
+    caller's transaction; not committed). Once a version is known to be stored, no query is needed."""
     files, digest = _read(process)
+    version_id = _stored.get((process, digest))
+    if version_id is not None:
+        return version_id, parsed_by_id(version_id)
     version = db.session.scalar(
         select(ProcessVersion).where(ProcessVersion.process == process, ProcessVersion.content_hash == digest)
     )
     if version is None:
+        # Not remembered until committed by someone: this transaction may yet roll back.
         version = ProcessVersion(process=process, content_hash=digest, files=dict(files), created_at=datetime.now(UTC))
         db.session.add(version)
         db.session.flush()
-    return version
+    else:
+        _stored[(process, digest)] = version.id
+    return version.id, parsed(version)
 
 
 def parsed(version: ProcessVersion) -> ParsedProcess:
@@ -100,5 +110,6 @@ def version_hash(version_id: int) -> str:
 
 def forget() -> None:
     """Drop what is remembered of stored versions (after process_versions rows were deleted: ids may be reused)."""
+    _stored.clear()
     _hashes.clear()
     runtime.forget_parsed()

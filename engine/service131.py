@@ -1,12 +1,12 @@
 """The 131 service (一次职业指导、三个岗位信息、一次培训) owed to temp_job job seekers: the `service_131` projection row
-per case, written by a mapper event whenever a temp_job case row is inserted or updated (same transaction), and the
+per case, written with every write of a temp_job case's row (engine.services.cases.write_case), and the
 per-region report that reads it, so reports never open workflow state."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, event, func, or_, select, text
+from sqlalchemy import Boolean, ForeignKey, String, func, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.actors import Actor, region_filter, scope_prefix
@@ -15,6 +15,7 @@ from engine.errors import DataInvalid, NotFound
 from engine.models import Case
 from engine.placements import PROCESS, SERVICE_131_PARTS, case_expr
 from engine.regions import region_name
+from engine.services.cases import CASE_WRITTEN_HOOKS
 from engine.validation import REGION_RE
 
 SERVICE_131_TITLES = {"career_guidance": "职业指导", "job_offers": "3个岗位信息", "training": "培训项目"}
@@ -35,8 +36,7 @@ class Service131(db.Model):
 
 
 
-# The 131 projection row, written whenever a temp_job case row is inserted or updated (same connection and
-# transaction as the case row).
+# The 131 projection row, written with every write of a temp_job case's row (same transaction).
 _UPSERT_131 = text(
     "INSERT INTO service_131 (case_id, region, priority_group, owes_career_guidance, owes_job_offers, owes_training,"
     " open) VALUES (:case_id, :region, :group, :cg, :jo, :tr, :open) ON CONFLICT (case_id) DO UPDATE SET"
@@ -46,18 +46,19 @@ _UPSERT_131 = text(
 )
 
 
-@event.listens_for(Case, "after_insert")
-@event.listens_for(Case, "after_update")
-def _project_131(_mapper, connection, target: Case) -> None:
-    if target.process != PROCESS:
+def _project_131(case: Case) -> None:
+    if case.process != PROCESS:
         return
-    summary = target.summary or {}
+    summary = case.summary or {}
     owed = summary.get("service_131_owed", list(SERVICE_131_PARTS))
-    connection.execute(_UPSERT_131, {
-        "case_id": target.id, "region": target.region, "group": summary.get("priority_group"),
+    db.session.connection().execute(_UPSERT_131, {
+        "case_id": case.id, "region": case.region, "group": summary.get("priority_group"),
         "cg": "career_guidance" in owed, "jo": "job_offers" in owed, "tr": "training" in owed,
-        "open": target.closed_at is None,
+        "open": case.closed_at is None,
     })
+
+
+CASE_WRITTEN_HOOKS.append(_project_131)
 
 
 # ---------------------------------------------------------------------------------------------------------------

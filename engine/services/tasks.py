@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from engine import audit
@@ -22,9 +22,15 @@ from engine.services.cases import (
     TASK_COMPLETED_HOOKS,
     load_workflow,
     project_case,
+    reflect,
     runtime,
 )
 from engine.validation import validate
+
+_TASKS = Task.__table__
+_COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open")
+             .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
+                     completed_by=bindparam("completed_by"), assignee_id=bindparam("assignee_id")))
 
 
 def task_in_scope(actor: Actor, task_id: str) -> Task:
@@ -107,23 +113,24 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     meta = parsed.user_tasks[task.name]
     if meta.form_file:
         validate(parsed.forms[meta.form_file], data)
+    # Conditional: of two completions at once, exactly one changes the row (the other waits for the row lock on
+    # PostgreSQL, then finds the task done).
+    completion = {"state": "completed", "completed_at": now, "completed_by": actor.username,
+                  "assignee_id": task.assignee_id or actor.user_id}
+    if db.session.connection().execute(_COMPLETE, {"task_id": task.id, **completion}).rowcount != 1:
+        raise Conflict("该任务已办结")
+    reflect(task, completion)
     values = rule_values()
     with engine_context(now, values):
         runtime.complete_user_task(workflow, UUID(task.id), data)
-        task.state = "completed"
-        task.completed_at = now
-        task.completed_by = actor.username
-        if task.assignee_id is None:
-            task.assignee_id = actor.user_id
         before = case.status
         for hook in TASK_CLOSED_HOOKS:
-            hook(task, now)
+            hook(task.id, task.escalation_level, now)
         data_after = project_case(case, workflow, parsed, now, values)
         audit.record(case, actor.username, "task_completed",
                      {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
         for hook in TASK_COMPLETED_HOOKS:
             hook(case, task.name, data, data_after, now, actor)
-    db.session.flush()
     return case
 
 

@@ -8,14 +8,13 @@ import sys
 import textwrap
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from engine import documents, escalation, services
 from engine.db import db
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import open_tasks
-from tests.conftest import IS_POSTGRES, TEST_DB_URL, at, requires_postgres
+from tests.conftest import TEST_DB_URL, at, requires_postgres
 from tests.factories import wage_arrears_intake
 
 
@@ -279,11 +278,34 @@ def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
     assert bad.status_code == 400 and "status" in bad.json["error"]["fields"]
 
 
-@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's conditional-update claim; PostgreSQL has its own test")
-def test_sqlite_claim_is_conditional(ctx, inspector):
+def test_claim_is_conditional(ctx, inspector):
     _ordered_case(inspector, at("2021-03-01 10:00"))
     timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
     first = escalation._claim(timer_id, at("2021-03-05 09:00"), "a")
-    assert first is not None
+    assert first is not None and first.name == "payment_deadline"
     assert escalation._claim(timer_id, at("2021-03-05 09:00"), "b") is None
+    db.session.rollback()
+
+
+@requires_postgres()
+def test_claim_skips_a_timer_another_sweeper_holds_without_waiting(app, ctx, inspector):
+    _ordered_case(inspector, at("2021-03-01 10:00"))
+    timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
+    db.session.commit()
+    assert escalation._claim(timer_id, at("2021-03-05 09:00"), "a") is not None  # held, not committed
+    outcome = []
+
+    def other_sweeper():
+        with app.app_context():
+            # Without SKIP LOCKED this would wait for the first sweeper, which holds on until after the join below.
+            outcome.append(escalation._claim(timer_id, at("2021-03-05 09:00"), "b"))
+            db.session.rollback()
+            db.session.remove()
+
+    thread = threading.Thread(target=other_sweeper)
+    thread.start()
+    thread.join(30)
+    db.session.rollback()  # the first sweeper dies: the timer is pending again
+    assert outcome == [None]
+    assert escalation._claim(timer_id, at("2021-03-05 09:00"), "c") is not None
     db.session.rollback()
