@@ -28,7 +28,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hrss.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Engine options; a PostgreSQL server can restart under the pool, so web/__init__.py turns on pool_pre_ping
+    # for it (a SQLite file cannot go away, and the ping would be one more statement per transaction).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SCHEDULER = os.environ.get("SCHEDULER", "off")
     SCHEDULER_INTERVAL_SECONDS = int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))

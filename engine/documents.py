@@ -100,14 +100,14 @@ def _json_safe(value: Any) -> Any:
     return str(value)  # Decimal and friends: exact text
 
 
+_NEXT_NUMBER = text(
+    "INSERT INTO document_sequences (bureau, kind, year, last) VALUES (:b, :k, :y, 1) "
+    "ON CONFLICT (bureau, kind, year) DO UPDATE SET last = document_sequences.last + 1 RETURNING last"
+)
+
+
 def _next_number(bureau_code: str, kind: str, year: int) -> int:
-    return db.session.execute(
-        text(
-            "INSERT INTO document_sequences (bureau, kind, year, last) VALUES (:b, :k, :y, 1) "
-            "ON CONFLICT (bureau, kind, year) DO UPDATE SET last = document_sequences.last + 1 RETURNING last"
-        ),
-        {"b": bureau_code, "k": kind, "y": year},
-    ).scalar_one()
+    return db.session.connection().execute(_NEXT_NUMBER, {"b": bureau_code, "k": kind, "y": year}).scalar_one()
 
 
 _INSERT_DOCUMENT = insert(Document.__table__).returning(Document.__table__.c.id)

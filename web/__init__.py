@@ -61,6 +61,9 @@ def register_extensions(app: Flask) -> None:
     import engine.models_all  # noqa: F401 - every table, for Alembic and create_all
     from web.extensions import csrf, db, migrate
 
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Test each connection before use: after a server restart the pool's connections are dead.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     db.init_app(app)
     # render_as_batch: SQLite alters tables by copying them.
     migrations = Path(__file__).resolve().parent.parent / "migrations"

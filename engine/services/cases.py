@@ -48,16 +48,16 @@ CASE_WRITTEN_HOOKS: list = []
 NON_WORKFLOW_TASKS: dict[str, tuple[dict, Any]] = {}
 
 
+# One statement on both databases: no two cases ever get the same number.
+_NEXT_CASE_NUMBER = text(
+    "INSERT INTO case_sequences (prefix, region, year, last) VALUES (:p, :r, :y, 1) "
+    "ON CONFLICT (prefix, region, year) DO UPDATE SET last = case_sequences.last + 1 RETURNING last"
+)
+
+
 def next_case_number(process: str, region: str, year: int) -> str:
     prefix = processes.PREFIXES.get(process, process[:2].upper())
-    # One statement on both databases: no two cases ever get the same number.
-    last = db.session.execute(
-        text(
-            "INSERT INTO case_sequences (prefix, region, year, last) VALUES (:p, :r, :y, 1) "
-            "ON CONFLICT (prefix, region, year) DO UPDATE SET last = case_sequences.last + 1 RETURNING last"
-        ),
-        {"p": prefix, "r": region, "y": year},
-    ).scalar_one()
+    last = db.session.connection().execute(_NEXT_CASE_NUMBER, {"p": prefix, "r": region, "y": year}).scalar_one()
     return f"{prefix}-{region}-{year}-{last:06d}"
 
 
@@ -86,6 +86,10 @@ _CANCEL_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS
                 .values(state="cancelled", completed_at=bindparam("now")))
 _CANCEL_TIMER = update(_TIMERS).where(_TIMERS.c.id == bindparam("timer_id")).values(status="cancelled")
 _MOVE_TIMER = update(_TIMERS).where(_TIMERS.c.id == bindparam("timer_id")).values(fire_at=bindparam("fire_at"))
+_INSERT_TASKS = insert(_TASKS)
+_INSERT_TIMERS = insert(_TIMERS)
+# The columns to SET come from the parameters given (the where-clause names cannot be column names).
+_WRITE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_id_"), _CASES.c.version == bindparam("read_version"))
 
 
 def reflect(row: Any, values: dict[str, Any]) -> None:
@@ -100,8 +104,7 @@ def write_case(case: Case, changes: dict[str, Any]) -> None:
     version = case.version
     changes = {**changes, "version": version + 1}
     written = db.session.connection().execute(
-        update(_CASES).where(_CASES.c.id == case.id, _CASES.c.version == version).values(**changes)
-    ).rowcount
+        _WRITE_CASE, {**changes, "case_id_": case.id, "read_version": version}).rowcount
     if written != 1:
         raise Conflict("案件已被他人修改，请刷新后重试")
     reflect(case, changes)
@@ -138,7 +141,7 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
             new_due.append({"case_id": case.id, "kind": "task_due", "task_id": task_id, "spiff_task_id": None,
                             "name": meta.name, "level": 1, "fire_at": due})
     if new_tasks:
-        connection.execute(insert(_TASKS), new_tasks)
+        connection.execute(_INSERT_TASKS, new_tasks)
 
     # Timers: waiting BPMN timers and task deadlines, both picked up by the sweeper by fire time.
     waiting = {str(t.id): (t, fire_at) for t, fire_at in runtime.waiting_timers(workflow)}
@@ -154,7 +157,7 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
                    "name": task.task_spec.bpmn_id or "", "level": 0, "fire_at": fire_at}
                   for spiff_id, (task, fire_at) in waiting.items() if spiff_id not in known] + new_due
     if new_timers:
-        connection.execute(insert(_TIMERS), new_timers)
+        connection.execute(_INSERT_TIMERS, new_timers)
 
     # The case row.
     changes: dict[str, Any] = {

@@ -33,10 +33,17 @@ _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.
                      completed_by=bindparam("completed_by"), assignee_id=bindparam("assignee_id")))
 
 
+_IN_SCOPE: dict[str, Any] = {}
+
+
 def task_in_scope(actor: Actor, task_id: str) -> Task:
-    # The case comes in the same query: every caller needs it next.
-    task = db.session.scalar(select(Task).options(joinedload(Task.case))
-                             .where(Task.id == str(task_id), region_filter(Task.region, actor)))
+    # Built once per region scope (building and keying the statement cost more than running it); the case comes
+    # in the same query, as every caller needs it next.
+    query = _IN_SCOPE.get(actor.scope)
+    if query is None:
+        query = _IN_SCOPE[actor.scope] = (select(Task).options(joinedload(Task.case))
+                                          .where(Task.id == bindparam("task_id"), region_filter(Task.region, actor)))
+    task = db.session.scalar(query, {"task_id": str(task_id)})
     if task is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return task
