@@ -304,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  letters (rendered after commit, not timed above): {rendered_ms:.0f} ms each; "
                       f"{waiting} queued -> {waiting * rendered_ms / 1000:.0f} s of outbox work")
             target_ok = service_rate >= TARGET_RATE or postgres
-            print(f"  target: >= {TARGET_RATE}/s on SQLite -> "
-                  f"{'met' if service_rate >= TARGET_RATE else 'NOT met'}")
+            if postgres:
+                print(f"  target: >= {TARGET_RATE}/s is set for SQLite; PostgreSQL is shown for reference")
+            else:
+                verdict = "met" if service_rate >= TARGET_RATE else "NOT met"
+                print(f"  target: >= {TARGET_RATE}/s on SQLite -> {verdict}")
             if undecided:
                 print(f"ERROR: {undecided} claims were not decided by the rules", file=sys.stderr)
                 status = 1
