@@ -9,14 +9,17 @@ of a sweep when none is due.
 Targets (issue 3): a no-op sweep under 50 ms whatever the number of pending timers; at least 300 due timers fired
 per second per process.
 
-How the rows are made. Firing goes through `engine.escalation.sweep` for real, so every due timer is a real
-task-due timer of a real case: `--cases` wage-arrears cases are opened through `engine.services.cases.open_case`
-(workflow state, review task with its deadline, task-due timer, audit chain), then cloned with bulk inserts: each
-clone is a copy of a real case row (same workflow state, own number) with its own copy of the open review task
-and one task-due timer on it, due before `now`. Opening 10,000 cases through the service would measure the service,
-not the sweeper. The pending (not yet due) timers are task-due timers on those same tasks with fire times spread
-over the next six months: the due query and the no-op sweep read only the timers index, so a million pending
-timers do not need a million case rows (whose workflow state would make the database tens of GB).
+How the rows are made. Firing goes through `engine.escalation.sweep` for real, so every due timer is a real timer
+of a real case. Most are task-due timers: `--cases` wage-arrears cases are opened through
+`engine.services.cases.open_case` (workflow state, review task with its deadline, task-due timer, audit chain), then
+cloned with bulk inserts: each clone is a copy of a real case row (same workflow state, own number) with its own
+copy of the open review task and one task-due timer on it, due before `now`. Opening 10,000 cases through the
+service would measure the service, not the sweeper. The rest (`--bpmn`, 5% by default) are BPMN payment-deadline
+timers of cases taken through the services to the rectification order: firing one loads, runs and saves the
+workflow, the sweeper's heavier kind of work. The rate printed is over both kinds, as they come in fire-time order.
+The pending (not yet due) timers are task-due timers on those same tasks with fire times spread over the next six
+months: the due query and the no-op sweep read only the timers index, so a million pending timers do not need a
+million case rows (whose workflow state would make the database tens of GB).
 
 On PostgreSQL the database must be empty (a database of its own) or be emptied with `--reset`; the rows are
 removed at the end unless `--keep`."""
@@ -68,6 +71,29 @@ def _intake(i: int) -> dict:
     }
 
 
+def _to_payment_deadline(actor, i: int) -> None:
+    """One case through the services up to the issued rectification order: its payment-deadline timer (3 working
+    days from the order on 2 March) is due at NOW."""
+    from sqlalchemy import select
+
+    from engine import services
+    from engine.db import db
+    from engine.models import Case, Task
+
+    case = services.open_case(actor, "wage_arrears", "532301", _intake(i), OPENED)
+    case_id = case.id
+    for name, data, hours in [
+        ("review_complaint", {"decision": "accept"}, 1),
+        ("investigate", {"verified_amount": "126000.00", "workers_owed": 12, "outcome": "order",
+                         "findings": "经调取工资台账、考勤记录，核实拖欠情况属实"}, 2),
+        ("issue_order", {"payment_deadline_days": 3}, 25),
+    ]:
+        task_id, version = db.session.execute(
+            select(Task.id, Case.version).join(Case, Case.id == Task.case_id)
+            .where(Task.case_id == case_id, Task.state == "open", Task.name == name)).one()
+        services.complete_task(actor, task_id, data, version, OPENED + timedelta(hours=hours))
+
+
 def _explain(stmt, postgres: bool) -> list[str]:
     """The plan of a SQLAlchemy statement, with its parameters processed as the column types would."""
     from engine.db import db
@@ -112,8 +138,14 @@ def _populate(args, postgres: bool) -> dict[str, float]:
             for i in range(args.cases)]
     timings["open_case"] = time.perf_counter() - started
     real_ids = [case.id for case in real]
+    started = time.perf_counter()
+    for i in range(args.bpmn):
+        _to_payment_deadline(actor, args.cases + i)
+    if args.bpmn:
+        print(f"took {args.bpmn} more cases to the rectification order through the services in "
+              f"{time.perf_counter() - started:.1f} s: their payment deadlines are due", flush=True)
     real_due = db.session.scalar(select(func.count()).select_from(Timer).where(
-        Timer.status == "pending", Timer.fire_at <= NOW))
+        Timer.status == "pending", Timer.fire_at <= NOW, Timer.kind == "task_due"))
     case_columns = [c.name for c in Case.__table__.columns if c.name != "id"]
     templates = [dict(zip(case_columns, row, strict=True)) for row in db.session.execute(
         select(*[Case.__table__.c[name] for name in case_columns]).where(Case.id.in_(real_ids)))]
@@ -125,7 +157,7 @@ def _populate(args, postgres: bool) -> dict[str, float]:
           f"({args.cases / timings['open_case']:.0f}/s); workflow state {statistics.mean(sizes) / 1024:.0f} KiB; "
           f"{real_due} of their task-due timers are due at {NOW:%Y-%m-%d %H:%M}", flush=True)
 
-    clones = max(0, args.due - real_due)
+    clones = max(0, args.due - real_due - args.bpmn)
     started = time.perf_counter()
     first_id = (db.session.scalar(select(func.max(Case.id))) or 0) + 1
     case_rows, task_rows, timer_rows = [], [], []
@@ -195,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due", type=int, default=10_000 if postgres else 1_000,
                         help="timers due at the sweep's now (default 10,000 on PostgreSQL, 1,000 on SQLite)")
     parser.add_argument("--cases", type=int, default=20, help="real cases opened through open_case (default 20)")
+    parser.add_argument("--bpmn", type=int, default=None,
+                        help="of the due timers, BPMN payment deadlines of cases taken through the services "
+                             "(default 5%% of --due)")
     parser.add_argument("--batch", type=int, default=500, help="sweep batch size (default 500, as the scheduler)")
     parser.add_argument("--noop-runs", type=int, default=7, help="no-op sweeps to time (default 7)")
     parser.add_argument("--reset", action="store_true", help="PostgreSQL: empty the database's tables first")
@@ -203,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cases < 1 or args.due < 0 or args.pending < 0:
         parser.error("--cases must be at least 1, --due and --pending at least 0")
     args.cases = min(args.cases, max(args.due, 1))
+    if args.bpmn is None:
+        args.bpmn = args.due // 20
+    if args.bpmn < 0 or args.bpmn + args.cases > max(args.due, 1):
+        parser.error("--bpmn must be at least 0, and --bpmn plus --cases at most --due")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     url = url_env if postgres else f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -211,12 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(url, workdir)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from flask_migrate import upgrade
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, update
 
     from engine import escalation
     from engine.db import db
     from engine.documents import Document
-    from engine.models import Case, Timer
+    from engine.models import Case, Task, Timer
 
     status = 0
     with app.app_context():
@@ -255,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  fired {done:,} / ~{total:,}", end="\r", file=sys.stderr, flush=True)
 
             started, cpu = time.perf_counter(), time.process_time()
-            report = escalation.sweep(NOW, batch=args.batch, worker="bench", progress=progress)
+            # Firing only: the notices the BPMN cases queued on their way here are rendered by the outbox, which
+            # bench.notices measures.
+            report = escalation.sweep(NOW, batch=args.batch, worker="bench", progress=progress, render_notices=False)
             fire_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
             fired = len(report.fired) + len(report.escalated)
             print(f"fire: {fired:,} due timers found and fired in {fire_s:.2f} s = {fired / fire_s:,.0f} timers/s "
@@ -270,10 +311,15 @@ def main(argv: list[str] | None = None) -> int:
                 Timer.status == "pending", Timer.fire_at <= NOW))
             claimed = db.session.scalar(select(func.count()).select_from(Timer).where(Timer.claimed_by == "bench"))
             escalations = db.session.scalar(select(func.count()).select_from(escalation.Escalation))
+            checks = db.session.scalar(select(func.count()).select_from(Task).where(Task.name == "check_payment"))
             db.session.rollback()
             print(f"check: {claimed:,} timers marked fired by this sweep, {escalations:,} escalations recorded, "
-                  f"{left} due timers left")
+                  f"{checks:,} payment checks opened by fired BPMN timers, {left} due timers left")
 
+            # Those notices are put off, so the no-op sweeps find nothing to fire and nothing to render.
+            db.session.execute(update(Document).where(Document.status == "pending")
+                               .values(next_attempt_at=NOW + timedelta(days=365)))
+            db.session.commit()
             noop = []
             for _ in range(args.noop_runs):
                 started = time.perf_counter()
@@ -292,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
 
             ok_noop = statistics.median(noop) < TARGET_NOOP_MS
             ok_rate = fired / fire_s >= TARGET_FIRE_RATE if fired else True
-            ok_fired = left == 0 and claimed == fired and not report.errors
+            ok_fired = left == 0 and claimed == fired and checks == args.bpmn and not report.errors
             print(f"targets: no-op sweep < {TARGET_NOOP_MS} ms {'met' if ok_noop else 'MISSED'}; "
                   f">= {TARGET_FIRE_RATE}/s {'met' if ok_rate else 'MISSED'}; every due timer fired once "
                   f"{'yes' if ok_fired else 'NO'}; due query on ix_timers_due {'yes' if uses_index else 'NO'}")
