@@ -20,6 +20,7 @@ from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import UTCDateTime, db
+from engine.errors import Conflict
 from engine.models import Case, Task, Timer
 from engine.regions import region_name
 from engine.services._common import rule_values
@@ -228,7 +229,7 @@ def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any]
             _escalate(timer, now, values, report)
         db.session.commit()
         return True
-    except (StaleDataError, IntegrityError, OperationalError) as exc:
+    except (Conflict, StaleDataError, IntegrityError, OperationalError) as exc:
         # A user changed the case at the same moment: the timer stays pending for the next sweep.
         db.session.rollback()
         report.skipped += 1

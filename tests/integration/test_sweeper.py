@@ -8,7 +8,7 @@ import sys
 import textwrap
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine import documents, escalation, services
 from engine.db import db
@@ -276,6 +276,28 @@ def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
     assert body["items"][0]["level"] == 1
     bad = client.get("/api/v1/escalations?status=maybe", headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 400 and "status" in bad.json["error"]["fields"]
+
+
+def test_a_case_changed_while_its_timer_fires_leaves_the_timer_to_the_next_sweep(ctx, inspector, monkeypatch):
+    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    real_load = escalation.load_workflow
+
+    def load_then_someone_edits(row):
+        loaded = real_load(row)
+        # A user's completion commits between the sweeper's read of the case and its write.
+        db.session.execute(update(Case).where(Case.id == row.id).values(version=Case.version + 1)
+                           .execution_options(synchronize_session=False))
+        return loaded
+
+    monkeypatch.setattr(escalation, "load_workflow", load_then_someone_edits)
+    report = escalation.sweep(at("2021-03-05 09:00"), render_notices=False)
+    assert report.fired == [] and report.errors == [] and report.skipped == 1
+    db.session.expire_all()
+    assert _task_names(db.session.get(Case, case.id)) == []
+    assert db.session.scalar(select(Timer.status).where(Timer.name == "payment_deadline")) == "pending"
+
+    monkeypatch.setattr(escalation, "load_workflow", real_load)
+    assert escalation.sweep(at("2021-03-05 09:01")).fired == [f"{case.number} payment_deadline"]
 
 
 def test_claim_is_conditional(ctx, inspector):
