@@ -149,18 +149,9 @@ def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
     """The campaign from the rule values (defaults overridden by `rule_settings`)."""
     values = rule_values() if values is None else values
 
-    def day(key: str) -> date:
-        raw = values[key]
-        if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(str(raw).strip())
-        except ValueError:
-            # A bad province setting is a configuration fault, not bad request input: name the rule.
-            raise ValueError(f"rule {key} must be a date YYYY-MM-DD, not {raw!r}") from None
-
-    return Campaign(day("campaign_start"), day("clear_zero_year_end_deadline"),
-                    day("clear_zero_spring_festival_deadline"))
+    # rule_values() has checked them (a bad stored date is ignored there, with the default in force).
+    return Campaign(*(date.fromisoformat(str(values[key])) for key in (
+        "campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")))
 
 
 # ---------------------------------------------------------------------------------------------------------------

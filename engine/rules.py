@@ -6,6 +6,7 @@ can cite `basis`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 
@@ -71,11 +72,30 @@ def default_value(key: str) -> int | Decimal | str:
         raise UnknownRule(key) from None
 
 
+_WHOLE_UNITS = ("working_days", "days", "percent", "months")
+
+
 def coerce(key: str, raw: str) -> int | Decimal | str:
-    """Turn a stored override back into the rule's type."""
-    default = default_value(key)
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, Decimal):
-        return Decimal(raw)
-    return raw
+    """Turn a stored override back into the rule's type; ValueError (naming the rule) when it is not one."""
+    rule = RULES.get(key)
+    if rule is None:
+        raise UnknownRule(key)
+    text = str(raw).strip()
+    try:
+        if rule.unit in _WHOLE_UNITS or isinstance(rule.default, int):
+            value: int | Decimal | str = int(text)
+            if value < 0 or (rule.unit == "percent" and value > 100):
+                raise ValueError
+            return value
+        if isinstance(rule.default, Decimal):
+            amount = Decimal(text)
+            if not amount.is_finite() or amount < 0:
+                raise ValueError
+            return amount
+        if rule.unit == "date":
+            return date.fromisoformat(text).isoformat()
+    except (ValueError, ArithmeticError):
+        expected = {"date": "日期 YYYY-MM-DD", "yuan": "不小于0的金额", "percent": "0–100 的整数"}.get(
+            rule.unit, "不小于0的整数")
+        raise ValueError(f"规则 {key}（{rule.title}）的取值应为{expected}，不能是 {raw!r}") from None
+    return text

@@ -155,6 +155,52 @@ def documents_failures() -> None:
     click.echo(f"{len(rows)} notices waiting or failed")
 
 
+rules_cli = AppGroup("rules", help="The province's overrides of the rules' defaults (engine/rules.py).")
+
+
+@rules_cli.command("list")
+def rules_list() -> None:
+    """Every rule: the value in force, its default, and who overrode it."""
+    from engine.rule_settings import rules_in_force
+
+    for rule in rules_in_force():
+        override = f"  (set by {rule.updated_by}; default {rule.default})" if rule.stored is not None else ""
+        ignored = "" if rule.stored_valid else f"  [stored value {rule.stored!r} is invalid: the default applies]"
+        click.echo(f"{rule.key:<40} {rule.value!s:>12} {rule.unit:<13} {rule.title}{override}{ignored}")
+
+
+@rules_cli.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--by", required=True, help="Who decided it (kept with the setting)")
+def rules_set(key: str, value: str, by: str) -> None:
+    """Override rule KEY with VALUE (checked against the rule's unit)."""
+    from engine.rule_settings import set_rule
+
+    try:
+        in_force = set_rule(key, value, by, datetime.now(UTC))
+    except DataInvalid as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"error: {field}: {message}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"{key} = {in_force}")
+
+
+@rules_cli.command("reset")
+@click.argument("key")
+def rules_reset(key: str) -> None:
+    """Drop the override of rule KEY: its default applies again."""
+    from engine.rule_settings import reset_rule
+
+    try:
+        default = reset_rule(key)
+    except DataInvalid as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"error: {field}: {message}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"{key} = {default} (default)")
+
+
 def register(app: Flask) -> None:
     from web import cli_benefits, cli_ledger
     from web.dashboard_cli import dashboard_cli
@@ -164,6 +210,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(rules_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep_command)
     app.cli.add_command(scheduler_cli)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -15,6 +16,8 @@ from engine.db import db
 from engine.errors import Conflict, NotFound
 from engine.models import Case, RuleSetting
 from engine.rules import RULES, coerce
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,10 +63,14 @@ _SETTINGS = select(RuleSetting.__table__.c.key, RuleSetting.__table__.c.value)
 
 
 def rule_values() -> dict[str, Any]:
-    """Defaults overridden by the province's settings."""
+    """Defaults overridden by the province's settings. A stored value that is not valid for its rule (typed into
+    the table by hand) is ignored with an error in the log: the statutory default applies, the engine keeps running."""
     values: dict[str, Any] = {key: rule.default for key, rule in RULES.items()}
     # A plain statement, built once: the settings are read as they stand, nothing pending needs flushing first.
     for key, value in db.session.connection().execute(_SETTINGS):
         if key in RULES:
-            values[key] = coerce(key, value)
+            try:
+                values[key] = coerce(key, value)
+            except ValueError as exc:
+                log.error("rule setting ignored, the default %s applies: %s", RULES[key].default, exc)
     return values

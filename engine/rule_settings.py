@@ -1,0 +1,78 @@
+"""A province's overrides of the rules in engine/rules.py: listed with what is in force, set only when valid for
+the rule, reset to the default. (Read in every transaction by engine.services._common.rule_values.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.db import db
+from engine.models import RuleSetting
+from engine.rules import RULES, UnknownRule, coerce
+from engine.services._common import rule_values, transactional
+from engine.validation import DataInvalid
+
+
+@dataclass(frozen=True)
+class RuleInForce:
+    key: str
+    title: str
+    unit: str
+    default: Any
+    value: Any            # what the engine uses now
+    stored: str | None    # the override as stored, if any
+    stored_valid: bool    # False: the stored value is not valid for the rule and is ignored
+    updated_by: str | None
+    basis: str
+
+
+def rules_in_force() -> list[RuleInForce]:
+    values = rule_values()
+    stored = {row.key: row for row in db.session.scalars(select(RuleSetting))}
+    return [RuleInForce(key, rule.title, rule.unit, rule.default, values[key],
+                        stored[key].value if key in stored else None,
+                        key not in stored or _valid(key, stored[key].value),
+                        stored[key].updated_by if key in stored else None, rule.basis)
+            for key, rule in RULES.items()]
+
+
+def _valid(key: str, raw: str) -> bool:
+    try:
+        coerce(key, raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _rule(key: str) -> None:
+    if key not in RULES:
+        raise DataInvalid({"key": f"没有这条规则：{key}"})
+
+
+@transactional
+def set_rule(key: str, raw: str, by: str, now: datetime) -> Any:
+    """Store an override after checking it is valid for the rule; returns the value now in force."""
+    _rule(key)
+    try:
+        value = coerce(key, raw)
+    except (ValueError, UnknownRule) as exc:
+        raise DataInvalid({"value": str(exc)}) from None
+    row = db.session.get(RuleSetting, key)
+    if row is None:
+        row = RuleSetting(key=key)
+        db.session.add(row)
+    row.value, row.updated_by, row.updated_at = str(value), by, now
+    return value
+
+
+@transactional
+def reset_rule(key: str) -> Any:
+    """Drop the override: the default applies again (returned)."""
+    _rule(key)
+    row = db.session.get(RuleSetting, key)
+    if row is not None:
+        db.session.delete(row)
+    return RULES[key].default

@@ -1,0 +1,54 @@
+"""`flask rules list | set | reset`: a province's overrides are checked against the rule before they are stored,
+and what is stored is what the engine then uses (a case's deadline follows it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import services
+from engine.db import db
+from engine.models import RuleSetting, Task
+from tests.conftest import at
+from tests.factories import wage_arrears_intake
+
+
+def run(app, *args: str):
+    return app.test_cli_runner().invoke(args=["rules", *args])
+
+
+def test_bad_values_are_refused_and_change_nothing(app, ctx):
+    for key, value in [("acceptance_review_days", "五"), ("acceptance_review_days", "-1"),
+                       ("benefit_rate_percent", "120"), ("claim_supervisor_ceiling", "NaN"),
+                       ("campaign_start", "next week")]:
+        result = run(app, "set", "--by", "admin_all", "--", key, value)
+        assert result.exit_code == 2, (key, value, result.output)
+        assert key in result.output and "error: value" in result.output
+    unknown = run(app, "set", "no_such_rule", "3", "--by", "admin_all")
+    assert unknown.exit_code == 2 and "no_such_rule" in unknown.output
+    db.session.expire_all()
+    assert db.session.scalars(select(RuleSetting)).all() == []
+
+
+def test_a_setting_takes_effect_and_reset_restores_the_default(app, ctx, inspector):
+    result = run(app, "set", "acceptance_review_days", "3", "--by", "head_cz")
+    assert result.exit_code == 0 and "acceptance_review_days = 3" in result.output
+    listing = run(app, "list")
+    line = next(x for x in listing.output.splitlines() if x.startswith("acceptance_review_days"))
+    assert " 3 " in line and "head_cz" in line and "default 5" in line
+
+    # Opened on Monday 1 March 2021: 3 working days to review, due at the end of Thursday 4 March (not 8 March).
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-03-01 09:00"))
+    due = db.session.scalar(select(Task.due_at).where(Task.case_id == case.id, Task.name == "review_complaint"))
+    assert due.astimezone(at("2021-03-01 09:00").tzinfo).date().isoformat() == "2021-03-04"
+
+    assert run(app, "reset", "acceptance_review_days").output.strip() == "acceptance_review_days = 5 (default)"
+    db.session.expire_all()
+    assert db.session.get(RuleSetting, "acceptance_review_days") is None
+
+
+def test_list_names_a_stored_value_the_engine_ignores(app, ctx):
+    db.session.add(RuleSetting(key="investigation_days", value="fifteen", updated_by="dba",
+                               updated_at=at("2021-03-01 09:00")))
+    db.session.commit()
+    line = next(x for x in run(app, "list").output.splitlines() if x.startswith("investigation_days"))
+    assert " 15 " in line and "'fifteen' is invalid" in line
