@@ -55,7 +55,7 @@ def run_backend(label: str, url: str, workdir: Path, cases: int, runs: int) -> l
     from sqlalchemy import select
 
     from bench.dataset import REGION, populate
-    from engine import accounts, dashboard
+    from engine import accounts, clear_zero_snapshots
     from engine.db import db
     from engine.models import Case
 
@@ -65,7 +65,7 @@ def run_backend(label: str, url: str, workdir: Path, cases: int, runs: int) -> l
         counts = populate(cases)
         accounts.create_user("bench_sup_cz", "bench-pass-123", ["supervisor"], "532300", datetime.now(UTC))
         db.session.commit()
-        dashboard.take_snapshot(datetime.now(UTC))  # as the running scheduler does every 10 minutes
+        clear_zero_snapshots.take_snapshot(datetime.now(UTC))  # as the running scheduler does every 10 minutes
         db.session.commit()
         one = db.session.scalar(select(Case.number).where(Case.region == REGION, Case.closed_at.is_(None)).limit(1))
         db.session.remove()

@@ -1,157 +1,51 @@
-"""The supervisors' clear-zero dashboard (两清零): figures summed in SQL over the case and task projections, one
-snapshot row per day and case region for the burn-down. Pure reads, except `take_snapshot`, which the scheduler
-runs (PERIODIC_JOBS, at most every SNAPSHOT_EVERY) and `flask dashboard snapshot` runs by hand.
-
-The two targets (DOMAIN.md): (1) arrears on government-invested, SOE and PPP projects cleared by the end of the
-year; (2) all other arrears cleared before the Spring Festival. Their deadlines and the campaign's first day are
-rules (engine/rules.py: `campaign_start`, `clear_zero_year_end_deadline`, `clear_zero_spring_festival_deadline`),
-so a province sets them per campaign in `rule_settings`, where supervisors see them.
-
-On-time rates count completed tasks against their due time. Completed tasks never change, so take_snapshot also
-stores the counts per region and process (`on_time_counts`) and the page adds only the tasks completed since:
-its cost follows the regions, not the task history.
-
-Semantics. Campaign cases are wage-arrears cases still open, closed on/after the campaign start, or closed with
-money still owed (transferred to the police). Outstanding is the projection's `arrears_outstanding` (verified
-amount minus paid; the claimed amount until investigated). A target is met when nothing is outstanding on its
-cases. Days left count working days from today to the deadline, both included (engine.calendar).
-"""
+"""The supervisors' clear-zero dashboard (两清零): the figures of engine.clear_zero summed in SQL over the case and
+task projections for the actor's region, with drill-down by child region, on-time rates, the burn-down from the
+daily snapshots (engine.clear_zero_snapshots) and the open escalations. Pure reads."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Date,
-    Index,
-    Integer,
-    Numeric,
-    String,
-    UniqueConstraint,
-    case,
-    cast,
-    delete,
-    func,
-    or_,
-    select,
-)
-from sqlalchemy.orm import Mapped, contains_eager, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from engine import calendar
-from engine.actors import SYSTEM, Actor, region_filter
-from engine.db import UTCDateTime, db
+from engine.actors import Actor, region_filter
+from engine.clear_zero import (
+    PUBLIC_PROJECT_TYPES,
+    SPRING_FESTIVAL,
+    TARGET_TITLES,
+    TARGETS,
+    YEAR_END,
+    ZERO,
+    Campaign,
+    add_figures,
+    campaign,
+    campaign_cases,
+    cents,
+    figure_columns,
+    figures_json,
+    figures_of,
+    task_counts,
+    today_of,
+    working_days_left,
+    yuan,
+    zero_figures,
+)
+from engine.clear_zero_snapshots import ClearZeroSnapshot, OnTimeCount
+from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
-from engine.escalation import SUPERVISION_TASK, Escalation, escalation_json
+from engine.escalation import Escalation, escalation_json
 from engine.models import Case, Task
 from engine.regions import children, region_name
-from engine.scheduler import PERIODIC_JOBS
-from engine.services._common import rule_values, transactional
+from engine.summaries import money_text
 from engine.validation import REGION_RE
 
-PROCESS = "wage_arrears"
-# Target 1 covers these project types; target 2 everything else (private projects, unknown type).
-PUBLIC_PROJECT_TYPES = ("government_invested", "soe", "ppp")
-YEAR_END = "year_end"
-SPRING_FESTIVAL = "spring_festival"
-TARGETS = (YEAR_END, SPRING_FESTIVAL)
-TARGET_TITLES = {
-    YEAR_END: "政府投资、国有企业和PPP项目欠薪年底前清零",
-    SPRING_FESTIVAL: "其他欠薪春节前动态清零",
-}
 DASHBOARD_ROLES = ("supervisor", "head")  # and admin (Actor.has_role)
 MAX_BURNDOWN_DAYS = 400
-# The scheduler sweeps every minute; the day's snapshot row is refreshed at most this often.
-SNAPSHOT_EVERY = timedelta(minutes=10)
-# Counts stop this long before the snapshot, so a task committed a little after its completion time is still
-# counted (by the live part) rather than missed until the next recount.
-COUNT_LAG = timedelta(minutes=5)
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Table.
-
-class ClearZeroSnapshot(db.Model):
-    """The clear-zero figures of one case region on one (Beijing) day, refreshed through the day by the
-    scheduler, so the last refresh of a day stands for that day in the burn-down."""
-
-    __tablename__ = "clear_zero_snapshots"
-    __table_args__ = (UniqueConstraint("day", "region"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date)  # the unique (day, region) index serves queries by day
-    region: Mapped[str] = mapped_column(String(12))
-    open_cases: Mapped[int] = mapped_column(Integer, default=0)
-    workers_owed: Mapped[int] = mapped_column(Integer, default=0)
-    arrears_outstanding: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
-    arrears_recovered: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
-    # Target 1's share of the outstanding amount (government-invested, SOE and PPP projects).
-    year_end_outstanding: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
-    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-# Covering indexes for the two aggregates, in the order they group by: the page reads the index, never the wide
-# rows (a case row carries its workflow state). Declared here, with the feature; created by b6_dashboard.
-Index("ix_cases_clear_zero", Case.process, Case.region, Case.project_type, Case.closed_at, Case.workers_owed,
-      Case.arrears_outstanding, Case.arrears_recovered)
-Index("ix_tasks_on_time", Task.state, Task.completed_at, Task.region, Task.process, Task.due_at, Task.name)
-
-
-class OnTimeCount(db.Model):
-    """Completed tasks with a due time, and how many on time, per case region and process, counted up to
-    `counted_until` (the same in every row) by take_snapshot. Completed tasks never change, so the page adds only
-    the tasks completed since then instead of counting every task ever done."""
-
-    __tablename__ = "on_time_counts"
-
-    region: Mapped[str] = mapped_column(String(12), primary_key=True)
-    process: Mapped[str] = mapped_column(String(64), primary_key=True)
-    completed: Mapped[int] = mapped_column(Integer)
-    on_time: Mapped[int] = mapped_column(Integer)
-    counted_until: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The campaign, from the rules.
-
-@dataclass(frozen=True)
-class Campaign:
-    start: date
-    year_end_deadline: date
-    spring_festival_deadline: date
-
-    @property
-    def name(self) -> str:
-        return f"{self.start.year}—{self.start.year + 1}年度根治欠薪冬季专项行动"
-
-    @property
-    def deadline(self) -> date:
-        """The campaign's last deadline: everything must be zero by then."""
-        return max(self.year_end_deadline, self.spring_festival_deadline)
-
-    def deadline_of(self, target: str) -> date:
-        return self.year_end_deadline if target == YEAR_END else self.spring_festival_deadline
-
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "start": self.start.isoformat(),
-                "year_end_deadline": self.year_end_deadline.isoformat(),
-                "spring_festival_deadline": self.spring_festival_deadline.isoformat()}
-
-
-def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
-    """The campaign from the rule values (defaults overridden by `rule_settings`)."""
-    values = rule_values() if values is None else values
-
-    # rule_values() has checked them (a bad stored date is ignored there, with the default in force).
-    return Campaign(*(date.fromisoformat(str(values[key])) for key in (
-        "campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -204,68 +98,6 @@ def _child_name(code: str, region: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# SQL helpers: money is summed in whole fen, exact on SQLite (REAL storage) and PostgreSQL (numeric) alike.
-
-def _cents(column):
-    return cast(func.round(func.coalesce(column, 0) * 100), BigInteger)
-
-
-def _yuan(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(CENT))
-
-
-def _campaign_cases(scoped: Actor, campaign: Campaign) -> list:
-    start = datetime.combine(campaign.start, datetime.min.time(), tzinfo=calendar.get_timezone())
-    return [
-        Case.process == PROCESS,
-        region_filter(Case.region, scoped),
-        or_(Case.closed_at.is_(None), Case.closed_at >= start, Case.arrears_outstanding > 0),
-    ]
-
-
-def _figure_columns() -> list:
-    return [
-        func.coalesce(func.sum(case((Case.closed_at.is_(None), 1), else_=0)), 0).label("open_cases"),
-        func.coalesce(func.sum(func.coalesce(Case.workers_owed, 0)), 0).label("workers_owed"),
-        func.coalesce(func.sum(_cents(Case.arrears_outstanding)), 0).label("outstanding"),
-        func.coalesce(func.sum(_cents(Case.arrears_recovered)), 0).label("recovered"),
-    ]
-
-
-def _zero() -> dict[str, Any]:
-    return {"open_cases": 0, "workers_owed": 0, "arrears_outstanding": ZERO, "arrears_recovered": ZERO}
-
-
-def _figures(row) -> dict[str, Any]:
-    return {"open_cases": int(row.open_cases or 0), "workers_owed": int(row.workers_owed or 0),
-            "arrears_outstanding": _yuan(row.outstanding), "arrears_recovered": _yuan(row.recovered)}
-
-
-def _add(into: dict[str, Any], other: dict[str, Any]) -> None:
-    for key, value in other.items():
-        into[key] += value
-
-
-def _as_json(figures: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_money(v) if isinstance(v, Decimal) else v) for k, v in figures.items()}
-
-
-def today_of(now: datetime) -> date:
-    return now.astimezone(calendar.get_timezone()).date()
-
-
-def working_days_left(today: date, deadline: date) -> int:
-    """Working days from today to the deadline, both included; 0 once the deadline has passed."""
-    if today > deadline:
-        return 0
-    return calendar.working_days_between(today - timedelta(days=1), deadline)
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Reads.
 
 def clear_zero(actor: Actor, now: datetime, region: str | None = None, campaign_: Campaign | None = None) -> dict:
@@ -278,19 +110,19 @@ def clear_zero(actor: Actor, now: datetime, region: str | None = None, campaign_
     length = _child_length(scoped)
     # Grouped by the raw indexed columns (a streaming aggregate over the covering index), rolled up here: a few
     # hundred rows at most, one per case region and project type.
-    by_target = {name: _zero() for name in TARGETS}
+    by_target = {name: zero_figures() for name in TARGETS}
     # child region → target → figures
     by_child: dict[str, dict[str, dict[str, Any]]] = {r.code: {} for r in children(scoped.region)}
-    query = (select(Case.region, Case.project_type, *_figure_columns()).where(*_campaign_cases(scoped, camp))
+    query = (select(Case.region, Case.project_type, *figure_columns()).where(*campaign_cases(scoped, camp))
              .group_by(Case.region, Case.project_type))
     for row in db.session.execute(query):
-        figures = _figures(row)
+        figures = figures_of(row)
         name = YEAR_END if row.project_type in PUBLIC_PROJECT_TYPES else SPRING_FESTIVAL
-        _add(by_target[name], figures)
-        _add(by_child.setdefault(_child_code(row.region, length), {}).setdefault(name, _zero()), figures)
-    totals = _zero()
+        add_figures(by_target[name], figures)
+        add_figures(by_child.setdefault(_child_code(row.region, length), {}).setdefault(name, zero_figures()), figures)
+    totals = zero_figures()
     for figures in by_target.values():
-        _add(totals, figures)
+        add_figures(totals, figures)
 
     rates = _on_time(scoped, now, length)
     rate_cells: dict[str, dict[str, dict]] = {}
@@ -299,12 +131,12 @@ def clear_zero(actor: Actor, now: datetime, region: str | None = None, campaign_
             k: row[k] for k in ("completed", "on_time", "rate")}
     by_region = []
     for code in sorted(by_child):
-        cells = {name: by_child[code].get(name) or _zero() for name in TARGETS}
-        row_totals = _zero()
+        cells = {name: by_child[code].get(name) or zero_figures() for name in TARGETS}
+        row_totals = zero_figures()
         for figures in cells.values():
-            _add(row_totals, figures)
-        by_region.append({"region": code, "region_name": _child_name(code, scoped.region), **_as_json(row_totals),
-                          "targets": {name: _as_json(figures) for name, figures in cells.items()},
+            add_figures(row_totals, figures)
+        by_region.append({"region": code, "region_name": _child_name(code, scoped.region), **figures_json(row_totals),
+                          "targets": {name: figures_json(figures) for name, figures in cells.items()},
                           "on_time": rate_cells.get(code, {})})
 
     targets = []
@@ -320,14 +152,14 @@ def clear_zero(actor: Actor, now: datetime, region: str | None = None, campaign_
             "deadline": deadline.isoformat(), "days_left": days_left,
             "calendar_days_left": max((deadline - today).days, 0),
             "met": met, "overdue": not met and today > deadline,
-            "needed_per_working_day": _money(needed), **_as_json(figures),
+            "needed_per_working_day": money_text(needed), **figures_json(figures),
         })
 
     live = {**totals, "year_end_outstanding": by_target[YEAR_END]["arrears_outstanding"]}
     parent = parent_region(scoped.region)
     return {
         "deadline": camp.deadline.isoformat(),
-        **_as_json(totals),
+        **figures_json(totals),
         "by_region": by_region,
         "by_day": _burndown(scoped, today, camp, live),
         "targets": targets,
@@ -345,15 +177,6 @@ def _rate(completed: int, on_time: int) -> dict[str, Any]:
             "rate": round(on_time / completed, 4) if completed else None}
 
 
-def _task_counts(*where):
-    """(region, process, completed, on_time) of completed case-work tasks with a due time. Supervision tasks
-    (督办) are the escalation machinery's, not case work: left out."""
-    on_time = func.coalesce(func.sum(case((Task.completed_at <= Task.due_at, 1), else_=0)), 0).label("on_time")
-    return (select(Task.region, Task.process, func.count().label("completed"), on_time)
-            .where(Task.state == "completed", Task.due_at.is_not(None), Task.name != SUPERVISION_TASK, *where)
-            .group_by(Task.region, Task.process))
-
-
 def _on_time(scoped: Actor, now: datetime, length: int) -> dict[str, list[dict]]:
     """Tasks with a due time completed by `now`, and how many by their due time: per process and per (child
     region, process). The stored counts plus the tasks completed after them; everything live when there are no
@@ -368,7 +191,7 @@ def _on_time(scoped: Actor, now: datetime, length: int) -> dict[str, list[dict]]
     # `region || ''`: the region stays a filter, not an index key, so both databases read ix_tasks_on_time by
     # completion time (a few minutes of tasks) instead of every task of the region through the queue index.
     in_scope = region_filter(Task.region.concat(""), scoped)
-    rows += db.session.execute(_task_counts(in_scope, Task.completed_at <= now, *since))
+    rows += db.session.execute(task_counts(in_scope, Task.completed_at <= now, *since))
     cells: dict[tuple[str, str], tuple[int, int]] = {}
     for row in rows:
         key = (_child_code(row.region, length), row.process)
@@ -412,14 +235,14 @@ def _burndown(scoped: Actor, today: date, camp: Campaign, live: dict[str, Any]) 
         S.day,
         func.coalesce(func.sum(S.open_cases), 0).label("open_cases"),
         func.coalesce(func.sum(S.workers_owed), 0).label("workers_owed"),
-        func.coalesce(func.sum(_cents(S.arrears_outstanding)), 0).label("outstanding"),
-        func.coalesce(func.sum(_cents(S.arrears_recovered)), 0).label("recovered"),
-        func.coalesce(func.sum(_cents(S.year_end_outstanding)), 0).label("year_end"),
+        func.coalesce(func.sum(cents(S.arrears_outstanding)), 0).label("outstanding"),
+        func.coalesce(func.sum(cents(S.arrears_recovered)), 0).label("recovered"),
+        func.coalesce(func.sum(cents(S.year_end_outstanding)), 0).label("year_end"),
     ).where(S.day >= first, S.day < today, region_filter(S.region, scoped)).group_by(S.day)
     known: dict[date, dict[str, Any]] = {}
     for row in db.session.execute(query):
         day = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day))
-        known[day] = {**_figures(row), "year_end_outstanding": _yuan(row.year_end)}
+        known[day] = {**figures_of(row), "year_end_outstanding": yuan(row.year_end)}
     if first <= today:
         known[today] = live
 
@@ -432,11 +255,11 @@ def _burndown(scoped: Actor, today: date, camp: Campaign, live: dict[str, Any]) 
                  "arrears_recovered": None, "year_end_outstanding": None, "ideal": None, "ideal_year_end": None,
                  "live": day == today}
         if anchor is not None and day >= anchor:
-            point["ideal"] = _money(_ideal(known[anchor]["arrears_outstanding"], anchor, camp.deadline, day))
-            point["ideal_year_end"] = _money(_ideal(known[anchor]["year_end_outstanding"], anchor,
+            point["ideal"] = money_text(_ideal(known[anchor]["arrears_outstanding"], anchor, camp.deadline, day))
+            point["ideal_year_end"] = money_text(_ideal(known[anchor]["year_end_outstanding"], anchor,
                                                     camp.year_end_deadline, day))
         if figures is not None:
-            point.update(_as_json(figures))
+            point.update(figures_json(figures))
         points.append(point)
         day += timedelta(days=1)
     return points
@@ -460,73 +283,3 @@ def open_escalations(actor: Actor, region: str | None = None, limit: int | None 
         item["region_name"] = region_name(escalation.region)
         rows.append(item)
     return rows, total
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Snapshots.
-
-@transactional
-def take_snapshot(now: datetime, campaign_: Campaign | None = None) -> int:
-    """Record today's (Beijing date of `now`) figures per case region; running it again the same day replaces
-    that day's rows, so it is idempotent. Returns the number of regions written."""
-    camp = campaign_ or campaign()
-    day = today_of(now)
-    public = Case.project_type.in_(PUBLIC_PROJECT_TYPES)
-    year_end = func.coalesce(func.sum(case((public, _cents(Case.arrears_outstanding)), else_=0)), 0)
-    query = (select(Case.region, *_figure_columns(), year_end.label("year_end"))
-             .where(*_campaign_cases(SYSTEM, camp)).group_by(Case.region))
-    values = {}
-    for row in db.session.execute(query):
-        values[row.region] = {"day": day, "region": row.region, **_figures(row),
-                              "year_end_outstanding": _yuan(row.year_end), "taken_at": now}
-    # A region with a row from an earlier run today but no campaign cases now drops to zero.
-    for region in db.session.scalars(select(ClearZeroSnapshot.region).where(ClearZeroSnapshot.day == day)):
-        values.setdefault(region, {"day": day, "region": region, **_zero(), "year_end_outstanding": ZERO,
-                                   "taken_at": now})
-    if values:
-        _upsert(ClearZeroSnapshot, [values[k] for k in sorted(values)], ("day", "region"))
-    _recount_on_time(now - COUNT_LAG)
-    return len(values)
-
-
-def _recount_on_time(until: datetime) -> None:
-    """Replace the stored on-time counts by a full count up to `until` (upserts, so two schedulers recounting at
-    once cannot collide; rows another recount left with another `until` go)."""
-    counts = [{"region": row.region, "process": row.process, "completed": int(row.completed),
-               "on_time": int(row.on_time), "counted_until": until}
-              for row in db.session.execute(_task_counts(Task.completed_at <= until))]
-    counts.sort(key=lambda c: (c["region"], c["process"]))  # one lock order for concurrent recounts
-    if counts:
-        _upsert(OnTimeCount, counts, ("region", "process"))
-    db.session.execute(delete(OnTimeCount).where(OnTimeCount.counted_until != until))
-
-
-def _upsert(model, values: list[dict], keys: tuple[str, ...]) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE: two schedulers snapshotting at once cannot collide (rows come
-    sorted by key, so they also lock in the same order)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    if dialect != "postgresql":  # SQLite's Numeric would go through float with Decimals: bind the exact text
-        values = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in value.items()} for value in values]
-    statement = insert(model.__table__).values(values)
-    updated = {c: statement.excluded[c] for c in values[0] if c not in keys}
-    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated))
-
-
-def snapshot_job(now: datetime) -> int:
-    """The scheduler's periodic job: refresh today's snapshot unless it was refreshed within SNAPSHOT_EVERY."""
-    snapshot = db.session.scalar(select(func.max(ClearZeroSnapshot.taken_at))
-                                 .where(ClearZeroSnapshot.day == today_of(now)))
-    counted = db.session.scalar(select(func.max(OnTimeCount.counted_until)))
-    # Either row shows the last run (a place without wage-arrears cases still has on-time counts).
-    runs = [t for t in (snapshot, counted + COUNT_LAG if counted else None) if t is not None]
-    last = max(runs, default=None)
-    if last is not None and timedelta(0) <= now - last < SNAPSHOT_EVERY:
-        return 0
-    return take_snapshot(now)
-
-
-PERIODIC_JOBS["clear_zero_snapshot"] = snapshot_job

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engine import dashboard
+from engine import clear_zero, dashboard
 from engine.actors import Actor
 from web.api import now
 from web.labels import ESCALATION_LEVELS, process_label
@@ -25,8 +25,8 @@ ESCALATIONS_SHOWN = 50  # the page lists this many; the Excel export has them al
 LISTS = ("targets", "regions", "on_time", "escalations", "burndown")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TARGET_LABELS = {
-    dashboard.YEAR_END: _l("政府投资、国有企业和PPP项目欠薪年底前清零"),
-    dashboard.SPRING_FESTIVAL: _l("其他欠薪春节前动态清零"),
+    clear_zero.YEAR_END: _l("政府投资、国有企业和PPP项目欠薪年底前清零"),
+    clear_zero.SPRING_FESTIVAL: _l("其他欠薪春节前动态清零"),
 }
 
 
@@ -126,7 +126,7 @@ def index():
     figures = dashboard.clear_zero(actor, at, region)
     escalations, escalation_total = dashboard.open_escalations(actor, region, limit=ESCALATIONS_SHOWN)
     processes = sorted({p for row in figures["by_region"] for p in row["on_time"]})
-    today = dashboard.today_of(at).isoformat()
+    today = clear_zero.today_of(at).isoformat()
     return render_template(
         "dashboard/index.html", d=figures, escalations=escalations, escalation_total=escalation_total,
         processes=processes, chart=burndown_chart(figures["by_day"], figures["campaign"], today), today=today,
@@ -163,8 +163,8 @@ def sheets(figures: dict, escalations: list[dict]) -> dict[str, tuple[str, list[
          _("其中目标一（元）"), _("其中目标二（元）")]
         + [_("%(process)s按时办结率", process=process_label(p)) for p in processes],
         [[r["region"], r["region_name"], r["open_cases"], r["workers_owed"], _money(r["arrears_outstanding"]),
-          _money(r["arrears_recovered"]), _money(r["targets"][dashboard.YEAR_END]["arrears_outstanding"]),
-          _money(r["targets"][dashboard.SPRING_FESTIVAL]["arrears_outstanding"])]
+          _money(r["arrears_recovered"]), _money(r["targets"][clear_zero.YEAR_END]["arrears_outstanding"]),
+          _money(r["targets"][clear_zero.SPRING_FESTIVAL]["arrears_outstanding"])]
          + [r["on_time"].get(p, {}).get("rate") for p in processes]
          for r in figures["by_region"]]
         + [["", _("合计"), figures["open_cases"], figures["workers_owed"], _money(figures["arrears_outstanding"]),
@@ -242,7 +242,7 @@ def export():
         else []
     available = sheets(figures, escalations)
     chosen = list(available.values()) if list_name == "all" else [available[list_name]]
-    name = f"clear-zero-{list_name}-{figures['region'] or 'all'}-{dashboard.today_of(at).isoformat()}.xlsx"
+    name = f"clear-zero-{list_name}-{figures['region'] or 'all'}-{clear_zero.today_of(at).isoformat()}.xlsx"
     return send_file(io.BytesIO(workbook_bytes(chosen)), mimetype=XLSX, as_attachment=True, download_name=name)
 
 

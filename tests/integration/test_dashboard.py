@@ -1,4 +1,5 @@
-"""The clear-zero dashboard (engine/dashboard.py, the API route, the page and its Excel exports), on cases driven
+"""The clear-zero dashboard (engine/dashboard.py, engine/clear_zero*.py, the API route, the page and its Excel
+exports), on cases driven
 through the engine services with an injected clock. Campaign defaults (engine/rules.py): start 2020-11-01, target 1
 (government-invested, SOE, PPP) by 2020-12-31, target 2 (everything else) by 2021-02-10."""
 
@@ -15,7 +16,7 @@ from flask import g
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from engine import dashboard, escalation, services
+from engine import clear_zero, clear_zero_snapshots, dashboard, escalation, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
@@ -227,8 +228,8 @@ def test_on_time_counts_only_what_was_completed_by_now(people, cases):
 def test_stored_on_time_counts_plus_later_tasks_equal_a_full_count(people, cases):
     sup = people["sup_cz"]
     live = dashboard.on_time_rates(sup, NOW)  # no stored counts yet: counted from every task
-    dashboard.take_snapshot(at("2020-12-10 12:00"))  # counts up to 11:55, before C's late review at 16:00
-    stored = list(db.session.scalars(select(dashboard.OnTimeCount)))
+    clear_zero_snapshots.take_snapshot(at("2020-12-10 12:00"))  # counts up to 11:55, before C's late review at 16:00
+    stored = list(db.session.scalars(select(clear_zero_snapshots.OnTimeCount)))
     assert {(r.region, r.process, r.completed, r.on_time) for r in stored} == {
         ("532301", "wage_arrears", 8, 8), ("532301", "temp_job", 1, 1)}
     assert {r.counted_until for r in stored} == {at("2020-12-10 11:55")}
@@ -244,13 +245,13 @@ def test_stored_on_time_counts_plus_later_tasks_equal_a_full_count(people, cases
     db.session.commit()
     assert dashboard.on_time_rates(sup, NOW, "532301")["by_process"][1]["completed"] == 18
     # A later recount replaces them.
-    dashboard.take_snapshot(at("2020-12-11 20:00"))
+    clear_zero_snapshots.take_snapshot(at("2020-12-11 20:00"))
     assert dashboard.on_time_rates(sup, NOW) == live
-    assert db.session.scalar(select(func.count()).select_from(dashboard.OnTimeCount)) == 3
+    assert db.session.scalar(select(func.count()).select_from(clear_zero_snapshots.OnTimeCount)) == 3
 
 
 def test_campaign_deadlines_are_rules(people, cases):
-    assert dashboard.campaign() == dashboard.Campaign(date(2020, 11, 1), date(2020, 12, 31), date(2021, 2, 10))
+    assert clear_zero.campaign() == clear_zero.Campaign(date(2020, 11, 1), date(2020, 12, 31), date(2021, 2, 10))
     db.session.add(RuleSetting(key="clear_zero_year_end_deadline", value="2020-12-25", updated_by="admin_all",
                                updated_at=NOW))
     db.session.commit()
@@ -267,7 +268,7 @@ def test_a_bad_stored_rule_is_ignored_with_an_error_and_the_default_applies(peop
     db.session.add(RuleSetting(key="campaign_start", value="next week", updated_by="admin_all", updated_at=NOW))
     db.session.commit()
     with caplog.at_level("ERROR"):
-        assert dashboard.campaign().start == date(2020, 11, 1)
+        assert clear_zero.campaign().start == date(2020, 11, 1)
         response = client.get("/api/v1/dashboard/clear-zero", headers=token(client, "sup_cz"))
     assert response.status_code == 200
     assert "campaign_start" in caplog.text and "next week" in caplog.text
@@ -281,9 +282,9 @@ def test_snapshots_on_several_days_feed_the_burndown(people):
     a = services.open_case(insp, "wage_arrears", "532301", wage_arrears_intake(), at("2020-11-02 09:00"))
     services.open_case(insp, "wage_arrears", "532301",
                        wage_arrears_intake(project=private(), amount_owed="80000.00"), at("2020-11-02 10:00"))
-    assert dashboard.take_snapshot(at("2020-11-02 20:00")) == 1
-    assert dashboard.take_snapshot(at("2020-11-02 21:00")) == 1  # same day again: replaced, not added
-    rows = list(db.session.scalars(select(dashboard.ClearZeroSnapshot)))
+    assert clear_zero_snapshots.take_snapshot(at("2020-11-02 20:00")) == 1
+    assert clear_zero_snapshots.take_snapshot(at("2020-11-02 21:00")) == 1  # same day again: replaced, not added
+    rows = list(db.session.scalars(select(clear_zero_snapshots.ClearZeroSnapshot)))
     assert len(rows) == 1
     assert (rows[0].day, rows[0].region, rows[0].open_cases, rows[0].workers_owed) == (
         date(2020, 11, 2), "532301", 2, 24)
@@ -292,11 +293,11 @@ def test_snapshots_on_several_days_feed_the_burndown(people):
 
     a = complete(insp, a, "review_complaint", REVIEW_ACCEPT, at("2020-11-03 09:00"))
     complete(insp, a, "investigate", investigate_data("paid_voluntarily", "126000.00", 12), at("2020-11-03 15:00"))
-    dashboard.take_snapshot(at("2020-11-03 20:00"))
+    clear_zero_snapshots.take_snapshot(at("2020-11-03 20:00"))
     services.open_case(people["far"], "wage_arrears", "532322",
                        wage_arrears_intake(project=soe(), amount_owed="30000.00"), at("2020-11-04 09:00"))
-    dashboard.take_snapshot(at("2020-11-04 20:00"))
-    assert db.session.scalar(select(func.count()).select_from(dashboard.ClearZeroSnapshot)) == 4
+    clear_zero_snapshots.take_snapshot(at("2020-11-04 20:00"))
+    assert db.session.scalar(select(func.count()).select_from(clear_zero_snapshots.ClearZeroSnapshot)) == 4
 
     by_day = dashboard.clear_zero(sup, at("2020-11-05 10:00"))["by_day"]
     days = {p["date"]: p for p in by_day}
@@ -330,22 +331,22 @@ def test_snapshots_on_several_days_feed_the_burndown(people):
 def test_snapshot_zeroes_a_region_whose_cases_left_the_campaign(people):
     insp = people["insp"]
     case = services.open_case(insp, "wage_arrears", "532301", wage_arrears_intake(), at("2020-11-02 09:00"))
-    dashboard.take_snapshot(at("2020-11-02 10:00"))
+    clear_zero_snapshots.take_snapshot(at("2020-11-02 10:00"))
     case.process = "temp_job"  # as if the case were no longer a wage-arrears case
     db.session.commit()
-    assert dashboard.take_snapshot(at("2020-11-02 20:00")) == 1
-    row = db.session.scalar(select(dashboard.ClearZeroSnapshot))
+    assert clear_zero_snapshots.take_snapshot(at("2020-11-02 20:00")) == 1
+    row = db.session.scalar(select(clear_zero_snapshots.ClearZeroSnapshot))
     assert (row.open_cases, Decimal(row.arrears_outstanding)) == (0, Decimal("0"))
 
 
 def test_the_scheduler_refreshes_the_snapshot_at_most_every_ten_minutes(people, cases):
-    assert PERIODIC_JOBS["clear_zero_snapshot"] is dashboard.snapshot_job
+    assert PERIODIC_JOBS["clear_zero_snapshot"] is clear_zero_snapshots.snapshot_job
     first = at("2020-12-11 20:00")
-    assert dashboard.snapshot_job(first) == 3  # three county regions with campaign cases
-    assert dashboard.snapshot_job(first + timedelta(minutes=5)) == 0
-    assert dashboard.snapshot_job(first + timedelta(minutes=11)) == 3
-    assert dashboard.snapshot_job(at("2020-12-12 00:01")) == 3  # a new day
-    days = db.session.scalars(select(dashboard.ClearZeroSnapshot.day).distinct()).all()
+    assert clear_zero_snapshots.snapshot_job(first) == 3  # three county regions with campaign cases
+    assert clear_zero_snapshots.snapshot_job(first + timedelta(minutes=5)) == 0
+    assert clear_zero_snapshots.snapshot_job(first + timedelta(minutes=11)) == 3
+    assert clear_zero_snapshots.snapshot_job(at("2020-12-12 00:01")) == 3  # a new day
+    days = db.session.scalars(select(clear_zero_snapshots.ClearZeroSnapshot.day).distinct()).all()
     assert sorted(days) == [date(2020, 12, 11), date(2020, 12, 12)]
 
 
@@ -359,7 +360,7 @@ def test_two_schedulers_snapshotting_at_once_do_not_collide(app, people, cases):
         with app.app_context():
             try:
                 barrier.wait(timeout=10)
-                written.append(dashboard.take_snapshot(at("2020-12-11 20:00")))
+                written.append(clear_zero_snapshots.take_snapshot(at("2020-12-11 20:00")))
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -371,7 +372,7 @@ def test_two_schedulers_snapshotting_at_once_do_not_collide(app, people, cases):
     for thread in threads:
         thread.join(30)
     assert not errors and written == [3, 3]
-    assert db.session.scalar(select(func.count()).select_from(dashboard.ClearZeroSnapshot)) == 3
+    assert db.session.scalar(select(func.count()).select_from(clear_zero_snapshots.ClearZeroSnapshot)) == 3
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -596,7 +597,7 @@ def test_cli_snapshot(app, people, cases):
     again = runner.invoke(args=["dashboard", "snapshot", "--now", "2020-12-11T21:00"])
     assert again.exit_code == 0
     with app.app_context():
-        rows = {r.region: r for r in db.session.scalars(select(dashboard.ClearZeroSnapshot))}
+        rows = {r.region: r for r in db.session.scalars(select(clear_zero_snapshots.ClearZeroSnapshot))}
         assert set(rows) == {"532301", "532322", "532323"}
         assert Decimal(rows["532322"].arrears_outstanding) == Decimal("30000.00")
     bad = runner.invoke(args=["dashboard", "snapshot", "--now", "yesterday"])
