@@ -50,7 +50,7 @@ def generate(path: Path, rows: int, region: str = "532301") -> None:
     from openpyxl import Workbook
     from stdnum.cn import ric
 
-    from engine.ledger import COLUMNS
+    from engine.ledger_sheet import COLUMNS
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("回访台账")

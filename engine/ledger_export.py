@@ -10,7 +10,8 @@ from openpyxl import Workbook
 
 from engine.actors import Actor
 from engine.db import db
-from engine.ledger import COLUMNS, LISTS, workers_in_scope
+from engine.ledger import LISTS, workers_in_scope
+from engine.ledger_sheet import COLUMNS
 from engine.placements import LedgerWorker
 from engine.regions import region_name
 from engine.service131 import REPORT_131_COLUMNS, report_131

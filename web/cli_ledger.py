@@ -159,7 +159,7 @@ def demo_ledger_xlsx(rows: int = 12, region: str = "532301") -> bytes:
     """A small return-visit ledger as the notice asks for it (also used by the tests' examples)."""
     from openpyxl import Workbook
 
-    from engine.ledger import COLUMNS
+    from engine.ledger_sheet import COLUMNS
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("回访台账")

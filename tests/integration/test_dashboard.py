@@ -1,7 +1,7 @@
 """The clear-zero dashboard (engine/dashboard.py, engine/clear_zero*.py, the API route, the page and its Excel
-exports), on cases driven
-through the engine services with an injected clock. Campaign defaults (engine/rules.py): start 2020-11-01, target 1
-(government-invested, SOE, PPP) by 2020-12-31, target 2 (everything else) by 2021-02-10."""
+exports), on cases driven through the engine services with an injected clock. Campaign defaults (engine/rules.py):
+start 2020-11-01, target 1 (government-invested, SOE, PPP) by 2020-12-31, target 2 (everything else) by
+2021-02-10."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from engine import ledger, ledger_export
+from engine import ledger, ledger_export, ledger_sheet
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden
@@ -23,7 +23,7 @@ from tests.conftest import at, make_user
 
 NOW = at("2021-01-29 10:00")
 PASSWORD = "correct-horse-9"
-HEADER = [c.title for c in ledger.COLUMNS]
+HEADER = [c.title for c in ledger_sheet.COLUMNS]
 
 
 def ric_for(i: int, region: str = "532301") -> str:
@@ -40,7 +40,7 @@ def row(i: int, **overrides) -> list:
         "unemployed_reason": None, "training_wish": None,
     }
     values.update(overrides)
-    return [values[c.key] for c in ledger.COLUMNS]
+    return [values[c.key] for c in ledger_sheet.COLUMNS]
 
 
 def write_xlsx(path: Path, rows, header=HEADER) -> Path:

@@ -7,7 +7,7 @@ import io
 
 from flask import g, jsonify, request, send_file
 
-from engine import ledger, ledger_export, placements, posts, service131
+from engine import ledger, ledger_export, ledger_sheet, placements, posts, service131
 from engine.errors import DataInvalid
 from web.api import bp, json_body, now, page_json, paging, query_bool, query_choice, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
@@ -119,7 +119,7 @@ def _upload() -> io.BytesIO:
         if upload is None:
             raise DataInvalid({"file": "必填：请以 multipart 字段 file 上传 .xlsx 文件"})
         content = upload.read()
-    elif request.mimetype in ledger.XLSX_TYPES:
+    elif request.mimetype in ledger_sheet.XLSX_TYPES:
         content = request.get_data(cache=False)
     else:
         raise DataInvalid({"file": "请上传 .xlsx 文件（multipart 字段 file，或请求体 Content-Type: " + XLSX + "）"})

@@ -1,0 +1,219 @@
+"""The return-visit ledger's sheet (回访台账, 楚应疫指就组〔2021〕1号 section 4): its columns in the notice's order,
+the parsing and validation of each cell and row, and streaming rows from an .xlsx file (openpyxl read-only mode,
+so memory stays flat). No database: engine/ledger.py imports what this reads."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import IO, Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+from engine.errors import DataInvalid
+from engine.validation import PHONE_RE
+
+# Columns of the ledger, in the notice's order: key, header, kind, required, max length.
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    kind: str  # text | id | phone | money | bool | date
+    required: bool = False
+    max_length: int = 0
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "姓名", "text", True, 50),
+    Column("id_number", "身份证号码", "id", True, aliases=("公民身份号码", "身份证号")),
+    Column("phone", "联系电话", "phone", True, aliases=("电话", "手机号码")),
+    Column("work_place", "就业地点", "text", False, 100, ("务工地点",)),
+    Column("employer", "务工企业", "text", False, 100, ("就业单位", "用工单位")),
+    Column("job", "就业岗位", "text", False, 50, ("岗位",)),
+    Column("wage", "工资收入（元/月）", "money", False, aliases=("工资收入", "月工资")),
+    Column("going_home", "是否返乡", "bool", True),
+    Column("home_date", "返乡时间", "date", False, aliases=("返乡日期",)),
+    Column("travel_mode", "出行方式", "text", False, 20),
+    Column("travel_number", "车牌号/航班号/列车号", "text", False, 50, ("车次航班号", "车牌号、航班号、列车号")),
+    Column("wish_to_return", "返岗意愿", "bool", False, aliases=("是否有返岗意愿", "就业意愿")),
+    Column("employed", "是否就业", "bool", True, aliases=("是否已就业",)),
+    Column("unemployed_reason", "未就业原因", "text", False, 200),
+    Column("training_wish", "培训意愿", "text", False, 200),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+YES = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
+NO = {"否", "无", "n", "no", "false", "0", "×", "✗"}
+XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
+_DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def _normalise_header(value: Any) -> str:
+    text = str(value or "").strip().replace("(", "（").replace(")", "）").replace(" ", "")
+    return text
+
+
+_HEADER_INDEX: dict[str, str] = {}
+for _c in COLUMNS:
+    for _name in (_c.title, _c.key, *_c.aliases):
+        _HEADER_INDEX[_normalise_header(_name)] = _c.key
+
+
+@dataclass
+class RowError:
+    row: int
+    field: str
+    title: str
+    message: str
+
+    def json(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "title": self.title, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"第{self.row}行 {self.title}（{self.field}）：{self.message}"
+
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading and validating.
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+@lru_cache(maxsize=8192)
+def _birth_place_known(prefix: str, year: int) -> bool:
+    """python-stdnum's place-of-birth check (a lookup in its division database, the slow part of ric.validate),
+    cached per (division code, birth year): a ledger has few of each."""
+    try:
+        ric.get_birth_place(f"{prefix}{year:04d}01010000")
+    except StdnumError:
+        return False
+    return True
+
+
+def is_valid_ric(text: str) -> bool:
+    """Exactly `stdnum.cn.ric.validate` (length, digits, check digit, birth date, place of birth), faster on many
+    rows because the place lookup is cached."""
+    if len(text) != 18 or not (text.isascii() and text[:17].isdigit()) or text[17] != ric.calc_check_digit(text):
+        return False
+    try:
+        born = ric.get_birth_date(text)
+    except StdnumError:
+        return False
+    return _birth_place_known(text[:6], born.year)
+
+
+def parse_cell(column: Column, value: Any) -> tuple[Any, str | None]:
+    """(parsed value, None) or (None, message) for one cell."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, ("必填" if column.required else None)
+    kind = column.kind
+    if kind == "text":
+        text = _text(value)
+        if column.max_length and len(text) > column.max_length:
+            return None, f"最多 {column.max_length} 个字符"
+        return text, None
+    if kind == "id":
+        text = _text(value).upper()
+        if not is_valid_ric(text):
+            return None, "身份证号码无效（18位，校验位不符）"
+        return text, None
+    if kind == "phone":
+        text = _text(value).replace(" ", "")
+        if not PHONE_RE.match(text):
+            return None, "电话号码无效"
+        return text, None
+    if kind == "money":
+        if isinstance(value, bool):
+            return None, "须为金额（元，最多两位小数）"
+        text = str(value) if isinstance(value, (int, float)) else _text(value).replace(",", "")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            return None, "须为金额（元，最多两位小数）"
+        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10") or amount != amount.quantize(
+                Decimal("0.01")):
+            return None, "须为金额（元，最多两位小数）"
+        return amount.quantize(Decimal("0.01")), None
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        text = _text(value).lower()
+        if text in YES:
+            return True, None
+        if text in NO:
+            return False, None
+        return None, "须为“是”或“否”"
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date(), None
+        if isinstance(value, date):
+            return value, None
+        match = _DATE_TEXT.match(_text(value))
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3])), None
+            except ValueError:
+                pass
+        return None, "日期格式须为 YYYY-MM-DD"
+    raise ValueError(kind)  # a programming error: an unknown column kind
+
+
+def validate_row(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Parse one row's raw cells by column key; returns the parsed row and (field, message) errors."""
+    parsed: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
+    for column in COLUMNS:
+        value, problem = parse_cell(column, values.get(column.key))
+        if problem:
+            errors.append((column.key, problem))
+        parsed[column.key] = value
+    # Rules between columns (the notice: when and how they go home; why the unemployed are not working).
+    if parsed.get("going_home") and parsed.get("home_date") is None and "home_date" not in dict(errors):
+        errors.append(("home_date", "返乡人员须填写返乡时间"))
+    if parsed.get("employed") is False and not parsed.get("unemployed_reason"):
+        errors.append(("unemployed_reason", "未就业人员须填写未就业原因"))
+    return parsed, errors
+
+
+def _open_workbook(source: str | IO[bytes]):
+    try:
+        return load_workbook(source, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        raise DataInvalid({"file": "不是有效的 Excel（.xlsx）文件"}) from exc
+
+
+def read_rows(source: str | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None, list[RowError]]]:
+    """Stream (row number, raw cells by key, header errors) for every non-blank data row of the first sheet.
+    The header is the first non-blank row; its problems come back once, with row None."""
+    workbook = _open_workbook(source)
+    try:
+        sheet = workbook.worksheets[0]
+        columns: list[str | None] | None = None
+        for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+                continue
+            if columns is None:
+                columns = [_HEADER_INDEX.get(_normalise_header(v)) for v in row]
+                missing = [c for c in COLUMNS if c.required and c.key not in columns]
+                if missing:
+                    yield number, None, [RowError(number, c.key, c.title, f"缺少“{c.title}”列") for c in missing]
+                    return
+                continue
+            yield number, {key: value for key, value in zip(columns, row, strict=False) if key}, []
+        if columns is None:
+            yield 0, None, [RowError(0, "file", "文件", "工作表为空：第一行须为列名（姓名、身份证号码……）")]
+    finally:
+        workbook.close()
