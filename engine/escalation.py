@@ -14,16 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, Row, String, Text, bindparam, func, insert, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import UTCDateTime, db
-from engine.errors import Conflict
 from engine.models import Case, Task, Timer
 from engine.regions import region_name
-from engine.services._common import rule_values
+from engine.services._common import lost_race, rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
 
 log = logging.getLogger(__name__)
@@ -214,9 +213,6 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
 
 def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any], report: SweepReport) -> bool:
     """Claim and fire one timer in one transaction; False when another sweeper had it or the case moved on."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
-    from sqlalchemy.orm.exc import StaleDataError
-
     try:
         timer = _claim(timer_id, now, worker)
         if timer is None:
@@ -229,14 +225,12 @@ def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any]
             _escalate(timer, now, values, report)
         db.session.commit()
         return True
-    except (Conflict, StaleDataError, IntegrityError, OperationalError) as exc:
-        # A user changed the case at the same moment: the timer stays pending for the next sweep.
-        db.session.rollback()
-        report.skipped += 1
-        log.info("timer %s left for the next sweep: %s", timer_id, type(exc).__name__)
-        return False
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
         db.session.rollback()
+        if lost_race(exc):  # a user changed the case at the same moment: the timer waits for the next sweep
+            report.skipped += 1
+            log.info("timer %s left for the next sweep: %s", timer_id, type(exc).__name__)
+            return False
         report.errors.append(f"timer {timer_id}: {type(exc).__name__}: {exc}")
         log.exception("timer %s failed", timer_id)
         return False
@@ -323,7 +317,9 @@ def list_escalations(actor: Actor, *, status: str | None = None, page: int = 1,
     if status:
         query = query.where(Escalation.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(Escalation.opened_at.desc(), Escalation.id.desc())
+    # The case number comes in the same query (escalation_json shows it), without the case's workflow state.
+    rows = db.session.scalars(query.options(joinedload(Escalation.case).load_only(Case.id, Case.number))
+                              .order_by(Escalation.opened_at.desc(), Escalation.id.desc())
                               .offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 

@@ -33,6 +33,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import current_now
+from engine.rules import RULES
 from engine.sandbox import BPMN_HELPERS, SandboxEnvironment
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -196,12 +197,16 @@ class Runtime:
                 form_file = props.get("formJsonSchemaFilename")
                 if form_file and form_file not in forms:
                     raise ValidationException(f"form {form_file} of {task_spec.bpmn_id} is missing", file_name=process)
+                due_rule = props.get("dueRule")
+                if due_rule and due_rule not in RULES:
+                    raise ValidationException(f"dueRule {due_rule} of {task_spec.bpmn_id} is not a rule in "
+                                              "engine/rules.py", file_name=process)
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     name=task_spec.bpmn_id,
                     title=task_spec.bpmn_name or task_spec.bpmn_id,
                     role=task_spec.lane or "",
                     form_file=form_file,
-                    due_rule=props.get("dueRule"),
+                    due_rule=due_rule or None,
                 )
         parsed = ParsedProcess(process, spec, subprocess_specs, user_tasks, forms)
         self._parsed[key] = parsed

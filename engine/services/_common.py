@@ -23,6 +23,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# PostgreSQL's serialization failure, deadlock and lock-not-available.
+_RACE_SQLSTATES = ("40001", "40P01", "55P03")
+
+
+def lost_race(exc: BaseException) -> bool:
+    """True when a concurrent change beat this transaction, so trying again later can succeed: a moved case
+    version, a key someone else took first, a PostgreSQL serialization or lock failure, SQLite's lock timeout.
+    Any other database error is a real fault."""
+    if isinstance(exc, (Conflict, StaleDataError, IntegrityError)):
+        return True
+    if isinstance(exc, OperationalError):
+        return (getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
+                or str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY"))
+    return False
+
+
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """Commit when the service returns, roll back on any error; a lost race becomes a Conflict."""
 
@@ -32,26 +48,17 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
             result = fn(*args, **kwargs)
             db.session.commit()
             return result
-        except StaleDataError:
+        except BaseException as exc:
             db.session.rollback()
-            raise Conflict("案件已被他人修改，请刷新后重试") from None
-        except IntegrityError as exc:
-            db.session.rollback()
-            raise Conflict("并发修改冲突，请刷新后重试") from exc
-        except OperationalError as exc:
-            db.session.rollback()
-            # PostgreSQL serialization/lock failures are races too; anything else is a real fault.
-            if getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "55P03"):
-                raise Conflict("并发修改冲突，请刷新后重试") from exc
-            raise
-        except BaseException:
-            db.session.rollback()
-            raise
+            if isinstance(exc, Conflict) or not lost_race(exc):
+                raise
+            stale = isinstance(exc, StaleDataError)
+            raise Conflict("案件已被他人修改，请刷新后重试" if stale else "并发修改冲突，请刷新后重试") from exc
 
     return wrapper
 
 
-def case_in_scope(actor: Actor, number: str, *, for_update: bool = False) -> Case:
+def case_in_scope(actor: Actor, number: str) -> Case:
     query = select(Case).where(Case.number == number, region_filter(Case.region, actor))
     case = db.session.scalar(query)
     if case is None:

@@ -180,7 +180,7 @@ def list_tasks(
     rows = db.session.scalars(
         select(Task).where(Task.id.in_(ids))
         .options(joinedload(Task.case).load_only(Case.id, Case.number, Case.process_version_id),
-                 joinedload(Task.assignee).load_only(User.id, User.username))
+                 joinedload(Task.assignee).load_only(User.id, User.username, User.display_name))
         .order_by(*order)
     )
     return list(rows), total

@@ -406,3 +406,16 @@ def test_end_events_of_the_top_level_finish_the_case_or_a_side_branch(path):
     ends = [el for el in process if _local(el) == "endEvent"]
     terminating = [el for el in ends if el.find(f"{BPMN}terminateEventDefinition") is not None]
     assert terminating, "the process needs a terminate end event at its top level"
+
+
+def test_a_due_rule_that_is_not_a_rule_is_refused_when_the_process_is_parsed():
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+    from engine import processes
+    from engine.runtime import Runtime
+
+    files = processes.read_files("wage_arrears")
+    files["wage_arrears.bpmn"] = files["wage_arrears.bpmn"].replace(
+        'name="dueRule" value="acceptance_review_days"', 'name="dueRule" value="acceptance_review_dayz"')
+    with pytest.raises(ValidationException, match="acceptance_review_dayz"):
+        Runtime().parse("typo", "wage_arrears", files)
