@@ -193,6 +193,14 @@ def list_workers(actor: Actor, *, region: str | None = None, which: str | None =
 # ---------------------------------------------------------------------------------------------------------------
 # Bulk temp_job cases for unemployed workers who want work.
 
+def priority_group_of(value: str | None) -> str:
+    """The priority group new temp_job cases are opened under (default: returning migrant workers), checked."""
+    group = value or "returning_migrant"
+    if group not in PRIORITY_GROUPS + ("other",):
+        raise DataInvalid({"priority_group": "取值应为 " + " | ".join(PRIORITY_GROUPS + ("other",))})
+    return group
+
+
 def create_cases(actor: Actor, now: datetime, *, region: str | None = None,
                  priority_group: str = "returning_migrant", limit: int = 1000) -> dict[str, Any]:
     """Open a `temp_job` case (its own transaction each) for every worker in scope who is not employed, wants to
@@ -200,8 +208,7 @@ def create_cases(actor: Actor, now: datetime, *, region: str | None = None,
     from engine.services.cases import open_case
 
     _require_ledger_role(actor)
-    if priority_group not in PRIORITY_GROUPS + ("other",):
-        raise DataInvalid({"priority_group": "取值应为 " + " | ".join(PRIORITY_GROUPS + ("other",))})
+    priority_group_of(priority_group)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
         raise DataInvalid({"limit": "须为 1 到 10000 之间的整数"})
     ids = list(db.session.scalars(

@@ -17,6 +17,11 @@ MONEY_RE = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
 REGION_RE = re.compile(r"^[1-8][0-9]{5}$")
 
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: str.isdigit() also accepts "²" and other digits int() refuses."""
+    return text.isascii() and text.isdigit()
+
 format_checker = FormatChecker()
 
 

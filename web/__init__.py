@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 import config as settings
 from engine import calendar
@@ -88,7 +89,16 @@ def register_extensions(app: Flask) -> None:
                 cursor.close()
 
 
+class RowIdConverter(IntegerConverter):
+    """`<row_id:name>`: a row id, 1 to 2**31 - 1. A larger number matches no route (404) rather than overflowing the
+    database's integer (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["row_id"] = RowIdConverter
     from web import dashboard, verify
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp

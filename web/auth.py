@@ -104,12 +104,14 @@ def _security_headers(response):
     return response
 
 
-def _safe_next(target: str | None) -> str:
-    if target:
+def safe_local_url(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site, else `default`. Browsers read a backslash as a slash and drop tabs
+    and newlines, so a path with either (/ backslash evil.example) would leave the site: refused."""
+    if target and target.startswith("/") and not any(c == "\\" or ord(c) < 32 for c in target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
             return target
-    return url_for("pages.index")
+    return default
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -139,7 +141,7 @@ def login():
                 db.session.commit()
             if user.must_change_password:
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_local_url(request.args.get("next"), url_for("pages.index")))
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, error=error), status
@@ -200,4 +202,4 @@ def set_language():
             user = db.session.get(User, current_user.id)
             user.language = language
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_local_url(request.form.get("next"), url_for("pages.index")))

@@ -261,19 +261,6 @@ def split_errors(fields: list[Field], errors: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in errors.items() if k not in names}
 
 
-def field_titles(fields: list[Field]) -> dict[str, str]:
-    """Input name -> its title, to name the field of an error shown above the form."""
-    titles: dict[str, str] = {}
-
-    def walk(items: list[Field]) -> None:
-        for f in items:
-            titles[f.name] = f.title
-            walk(f.children)
-
-    walk(fields)
-    return titles
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Babel: the Chinese titles of the processes' JSON Schemas go into the catalogue like any other message
 # (babel.cfg maps bpmn/**.schema.json to this extractor).

@@ -36,10 +36,11 @@ from engine.models import Case, User
 from engine.services._common import transactional
 from engine.services.cases import case_history, open_tasks
 from engine.summaries import mask_id_number
-from engine.validation import DataInvalid
+from engine.validation import DataInvalid, ascii_digits
 from web import labels
 from web.api import now
 from web.api.serializers import task_form
+from web.auth import safe_local_url
 from web.formatting import format_day, format_dt, format_money
 from web.forms import form_data as parse_form
 from web.forms import schema_fields, split_errors
@@ -75,7 +76,6 @@ def _helpers():
         "languages": LANGUAGES,
         "current_locale": str(get_locale()),
         "region_name": regions.region_name,
-        "now": now,
     }
 
 
@@ -91,7 +91,7 @@ def int_arg(name: str, default: int, low: int = 1, high: int = 10**6) -> int:
 
 def region_arg() -> str | None:
     region = (request.args.get("region") or "").strip()
-    return region if region.isdigit() and len(region) <= 12 else None
+    return region if ascii_digits(region) and len(region) <= 12 else None
 
 
 def _status_arg() -> str | None:
@@ -173,13 +173,6 @@ def region_choices(who: Actor) -> list[regions.Region]:
     return [r for r in regions.REGIONS.values() if r.code.startswith(prefix)]
 
 
-def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
-
-
 
 def _task_action(service, done: str, task_id: str):
     """Claim or release a task (`service` is the engine call), flash the outcome and go back to the queue."""
@@ -189,7 +182,7 @@ def _task_action(service, done: str, task_id: str):
         flash(labels.message(exc.message), "error")
     else:
         flash(_(done, task=labels.task_label(task.name, task.title), case=task.case.number), "success")
-    return redirect(_back(url_for("pages.queue")))
+    return redirect(safe_local_url(request.form.get("next"), url_for("pages.queue")))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -213,7 +206,7 @@ def complete(task_id: str):
     schema = task_form(task, case.process_version_id)
     data = parse_form(schema, request.form)
     raw_version = request.form.get("case_version", "")
-    case_version = int(raw_version) if raw_version.isdigit() else None
+    case_version = int(raw_version) if ascii_digits(raw_version) else None
     title = labels.task_label(task.name, task.title)
     try:
         services.complete_task(who, task_id, data, case_version, now())
@@ -221,7 +214,6 @@ def complete(task_id: str):
         return render_case(services.get_case(who, number), form_errors={task_id: exc.fields},
                            form_values={task_id: request.form}, status=400)
     except Conflict as exc:
-        db.session.rollback()
         stale = "修改" in exc.message
         text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else labels.message(exc.message)
         return render_case(services.get_case(who, number), conflict=text, form_values={task_id: request.form},
@@ -297,7 +289,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
         fields = schema_fields(schema)
         errors = (form_errors or {}).get(task.id, {})
         forms[task.id] = {
-            "schema": schema, "fields": fields, "errors": errors, "other_errors": split_errors(fields, errors),
+            "fields": fields, "errors": errors, "other_errors": split_errors(fields, errors),
             "values": (form_values or {}).get(task.id),
             "can_work": who.has_role(task.role) and task.assignee_id in (None, who.user_id),
             "can_claim": who.has_role(task.role) and task.assignee_id is None,
@@ -316,7 +308,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
     response = current_app.make_response((render_template(
         "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
         documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
-        fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at, me=who,
+        fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at,
         can_reveal=bool(case.subject_id_number),
         highlight=json.dumps([t.name for t in tasks]), preloaded=loaded,
     ), status))
@@ -356,7 +348,7 @@ def diagram(number: str):
     return Response(xml, mimetype="application/xml")
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<row_id:document_id>")
 def document(document_id: int):
     found = documents.document_in_scope(actor(), document_id)  # NotFound (also out of region) -> 404 page
     path = documents.path_of(found)

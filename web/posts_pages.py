@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 
 from engine import posts as catalogue
 from engine.actors import Actor
-from engine.db import db
 from engine.errors import Conflict, Forbidden
 from engine.validation import DataInvalid
 from web import labels, pages
@@ -45,7 +44,7 @@ def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: d
     fields = schema_fields(template_schema, skip=("region",))
     errors = errors or {}
     return render_template(
-        "post_form.html", post=post, schema=template_schema, fields=fields, errors=errors,
+        "post_form.html", post=post, fields=fields, errors=errors,
         other_errors={k: v for k, v in split_errors(fields, errors).items() if k != "region"},
         values=values, problem=problem, region_choices=intake_regions(who),
     ), status
@@ -71,7 +70,7 @@ def new_post():
     return redirect(url_for("pages.posts"))
 
 
-@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@bp.route("/posts/<row_id:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     who = actor()
     if not _can_post(who):
@@ -87,7 +86,6 @@ def edit_post(post_id: int):
     except DataInvalid as exc:
         return _post_form(schema, post=found, status=400, errors=exc.fields, values=request.form)
     except (Conflict, Forbidden) as exc:
-        db.session.rollback()
         return _post_form(schema, post=catalogue.post_in_scope(who, post_id), status=409, values=request.form,
                           problem=labels.message(exc.message))
     flash(_("已保存岗位：%(title)s", title=updated.title), "success")

@@ -613,8 +613,8 @@ def _concrete(rule: str, case_number: str, task_id: str) -> list[str]:
             converter, name = match.group(1), match.group(2)
             real = task_id if "task" in name or name == "id" else case_number
             sub = real if value == "real" else value
-            if converter == "int":
-                sub = "1" if value == "real" else "999999"
+            if converter == "row_id":
+                sub = {"real": "1", "999999": "999999"}.get(value, "99999999999999999999999")
             path = path.replace(match.group(0), sub)
         replacements.append(path)
     return sorted(set(replacements))

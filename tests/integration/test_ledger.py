@@ -243,6 +243,12 @@ def test_api_upload_list_export_and_cases(client, clerk, tmp_path):
                     content_type="multipart/form-data")
     assert r.status_code == 201, r.get_json()
     assert r.get_json() == {"rows": 2, "created": 2, "updated": 0, "region": "532301"}
+    # A bad priority group is refused before anything is imported (the answer is 400 and nothing changed).
+    other = write_xlsx(tmp_path / "o.xlsx", [row(9)]).read_bytes()
+    r = client.post("/api/v1/ledger?create_cases=true&priority_group=vip", data={"file": (io.BytesIO(other), "o.xlsx")},
+                    headers=h, content_type="multipart/form-data")
+    assert r.status_code == 400 and "priority_group" in r.get_json()["error"]["fields"]
+    assert client.get("/api/v1/ledger", headers=h).get_json()["total"] == 2
     r = client.post("/api/v1/ledger?create_cases=true", data=good, headers={
         **h, "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert r.status_code == 201

@@ -138,9 +138,11 @@ def test_sign_in_sets_a_secure_session_and_redirects_to_next(client, inspector, 
     assert client.get("/cases").status_code == 200
     # An absolute URL in `next` is not followed (no open redirect).
     post(client, "/logout")
-    response = client.post("/login?next=https://evil.example/", data={
-        "username": inspector.username, "password": PASSWORD, "csrf_token": token(client)})
-    assert response.headers["Location"] == "/"
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "/%09/evil.example/"):
+        response = client.post("/login?next=" + target, data={
+            "username": inspector.username, "password": PASSWORD, "csrf_token": token(client)})
+        assert response.headers["Location"] == "/", target
+        post(client, "/logout")
 
 
 def test_signed_in_pages_are_not_cached_or_framed(web):
@@ -446,6 +448,10 @@ def test_task_form_errors_beside_fields_then_completion_and_notice(web, inspecto
         "case_number": case.number, "case_version": str(case.version), "decision": "maybe"},
         page=f"/cases/{case.number}")
     assert bad.status_code == 400 and field_error(bad, "decision").startswith("取值应为")
+    # A version that is a digit to str.isdigit() but not to int() ("²") is bad input, not a 500.
+    odd = post(web, f"/tasks/{task.id}/complete", {
+        "case_number": case.number, "case_version": "²", "decision": "accept"}, page=f"/cases/{case.number}")
+    assert odd.status_code == 400
     done = post(web, f"/tasks/{task.id}/complete", {
         "case_number": case.number, "case_version": str(case.version), "decision": "accept"},
         page=f"/cases/{case.number}", follow_redirects=True)

@@ -167,9 +167,10 @@ def test_matching_through_the_api(client, clerk, clock):
     assert r.status_code == 200
     assert [i["id"] for i in r.get_json()["items"]] == [post.id]
     task = open_task(case, "match_post")
-    r = client.post(f"/api/v1/tasks/{task.id}/complete", json={"data": {"post_id": "one"},
-                                                               "case_version": case.version}, headers=h)
-    assert r.status_code == 400 and "post_id" in r.get_json()["error"]["fields"]
+    for bad in ("one", 10**25):  # a number past the database's integer is bad input too, not a 500
+        r = client.post(f"/api/v1/tasks/{task.id}/complete", json={"data": {"post_id": bad},
+                                                                   "case_version": case.version}, headers=h)
+        assert r.status_code == 400 and "post_id" in r.get_json()["error"]["fields"]
     r = client.post(f"/api/v1/tasks/{task.id}/complete", json={"data": {"post_id": post.id},
                                                                "case_version": case.version}, headers=h)
     assert r.status_code == 200, r.get_json()
@@ -190,6 +191,10 @@ def test_match_post_endpoint(client, clerk, clock):
     h = auth(client, "clerk_cx")
     r = client.post(f"/api/v1/cases/{case.number}/match-post", json={"post_id": post.id}, headers=h)
     assert r.status_code == 400 and "case_version" in r.get_json()["error"]["fields"]
+    r = client.post(f"/api/v1/cases/{case.number}/match-post", json={"post_id": 10**25,
+                                                                     "case_version": case.version}, headers=h)
+    assert r.status_code == 400 and "post_id" in r.get_json()["error"]["fields"]
+    assert client.get("/api/v1/posts/99999999999999999999999", headers=h).status_code == 404
     r = client.post(f"/api/v1/cases/{case.number}/match-post", json={"post_id": post.id,
                                                                      "case_version": case.version}, headers=h)
     assert r.status_code == 200 and r.get_json()["status"] == "referred"

@@ -17,7 +17,7 @@ from engine.validation import validate
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, DataInvalid: 400}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
 
 
 def now() -> datetime:

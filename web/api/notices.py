@@ -21,7 +21,7 @@ def case_documents(number: str):
     return jsonify([documents.document_json(d) for d in documents.documents_for_case(case)])
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<row_id:document_id>")
 @token_required
 def document_pdf(document_id: int):
     document = documents.document_in_scope(g.actor, document_id)

@@ -9,6 +9,7 @@ from flask import g, jsonify, request, send_file
 
 from engine import ledger, ledger_export, ledger_sheet, placements, posts, service131
 from engine.errors import DataInvalid
+from engine.validation import ascii_digits
 from web.api import bp, json_body, now, page_json, paging, query_bool, query_choice, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import full_case_json
@@ -18,7 +19,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _region_arg() -> str | None:
     region = request.args.get("region") or None
-    if region is not None and not (region.isdigit() and len(region) == 6):
+    if region is not None and not (ascii_digits(region) and len(region) == 6):
         raise DataInvalid({"region": "行政区划代码须为6位数字"})
     return region
 
@@ -48,13 +49,13 @@ def create_post():
     return jsonify(posts.post_json(post)), 201
 
 
-@bp.get("/posts/<int:post_id>")
+@bp.get("/posts/<row_id:post_id>")
 @token_required
 def get_post(post_id: int):
     return jsonify(posts.post_json(posts.post_in_scope(g.actor, post_id)))
 
 
-@bp.patch("/posts/<int:post_id>")
+@bp.patch("/posts/<row_id:post_id>")
 @token_required
 def update_post(post_id: int):
     post = posts.update_post(g.actor, post_id, json_body(), now())
@@ -67,7 +68,7 @@ def update_post(post_id: int):
 MATCH_POST_REQUEST = {
     "type": "object",
     "properties": {
-        "post_id": {"type": "integer", "minimum": 1},
+        "post_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
         "case_version": {"type": "integer", "minimum": 1},
         "note": {"type": "string", "maxLength": 1000},
     },
@@ -131,9 +132,11 @@ def _upload() -> io.BytesIO:
 @bp.post("/ledger")
 @token_required
 def import_ledger():
-    source = _upload()
     region = request.args.get("region") or request.form.get("region") or None
     create_cases = query_bool("create_cases") or (request.form.get("create_cases") or "").lower() in ("true", "1")
+    # Checked before the import commits: a bad value must not answer 400 for a file that was imported.
+    priority_group = ledger.priority_group_of(request.args.get("priority_group") or request.form.get("priority_group"))
+    source = _upload()
     try:
         result = ledger.import_ledger(g.actor, source, region, now())
     except ledger.LedgerInvalid as exc:
@@ -142,8 +145,7 @@ def import_ledger():
                                   "rows": [e.json() for e in exc.errors], "total": exc.total}}), 400
     body = result.json()
     if create_cases:
-        body["cases"] = ledger.create_cases(g.actor, now(), region=result.region,
-                                            priority_group=request.args.get("priority_group") or "returning_migrant")
+        body["cases"] = ledger.create_cases(g.actor, now(), region=result.region, priority_group=priority_group)
     return jsonify(body), 201
 
 

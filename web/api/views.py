@@ -9,6 +9,7 @@ from engine import accounts, services
 from engine.db import db
 from engine.errors import DataInvalid
 from engine.services.cases import case_history, open_tasks
+from engine.validation import ascii_digits
 from web.api import (
     bp,
     error,
@@ -90,7 +91,7 @@ def list_cases():
     page, per_page = paging()
     process = query_choice("process", ("wage_arrears", "benefit_claim", "temp_job"))
     region = request.args.get("region") or None
-    if region is not None and not region.isdigit():
+    if region is not None and not ascii_digits(region):
         raise DataInvalid({"region": "行政区划代码须为数字"})
     q = request.args.get("q") or None
     if q is not None and len(q) > 100:
@@ -115,7 +116,7 @@ def list_tasks():
     role = query_choice("role", ("inspector", "clerk", "supervisor", "head"))
     process = query_choice("process", ("wage_arrears", "benefit_claim", "temp_job"))
     region = request.args.get("region") or None
-    if region is not None and not region.isdigit():
+    if region is not None and not ascii_digits(region):
         raise DataInvalid({"region": "行政区划代码须为数字"})
     at = now()
     rows, total = services.list_tasks(g.actor, now=at, assigned=assigned, role=role, region=region,
