@@ -67,24 +67,16 @@ def _candidates(region: str) -> list[str]:
     return out
 
 
-_BUILT: dict[str, Any] = {}  # statements built once (building one costs more than running it)
-
-
-def _rates_query():
-    query = _BUILT.get("rates")
-    if query is None:
-        query = _BUILT["rates"] = (
-            select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
-                                      BenefitRate.effective_from <= bindparam("on"))
-            .order_by(BenefitRate.effective_from.desc())
-        )
-    return query
+# Built once: building a statement costs more than running it.
+_RATES = (select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
+                                    BenefitRate.effective_from <= bindparam("on"))
+          .order_by(BenefitRate.effective_from.desc()))
 
 
 def rate_in_force(region: str, on: date) -> BenefitRate | None:
     """The latest rates effective on `on` of the most specific region that has any (county, prefecture,
     province)."""
-    rows = db.session.scalars(_rates_query(), {"regions": _candidates(region), "on": on}).all()
+    rows = db.session.scalars(_RATES, {"regions": _candidates(region), "on": on}).all()
     for code in _candidates(region):
         for row in rows:
             if row.region == code:
@@ -92,12 +84,13 @@ def rate_in_force(region: str, on: date) -> BenefitRate | None:
     return None
 
 
-def rate_facts(row: BenefitRate, percent: int | Decimal | None = None) -> dict[str, str]:
-    """What a decision records of the rates it used (strings: money never becomes a float)."""
+def rate_facts(row: BenefitRate, percent: int | Decimal) -> dict[str, str]:
+    """What a decision records of the rates it used (strings: money never becomes a float). `percent` is the
+    province's benefit_rate_percent, used where the region publishes no benefit rate of its own."""
     if row.benefit_rate is not None:
         benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {money(row.benefit_rate)} 元/月"
     else:
-        pct = Decimal(str(percent if percent is not None else rule_value("benefit_rate_percent")))
+        pct = Decimal(str(percent))
         benefit = row.minimum_wage * pct / 100
         basis = f"最低工资 {money(row.minimum_wage)} 元/月 × {pct}%"
     return {
@@ -112,7 +105,7 @@ def rate_facts(row: BenefitRate, percent: int | Decimal | None = None) -> dict[s
 
 def _helper_benefit_rates(region: str, separation_date: str) -> dict[str, str] | None:
     row = rate_in_force(str(region), date.fromisoformat(str(separation_date)[:10]))
-    return rate_facts(row) if row is not None else None
+    return rate_facts(row, rule_value("benefit_rate_percent")) if row is not None else None
 
 
 def _helper_days_between(start: str, end: str) -> int:
@@ -220,14 +213,21 @@ def import_rates(text: str, actor_name: str, now: datetime) -> ImportResult:
 
 
 def list_rates(region: str | None = None) -> list[BenefitRate]:
+    """Every loaded rate, or those `region` uses (its own, its prefecture's, its province's)."""
     query = select(BenefitRate).order_by(BenefitRate.region, BenefitRate.effective_from)
     if region:
-        query = query.where(BenefitRate.region.in_(_candidates(region)) | BenefitRate.region.like(region + "%"))
+        query = query.where(BenefitRate.region.in_(_candidates(region)))
     return list(db.session.scalars(query))
 
 
-def rate_json(row: BenefitRate) -> dict[str, Any]:
-    facts = rate_facts(row)
+def rates_json(region: str | None = None) -> list[dict[str, Any]]:
+    """list_rates as the API and the CLI show them, the benefit in effect at the province's percentage."""
+    percent = rule_values()["benefit_rate_percent"]
+    return [rate_json(row, percent) for row in list_rates(region)]
+
+
+def rate_json(row: BenefitRate, percent: int | Decimal) -> dict[str, Any]:
+    facts = rate_facts(row, percent)
     return {
         "id": row.id, "region": row.region, "effective_from": facts["effective_from"],
         "minimum_wage": facts["minimum_wage"],

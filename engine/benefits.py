@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     Index,
     and_,
-    bindparam,
     select,
 )
 
@@ -26,7 +25,7 @@ from engine.db import db
 from engine.documents import issue_notice
 from engine.errors import Conflict
 from engine.models import Case, Task
-from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS
+from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, open_case_of_person
 from engine.summaries import Projection, mask_id_number, summarizer
 from engine.validation import DataInvalid
 
@@ -56,9 +55,6 @@ Index(
 )
 
 
-_BUILT: dict[str, Any] = {}  # statements built once (building one costs more than running it)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Opening a claim.
 def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
@@ -69,12 +65,7 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
-    query = _BUILT.get("open_claim")
-    if query is None:
-        query = _BUILT["open_claim"] = select(Case.number).where(
-            Case.process == PROCESS, Case.subject_id_number == bindparam("id_number"), Case.closed_at.is_(None),
-            Case.id != bindparam("case_id"))
-    other = db.session.scalar(query, {"id_number": id_number, "case_id": case.id})
+    other = open_case_of_person(case, id_number)
     if other is not None:
         raise Conflict(f"该申领人已有未办结的失业保险待遇申请 {other}，不能重复申领")
 

@@ -35,7 +35,14 @@ from engine.posts import POST_KIND_TITLES, POST_KINDS, Post, post_json
 from engine.regions import region_name
 from engine.sandbox import money
 from engine.services._common import case_in_scope, rule_values, transactional
-from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, load_workflow, runtime, write_case
+from engine.services.cases import (
+    OPEN_CASE_CHECKS,
+    STATUS_HOOKS,
+    load_workflow,
+    open_case_of_person,
+    runtime,
+    write_case,
+)
 from engine.summaries import Projection, mask_id_number, money_text, summarizer
 from engine.summaries import project as summarize
 
@@ -319,9 +326,7 @@ STATUS_HOOKS.append(_on_status)
 def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
     seeker = data.get("seeker") or {}
     id_number = (seeker.get("id_number") or "").upper()
-    other = db.session.scalar(select(Case.number).where(
-        Case.process == PROCESS, Case.subject_id_number == id_number, Case.closed_at.is_(None), Case.id != case.id,
-    ).limit(1))
+    other = open_case_of_person(case, id_number)
     if other:
         raise DataInvalid({"seeker.id_number": f"该求职人员已有在办案件 {other}"})
     worker_id = data.get("ledger_worker_id")
@@ -382,6 +387,6 @@ def summarize_temp_job(data: dict[str, Any]) -> Projection:
     return Projection(
         summary=summary,
         search_text=" ".join(str(w) for w in words if w).lower(),
-        subject_id_number=(seeker.get("id_number") or "").upper() or None,
+        subject_id_number=seeker.get("id_number"),
     )
 

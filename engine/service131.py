@@ -18,8 +18,6 @@ from engine.regions import region_name
 from engine.services.cases import CASE_WRITTEN_HOOKS
 from engine.validation import REGION_RE
 
-SERVICE_131_TITLES = {"career_guidance": "职业指导", "job_offers": "3个岗位信息", "training": "培训项目"}
-
 
 class Service131(db.Model):
     """Projection of each temp_job case's 131 service: what is still owed (for the per-region report)."""

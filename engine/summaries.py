@@ -40,6 +40,10 @@ class Projection:
     due_at: str | None = None  # ISO; the case clock where the process has one
     columns: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # One spelling per person: an ID number's check character X may be typed lower-case.
+        self.subject_id_number = (self.subject_id_number or "").upper() or None
+
 
 Summarizer = Callable[[dict[str, Any]], Projection]
 SUMMARIZERS: dict[str, Summarizer] = {}

@@ -47,10 +47,9 @@ def rates_list(region: str | None) -> None:
     """List the loaded rates, oldest first per region."""
     from engine import benefit_rates
 
-    rows = benefit_rates.list_rates(region)
+    rows = benefit_rates.rates_json(region)
     click.echo("region  effective   minimum  benefit(in effect)         subsistence  note")
-    for row in rows:
-        j = benefit_rates.rate_json(row)
+    for j in rows:
         click.echo(f"{j['region']}  {j['effective_from']}  {j['minimum_wage']:>8}  {j['benefit_rate_in_effect']:>8} "
                    f"({'set' if j['benefit_rate'] else 'from %'})  {j['subsistence_rate']:>11}  {j['note']}")
     click.echo(f"{len(rows)} rates")

@@ -61,6 +61,17 @@ def next_case_number(process: str, region: str, year: int) -> str:
     return f"{prefix}-{region}-{year}-{last:06d}"
 
 
+_OPEN_CASE_OF_PERSON = select(Case.number).where(
+    Case.process == bindparam("process"), Case.subject_id_number == bindparam("id_number"), Case.closed_at.is_(None),
+    Case.id != bindparam("case_id")).limit(1)
+
+
+def open_case_of_person(case: Case, id_number: str) -> str | None:
+    """The number of another open case of `case`'s process for the person with this ID number, if any."""
+    return db.session.scalar(_OPEN_CASE_OF_PERSON, {"process": case.process, "id_number": id_number.upper(),
+                                                    "case_id": case.id})
+
+
 def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) -> datetime | None:
     if not rule_key:
         return None

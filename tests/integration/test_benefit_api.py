@@ -10,6 +10,7 @@ import pytest
 
 from engine import benefit_payments, benefit_rates
 from engine.db import db
+from engine.rule_settings import set_rule
 from tests.conftest import at, make_user
 from tests.integration.test_benefit_claim import SAMPLE, claim_data
 
@@ -148,6 +149,13 @@ def test_rates_endpoint(client, headers):
     body = client.get(f"{API}/benefit-rates?region=532301&on=2022-10-01", headers=headers["clerk_cx"]).get_json()
     assert {r["region"] for r in body["items"]} == {"532300", "532301"}
     assert body["in_force"]["benefit_rate"] == "1575.00" and body["in_force"]["effective_from"] == "2022-10-01"
+    in_force = next(r for r in body["items"] if r["region"] == "532301" and r["effective_from"] == "2022-10-01")
+    assert in_force["benefit_rate_in_effect"] == body["in_force"]["benefit_rate"]
+    # The list and the rate in force both follow the province's percentage.
+    set_rule("benefit_rate_percent", "80", "admin", at("2022-10-01 09:00"))
+    body = client.get(f"{API}/benefit-rates?region=532301&on=2022-10-01", headers=headers["clerk_cx"]).get_json()
+    in_force = next(r for r in body["items"] if r["region"] == "532301" and r["effective_from"] == "2022-10-01")
+    assert in_force["benefit_rate_in_effect"] == body["in_force"]["benefit_rate"] == "1400.00"
     bad = client.get(f"{API}/benefit-rates?region=53", headers=headers["clerk_cx"])
     assert bad.status_code == 400 and "region" in bad.get_json()["error"]["fields"]
     bad = client.get(f"{API}/benefit-rates?region=532301&on=soon", headers=headers["clerk_cx"])

@@ -464,6 +464,16 @@ def test_one_open_claim_per_person(rates, clerk):
         open_claim(clerk, claim_data(contribution_months=12))
 
 
+def test_an_id_number_ending_in_x_is_one_person_however_typed(rates, clerk):
+    seed = next(n for n in range(1, 1000) if claim_data(n)["claimant"]["id_number"].endswith("X"))
+    first = open_claim(clerk, claim_data(seed, contribution_months=40, separation_reason="voluntary"))
+    lower = claim_data(seed, contribution_months=12)
+    lower["claimant"]["id_number"] = lower["claimant"]["id_number"].lower()
+    with pytest.raises(Conflict) as dup:
+        open_claim(clerk, lower)
+    assert first.number in dup.value.message
+
+
 def test_a_new_claim_after_the_last_one_closed(rates, clerk):
     first = open_claim(clerk, claim_data(registered_unemployed=False))
     assert first.closed_at is not None

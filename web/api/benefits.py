@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import g, jsonify, request
 
 from engine import benefit_payments, benefits
-from engine.benefit_rates import CENT, list_rates, rate_in_force_json, rate_json
+from engine.benefit_rates import CENT, rate_in_force_json, rates_json
 from engine.services._common import case_in_scope
 from engine.validation import REGION_RE, DataInvalid
 from web.api import bp, json_body, now, token_required
@@ -51,9 +51,9 @@ def benefit_rates():
     region = request.args.get("region") or None
     if region is not None and not REGION_RE.match(region):
         raise DataInvalid({"region": "行政区划代码须为6位数字"})
-    rows = list_rates(region)
+    items = rates_json(region)
     on = request.args.get("on")
-    body: dict = {"items": [rate_json(r) for r in rows], "total": len(rows)}
+    body: dict = {"items": items, "total": len(items)}
     if on and region:
         body["in_force"] = rate_in_force_json(region, on)
     return jsonify(body)
