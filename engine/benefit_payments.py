@@ -80,10 +80,6 @@ class BenefitPayment(db.Model):
 
 
 
-def local_today(now: datetime) -> date:
-    return now.astimezone(calendar.get_timezone()).date()
-
-
 def add_months(first: date, n: int) -> date:
     month = first.month - 1 + n
     return date(first.year + month // 12, month % 12 + 1, 1)
@@ -148,8 +144,8 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
     validate(STOP_SCHEMA, data)
     if case.status not in PAYING_STATUSES:
         raise Conflict(f"案件状态为 {case.status}，没有可停发的待遇")
-    effective = date.fromisoformat(data["effective_on"]) if data.get("effective_on") else local_today(now)
-    if effective > local_today(now):
+    effective = date.fromisoformat(data["effective_on"]) if data.get("effective_on") else calendar.local_date(now)
+    if effective > calendar.local_date(now):
         raise DataInvalid({"effective_on": "停发生效日期不能晚于今天"})
     reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"
     cancelled = 0
@@ -195,7 +191,7 @@ class PaymentRun:
 def run_payments(now: datetime, limit: int = 1000) -> PaymentRun:
     """Pay every scheduled month due by today and move the claims on (paying / closed); each claim in its own
     transaction, so one failure never holds back the others. Idempotent: paid months are never paid twice."""
-    today = local_today(now)
+    today = calendar.local_date(now)
     case_ids = list(db.session.scalars(
         select(BenefitPayment.case_id).where(BenefitPayment.status == "scheduled", BenefitPayment.due_on <= today)
         .group_by(BenefitPayment.case_id).order_by(BenefitPayment.case_id).limit(limit)

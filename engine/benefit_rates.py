@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine import calendar
 from engine.clock import rule_value
 from engine.db import UTCDateTime, db
+from engine.regions import lineage
 from engine.sandbox import BPMN_HELPERS
 from engine.services._common import rule_values
 from engine.services.cases import runtime
@@ -58,15 +59,6 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def _candidates(region: str) -> list[str]:
-    """The region itself, then its prefecture, then its province: the most specific rate wins."""
-    out = []
-    for code in (region, region[:4] + "00", region[:2] + "0000"):
-        if code not in out:
-            out.append(code)
-    return out
-
-
 # Built once: building a statement costs more than running it.
 _RATES = (select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
                                     BenefitRate.effective_from <= bindparam("on"))
@@ -76,8 +68,8 @@ _RATES = (select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", 
 def rate_in_force(region: str, on: date) -> BenefitRate | None:
     """The latest rates effective on `on` of the most specific region that has any (county, prefecture,
     province)."""
-    rows = db.session.scalars(_RATES, {"regions": _candidates(region), "on": on}).all()
-    for code in _candidates(region):
+    rows = db.session.scalars(_RATES, {"regions": lineage(region), "on": on}).all()
+    for code in lineage(region):
         for row in rows:
             if row.region == code:
                 return row
@@ -216,7 +208,7 @@ def list_rates(region: str | None = None) -> list[BenefitRate]:
     """Every loaded rate, or those `region` uses (its own, its prefecture's, its province's)."""
     query = select(BenefitRate).order_by(BenefitRate.region, BenefitRate.effective_from)
     if region:
-        query = query.where(BenefitRate.region.in_(_candidates(region)))
+        query = query.where(BenefitRate.region.in_(lineage(region)))
     return list(db.session.scalars(query))
 
 

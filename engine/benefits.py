@@ -20,7 +20,8 @@ from sqlalchemy import (
     select,
 )
 
-from engine.benefit_payments import add_months, create_schedule, local_today
+from engine import calendar
+from engine.benefit_payments import add_months, create_schedule
 from engine.db import db
 from engine.documents import issue_notice
 from engine.errors import Conflict
@@ -61,7 +62,7 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
     separation = date.fromisoformat(data["separation_date"])
     id_number = data["claimant"]["id_number"]
     birth = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    if separation > local_today(now):
+    if separation > calendar.local_date(now):
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})

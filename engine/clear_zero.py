@@ -122,10 +122,6 @@ def figures_json(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: (money_text(v) if isinstance(v, Decimal) else v) for k, v in figures.items()}
 
 
-def today_of(now: datetime) -> date:
-    return now.astimezone(calendar.get_timezone()).date()
-
-
 def working_days_left(today: date, deadline: date) -> int:
     """Working days from today to the deadline, both included; 0 once the deadline has passed."""
     if today > deadline:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Date, Index, Integer, Numeric, String, UniqueConstraint, case, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import calendar
 from engine.actors import SYSTEM
 from engine.clear_zero import (
     PUBLIC_PROJECT_TYPES,
@@ -24,11 +25,10 @@ from engine.clear_zero import (
     figure_columns,
     figures_of,
     task_counts,
-    today_of,
     yuan,
     zero_figures,
 )
-from engine.db import UTCDateTime, db
+from engine.db import UTCDateTime, db, upsert
 from engine.models import Case, Task
 from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import transactional
@@ -85,7 +85,7 @@ def take_snapshot(now: datetime, campaign_: Campaign | None = None) -> int:
     """Record today's (Beijing date of `now`) figures per case region; running it again the same day replaces
     that day's rows, so it is idempotent. Returns the number of regions written."""
     camp = campaign_ or campaign()
-    day = today_of(now)
+    day = calendar.local_date(now)
     public = Case.project_type.in_(PUBLIC_PROJECT_TYPES)
     year_end = func.coalesce(func.sum(case((public, cents(Case.arrears_outstanding)), else_=0)), 0)
     query = (select(Case.region, *figure_columns(), year_end.label("year_end"))
@@ -99,7 +99,7 @@ def take_snapshot(now: datetime, campaign_: Campaign | None = None) -> int:
         values.setdefault(region, {"day": day, "region": region, **zero_figures(), "year_end_outstanding": ZERO,
                                    "taken_at": now})
     if values:
-        _upsert(ClearZeroSnapshot, [values[k] for k in sorted(values)], ("day", "region"))
+        upsert(ClearZeroSnapshot.__table__, [values[k] for k in sorted(values)], ("day", "region"))
     _recount_on_time(now - COUNT_LAG)
     return len(values)
 
@@ -112,29 +112,14 @@ def _recount_on_time(until: datetime) -> None:
               for row in db.session.execute(task_counts(Task.completed_at <= until))]
     counts.sort(key=lambda c: (c["region"], c["process"]))  # one lock order for concurrent recounts
     if counts:
-        _upsert(OnTimeCount, counts, ("region", "process"))
+        upsert(OnTimeCount.__table__, counts, ("region", "process"))
     db.session.execute(delete(OnTimeCount).where(OnTimeCount.counted_until != until))
-
-
-def _upsert(model, values: list[dict], keys: tuple[str, ...]) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE: two schedulers snapshotting at once cannot collide (rows come
-    sorted by key, so they also lock in the same order)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    if dialect != "postgresql":  # SQLite's Numeric would go through float with Decimals: bind the exact text
-        values = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in value.items()} for value in values]
-    statement = insert(model.__table__).values(values)
-    updated = {c: statement.excluded[c] for c in values[0] if c not in keys}
-    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated))
 
 
 def snapshot_job(now: datetime) -> int:
     """The scheduler's periodic job: refresh today's snapshot unless it was refreshed within SNAPSHOT_EVERY."""
     snapshot = db.session.scalar(select(func.max(ClearZeroSnapshot.taken_at))
-                                 .where(ClearZeroSnapshot.day == today_of(now)))
+                                 .where(ClearZeroSnapshot.day == calendar.local_date(now)))
     counted = db.session.scalar(select(func.max(OnTimeCount.counted_until)))
     # Either row shows the last run (a place without wage-arrears cases still has on-time counts).
     runs = [t for t in (snapshot, counted + COUNT_LAG if counted else None) if t is not None]

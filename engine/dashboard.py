@@ -30,7 +30,6 @@ from engine.clear_zero import (
     figures_json,
     figures_of,
     task_counts,
-    today_of,
     working_days_left,
     yuan,
     zero_figures,
@@ -106,7 +105,7 @@ def clear_zero(actor: Actor, now: datetime, region: str | None = None, campaign_
     strings. One grouped query over the cases, one over the tasks, one over the snapshots."""
     scoped = authorize(actor, region)
     camp = campaign_ or campaign()
-    today = today_of(now)
+    today = calendar.local_date(now)
     length = _child_length(scoped)
     # Grouped by the raw indexed columns (a streaming aggregate over the covering index), rolled up here: a few
     # hundred rows at most, one per case region and project type.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -46,3 +50,17 @@ class UTCDateTime(TypeDecorator):
         if isinstance(value, str):  # SQLite raw strings from some code paths
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC)
+
+
+def upsert(table: Table, rows: list[dict[str, Any]], keys: Sequence[str], keep: Collection[str] = ()) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET every other given column but `keep`, in the caller's
+    transaction, on SQLite and PostgreSQL alike. Rows are written in the order given: callers that may race sort
+    them by key, so two writers lock in the same order."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(table)
+    else:
+        statement = sqlite.insert(table)
+        # SQLite has no exact decimal type: bind the exact text rather than a float.
+        rows = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in rows]
+    updated = {c: statement.excluded[c] for c in rows[0] if c not in keys and c not in keep}
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updated), rows)

@@ -125,7 +125,7 @@ def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime,
 
     notice_kind = pdfs.KINDS[kind]  # KeyError for an unknown kind is a programming error
     bureau = issuing_region(case.region)
-    local_day = now.astimezone(calendar.get_timezone()).date()
+    local_day = calendar.local_date(now)
     serial = _next_number(bureau.code, kind, local_day.year)
     number = f"{bureau.abbreviation}{KIND_CODES.get(kind, '')}〔{local_day.year}〕{serial}号"
     code = new_verification_code()

@@ -188,7 +188,7 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
             else f"{region_name(case.region)}经办机构",
             "escalation_level": LEVEL_NAMES[level],
             "overdue_task": f"案件 {case.number} 的「{task.title}」",
-            "due_on": task.due_at.astimezone(calendar.get_timezone()).date().isoformat() if task.due_at else "",
+            "due_on": calendar.local_date(task.due_at).isoformat() if task.due_at else "",
             "deadline": deadline.date().isoformat(),
             "facts": [
                 f"案件 {case.number} 的「{task.title}」办理期限已于"

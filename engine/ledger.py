@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 
 from engine.actors import Actor, region_filter, scope_prefix
-from engine.db import db
+from engine.db import db, upsert
 from engine.errors import DataInvalid, Forbidden, NotFound
 from engine.ledger_sheet import BY_KEY, RowError, read_rows, validate_row
 from engine.placements import PRIORITY_GROUPS, LedgerWorker
@@ -28,6 +28,8 @@ from engine.summaries import mask_id_number, money_text
 from engine.validation import REGION_RE
 
 MAX_REPORTED_ERRORS = 1000
+# Kept when a worker is imported again: their row's identity and the case opened for them.
+_KEEP = ("id", "created_at", "case_number")
 BATCH_SIZE = 1000
 
 
@@ -61,22 +63,6 @@ class ImportResult:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Importing.
-
-def _upsert(rows: list[dict[str, Any]]) -> None:
-    table = LedgerWorker.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    keep = {"id", "created_at", "case_number", "region", "id_number"}
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.id_number, table.c.region],
-        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keep},
-    )
-    db.session.execute(statement, rows)
-
 
 def _import_region(actor: Actor, region: str | None) -> str:
     region = region or actor.region
@@ -124,14 +110,14 @@ def import_ledger(actor: Actor, source: str | IO[bytes], region: str | None, now
             parsed.update(region=region, created_at=now, updated_at=now, case_number=None)
             batch.append(parsed)
             if len(batch) >= batch_size:
-                _upsert(batch)
+                upsert(LedgerWorker.__table__, batch, ("id_number", "region"), keep=_KEEP)
                 batch.clear()
         if progress and result.rows % batch_size == 0:
             progress(result.rows)
     if total_errors:
         raise LedgerInvalid(errors, total_errors)
     if batch:
-        _upsert(batch)
+        upsert(LedgerWorker.__table__, batch, ("id_number", "region"), keep=_KEEP)
     if progress and result.rows % batch_size:
         progress(result.rows)
     after = db.session.scalar(select(func.count()).select_from(LedgerWorker).where(LedgerWorker.region == region))

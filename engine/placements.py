@@ -32,7 +32,7 @@ from engine.db import UTCDateTime, db
 from engine.errors import Conflict, DataInvalid, NotFound
 from engine.models import Case, Task
 from engine.posts import POST_KIND_TITLES, POST_KINDS, Post, post_json
-from engine.regions import region_name
+from engine.regions import lineage, region_name
 from engine.sandbox import money
 from engine.services._common import case_in_scope, rule_values, transactional
 from engine.services.cases import (
@@ -104,15 +104,6 @@ class LedgerWorker(db.Model):
 # ---------------------------------------------------------------------------------------------------------------
 # Small helpers.
 
-def local_today(now: datetime) -> date:
-    return now.astimezone(calendar.get_timezone()).date()
-
-
-def serving_regions(region: str) -> list[str]:
-    """Posts of the case's own region and of the bureaus above it serve a job seeker."""
-    return list(dict.fromkeys([region, region[:4] + "00", region[:2] + "0000"]))
-
-
 def post_end_moment(post: Post) -> datetime:
     """When a post has ended: the start of the day after its end date, local time (the exit-review timer)."""
     return datetime.combine(post.end_date + timedelta(days=1), time(0, 0), tzinfo=calendar.get_timezone())
@@ -140,8 +131,8 @@ def suggest_posts(actor: Actor, number: str, now: datetime, limit: int = 10) -> 
     order += [Post.start_date, (Post.slots - Post.filled).desc(), Post.id]
     rows = db.session.scalars(
         select(Post).where(
-            Post.status == "open", Post.filled < Post.slots, Post.end_date >= local_today(now),
-            Post.region.in_(serving_regions(case.region)),
+            Post.status == "open", Post.filled < Post.slots, Post.end_date >= calendar.local_date(now),
+            Post.region.in_(lineage(case.region)),  # posts of its own bureau and of those above it
         ).order_by(*order).limit(limit)
     )
     expected = wishes.get("min_monthly_pay")
@@ -183,11 +174,11 @@ def refer_to_post(actor: Actor, number: str, post_id: Any, case_version: Any, no
 def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
     post_id = data.get("post_id")
     post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
-    if post is None or post.region not in serving_regions(case.region):
+    if post is None or post.region not in lineage(case.region):
         raise DataInvalid({"post_id": "岗位不存在或不面向本案所在地区"})
     if post.status != "open":
         raise DataInvalid({"post_id": "岗位已关闭"})
-    if post.end_date < local_today(now):
+    if post.end_date < calendar.local_date(now):
         raise DataInvalid({"post_id": "岗位已期满"})
     if post.filled >= post.slots:
         raise DataInvalid({"post_id": "岗位名额已满"})
@@ -209,7 +200,7 @@ def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
         },
         "post_end_at": post_end_moment(post).isoformat(),
         "referred_at": now.astimezone(tz).isoformat(),
-        "report_by": report_by.astimezone(tz).date().isoformat(),
+        "report_by": calendar.local_date(report_by).isoformat(),
     }
     placement = Placement(case_id=case.id, post_id=post.id, status="referred", referred_at=now)
     db.session.add(placement)

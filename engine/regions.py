@@ -31,9 +31,14 @@ _REGIONS = [
 REGIONS: dict[str, Region] = {r.code: r for r in _REGIONS}
 
 
+def lineage(code: str) -> list[str]:
+    """A region, then its prefecture, then its province (each once): 532322 -> 532322, 532300, 530000."""
+    return list(dict.fromkeys((code, code[:4] + "00", code[:2] + "0000")))
+
+
 def issuing_region(code: str) -> Region:
     """The bureau for a case region: the region itself, else its prefecture, else its province."""
-    for candidate in (code, code[:4] + "00", code[:2] + "0000"):
+    for candidate in lineage(code):
         if candidate in REGIONS:
             return REGIONS[candidate]
     return Region(code, code, f"{code} 人力资源和社会保障局", "人社")

@@ -21,8 +21,8 @@ CLOSED_STATUSES = {"cleared": "欠薪已全部清偿，案件办结。", "withdr
 
 def _day(value: str | None, now: datetime) -> str:
     if value:
-        return datetime.fromisoformat(value).astimezone(calendar.get_timezone()).date().isoformat()
-    return now.astimezone(calendar.get_timezone()).date().isoformat()
+        return calendar.local_date(datetime.fromisoformat(value)).isoformat()
+    return calendar.local_date(now).isoformat()
 
 
 def _employer(data: dict[str, Any]) -> str:

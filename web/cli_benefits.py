@@ -111,8 +111,8 @@ def seed_benefits(users: dict, now: datetime, echo: Callable[[str], None]) -> No
         return
     clerk, clerk_sb, sup = users["clerk_cx"], users["clerk_sb"], users["sup_cz"]
     start = now - timedelta(days=75)
-    day = (start - timedelta(days=20)).astimezone(calendar.get_timezone()).date().isoformat()
-    recent = (now - timedelta(days=20)).astimezone(calendar.get_timezone()).date().isoformat()
+    day = calendar.local_date(start - timedelta(days=20)).isoformat()
+    recent = calendar.local_date(now - timedelta(days=20)).isoformat()
 
     def complete(actor, case, name, data, at):
         task = next(t for t in open_tasks(case) if t.name == name)

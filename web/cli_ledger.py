@@ -191,7 +191,7 @@ def seed_temp_jobs(users: dict[str, Actor], now: datetime, echo) -> None:
 
     clerks = {"532301": users["clerk_cx"], "532322": users["clerk_sb"]}
     prefecture = users["sup_cz"]
-    day = now.astimezone(calendar.get_timezone()).date()
+    day = calendar.local_date(now)
     created = now - timedelta(days=40)
 
     def post(actor: Actor, region: str, title: str, kind: str, employer: str, slots: int, pay: str,

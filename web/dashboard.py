@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engine import clear_zero, dashboard
+from engine import calendar, clear_zero, dashboard
 from engine.actors import Actor
 from web.api import now
 from web.labels import ESCALATION_LEVELS, process_label
@@ -126,7 +126,7 @@ def index():
     figures = dashboard.clear_zero(actor, at, region)
     escalations, escalation_total = dashboard.open_escalations(actor, region, limit=ESCALATIONS_SHOWN)
     processes = sorted({p for row in figures["by_region"] for p in row["on_time"]})
-    today = clear_zero.today_of(at).isoformat()
+    today = calendar.local_date(at).isoformat()
     return render_template(
         "dashboard/index.html", d=figures, escalations=escalations, escalation_total=escalation_total,
         processes=processes, chart=burndown_chart(figures["by_day"], figures["campaign"], today), today=today,
@@ -242,7 +242,7 @@ def export():
         else []
     available = sheets(figures, escalations)
     chosen = list(available.values()) if list_name == "all" else [available[list_name]]
-    name = f"clear-zero-{list_name}-{figures['region'] or 'all'}-{clear_zero.today_of(at).isoformat()}.xlsx"
+    name = f"clear-zero-{list_name}-{figures['region'] or 'all'}-{calendar.local_date(at).isoformat()}.xlsx"
     return send_file(io.BytesIO(workbook_bytes(chosen)), mimetype=XLSX, as_attachment=True, download_name=name)
 
 

@@ -16,8 +16,8 @@ dashboard_cli = AppGroup("dashboard", help="The clear-zero dashboard.")
 @click.option("--now", "now_text", help="Snapshot as if at this time (ISO 8601, e.g. 2021-02-01T20:00+08:00)")
 def snapshot(now_text: str | None) -> None:
     """Record today's clear-zero figures per region; running it again the same day replaces them."""
-    from engine import clear_zero, clear_zero_snapshots
+    from engine import calendar, clear_zero_snapshots
 
     now = _parse_now(now_text)
     written = clear_zero_snapshots.take_snapshot(now)
-    click.echo(f"clear-zero snapshot for {clear_zero.today_of(now).isoformat()}: {written} regions")
+    click.echo(f"clear-zero snapshot for {calendar.local_date(now).isoformat()}: {written} regions")
