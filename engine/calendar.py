@@ -110,15 +110,15 @@ def get_timezone() -> ZoneInfo:
     return _timezone
 
 
-# --------------------------------------------------------------------------------------------------- day test
-
-
-@functools.lru_cache(maxsize=8192)
-
 def local_date(moment: datetime) -> date:
     """The calendar day of `moment` where the bureaus are (the configured time zone)."""
     return moment.astimezone(get_timezone()).date()
 
+
+# --------------------------------------------------------------------------------------------------- day test
+
+
+@functools.lru_cache(maxsize=8192)
 def _is_working_day_cached(d: date) -> bool:
     override = _overrides.get(d)
     if override is not None:

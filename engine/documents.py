@@ -149,9 +149,14 @@ def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime,
 # ---------------------------------------------------------------------------------------------------------------
 # The outbox.
 
-def _store(pdf: bytes) -> tuple[str, Path]:
+def _path(digest: str) -> Path:
+    return settings.documents_dir / digest[:2] / f"{digest}.pdf"
+
+
+def _store(pdf: bytes) -> str:
+    """Store a notice once by its sha256 (returned)."""
     digest = hashlib.sha256(pdf).hexdigest()
-    path = settings.documents_dir / digest[:2] / f"{digest}.pdf"
+    path = _path(digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: a crash never leaves a half-written notice under its final name.
@@ -159,17 +164,11 @@ def _store(pdf: bytes) -> tuple[str, Path]:
         with os.fdopen(fd, "wb") as handle:
             handle.write(pdf)
         os.replace(tmp, path)
-    return digest, path
+    return digest
 
 
 def path_of(document: Document) -> Path | None:
-    if not document.sha256:
-        return None
-    return settings.documents_dir / document.sha256[:2] / f"{document.sha256}.pdf"
-
-
-def _facts_for_render(document: Document) -> dict[str, Any]:
-    return dict(document.facts)
+    return _path(document.sha256) if document.sha256 else None
 
 
 def render_one(document_id: int, now: datetime) -> bool:
@@ -187,8 +186,8 @@ def render_one(document_id: int, now: datetime) -> bool:
         return False
     document = db.session.get(Document, document_id)
     try:
-        pdf = pdfs.render(document.kind, _facts_for_render(document))
-        digest, _ = _store(pdf)
+        pdf = pdfs.render(document.kind, dict(document.facts))
+        digest = _store(pdf)
     except Exception as exc:  # noqa: BLE001 - any render failure is retried, never raised into the sweep
         db.session.rollback()
         document = db.session.get(Document, document_id)

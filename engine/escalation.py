@@ -20,7 +20,7 @@ from engine import audit, calendar, documents
 from engine.actors import SYSTEM, Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import UTCDateTime, db
-from engine.models import Case, Task, Timer
+from engine.models import Case, Task, Timer, User
 from engine.regions import region_name
 from engine.services._common import lost_race, rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
@@ -109,20 +109,17 @@ def _fire_bpmn(timer: Row, now: datetime, values: dict[str, Any], report: SweepR
     report.fired.append(f"{case.number} {timer.name}")
 
 
-def _supervisors(region: str, role: str, memo: dict[tuple[str, str], list[str]] | None = None) -> list[str]:
-    """The nearest bureau's people in `role`: the county's own if it has any, else the prefecture's, and so on."""
-    from engine.models import User
-
-    if memo is not None and (region, role) in memo:
+def _supervisors(region: str, role: str, memo: dict[tuple[str, str], list[str]]) -> list[str]:
+    """The nearest bureau's people in `role`: the county's own if it has any, else the prefecture's, and so on
+    (remembered in `memo` for the rest of the sweep)."""
+    if (region, role) in memo:
         return memo[(region, role)]
 
     users = db.session.scalars(select(User).where(User.active.is_(True), User.roles_csv.contains(role)))
     covering = [(len(scope_prefix(u.region)), u.username) for u in users
                 if role in u.roles and region.startswith(scope_prefix(u.region))]
     nearest = max((depth for depth, _ in covering), default=None)
-    found = sorted(name for depth, name in covering if depth == nearest)
-    if memo is not None:
-        memo[(region, role)] = found
+    found = memo[(region, role)] = sorted(name for depth, name in covering if depth == nearest)
     return found
 
 
@@ -136,20 +133,17 @@ class _CaseRef:
     region: str
 
 
-def _overdue_task_statement():
-    from engine.models import User
-
-    cases, users = Case.__table__, User.__table__
-    return (
-        select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.name, _TASKS.c.title, _TASKS.c.due_at,
-               _TASKS.c.escalation_level, users.c.username.label("assignee"), cases.c.id.label("case_id"),
-               cases.c.number, cases.c.process, cases.c.region)
-        .join(cases, cases.c.id == _TASKS.c.case_id).outerjoin(users, users.c.id == _TASKS.c.assignee_id)
-        .where(_TASKS.c.id == bindparam("task_id"))
-    )
-
-
-_OVERDUE_TASK = _overdue_task_statement()
+_CASES, _USERS = Case.__table__, User.__table__
+_OVERDUE_TASK = (
+    select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.name, _TASKS.c.title, _TASKS.c.due_at, _TASKS.c.escalation_level,
+           _USERS.c.username.label("assignee"), _CASES.c.id.label("case_id"), _CASES.c.number, _CASES.c.process,
+           _CASES.c.region)
+    .join(_CASES, _CASES.c.id == _TASKS.c.case_id).outerjoin(_USERS, _USERS.c.id == _TASKS.c.assignee_id)
+    .where(_TASKS.c.id == bindparam("task_id"))
+)
+_INSERT_TASK = insert(_TASKS)
+_INSERT_TIMER = insert(_TIMERS)
+_INSERT_ESCALATION = insert(Escalation.__table__)
 # Only while the task is open: a user completing it at the same moment wins (on PostgreSQL this waits for their
 # commit and then finds the task done).
 _RAISE_LEVEL = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open")
@@ -178,7 +172,7 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
         # A supervision task (督办) in the supervisor's (level 2) or the head's (level 3) queue.
         deadline = calendar.working_days_after(now, int(values["escalation_level2_days"]))
         escalation["supervision_task_id"] = str(uuid.uuid4())
-        connection.execute(insert(_TASKS), {
+        connection.execute(_INSERT_TASK, {
             "id": escalation["supervision_task_id"], "case_id": case.id, "process": case.process,
             "region": case.region, "name": SUPERVISION_TASK, "title": f"督办：{task.title}（{LEVEL_NAMES[level]}）",
             "role": role, "created_at": now, "due_at": deadline, "due_rule": None, "escalation_level": level,
@@ -198,11 +192,11 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
             "legal_basis": ["《劳动保障监察条例》第十七条", "本局案件督办制度"],
             "requirements": ["请于期限内办结并书面报告办理结果；逾期未办结的，将逐级督办。"],
         }, now, SYSTEM.username)
-    connection.execute(insert(Escalation.__table__), escalation)
+    connection.execute(_INSERT_ESCALATION, escalation)
     next_level = level + 1
     if next_level in LEVEL_ROLES:
         key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
-        connection.execute(insert(_TIMERS), {
+        connection.execute(_INSERT_TIMER, {
             "case_id": case.id, "kind": "task_due", "task_id": task.id, "spiff_task_id": None, "name": task.name,
             "level": next_level, "fire_at": calendar.working_days_after(timer.fire_at, int(values[key])),
         })

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from engine.db import db
 from engine.models import RuleSetting
-from engine.rules import RULES, UnknownRule, coerce
-from engine.services._common import rule_values, transactional
+from engine.rules import RULES, coerce
+from engine.services._common import transactional
 from engine.validation import DataInvalid
 
 
@@ -30,21 +30,20 @@ class RuleInForce:
 
 
 def rules_in_force() -> list[RuleInForce]:
-    values = rule_values()
+    """Every rule with the value the engine uses now (what rule_values gives: a stored value that is not valid for
+    its rule is ignored)."""
     stored = {row.key: row for row in db.session.scalars(select(RuleSetting))}
-    return [RuleInForce(key, rule.title, rule.unit, rule.default, values[key],
-                        stored[key].value if key in stored else None,
-                        key not in stored or _valid(key, stored[key].value),
-                        stored[key].updated_by if key in stored else None, rule.basis)
-            for key, rule in RULES.items()]
-
-
-def _valid(key: str, raw: str) -> bool:
-    try:
-        coerce(key, raw)
-    except ValueError:
-        return False
-    return True
+    found = []
+    for key, rule in RULES.items():
+        row, value, valid = stored.get(key), rule.default, True
+        if row is not None:
+            try:
+                value = coerce(key, row.value)
+            except ValueError:
+                valid = False
+        found.append(RuleInForce(key, rule.title, rule.unit, rule.default, value, row.value if row else None, valid,
+                                 row.updated_by if row else None, rule.basis))
+    return found
 
 
 def _rule(key: str) -> None:
@@ -58,7 +57,7 @@ def set_rule(key: str, raw: str, by: str, now: datetime) -> Any:
     _rule(key)
     try:
         value = coerce(key, raw)
-    except (ValueError, UnknownRule) as exc:
+    except ValueError as exc:
         raise DataInvalid({"value": str(exc)}) from None
     row = db.session.get(RuleSetting, key)
     if row is None:

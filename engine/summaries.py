@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from engine.sandbox import money
+from engine.sandbox import money, money_str
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -29,7 +29,7 @@ def mask_id_numbers(value: Any) -> Any:
 
 
 def money_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
+    return None if value is None else money_str(value)
 
 
 @dataclass
