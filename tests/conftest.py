@@ -72,6 +72,16 @@ def _clean_tables(request):
     processes.forget()  # the process versions are gone with the rows; their ids will be reused
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch) -> None:
+    """argon2 at production cost would dominate the run time; no test depends on the cost itself."""
+    from argon2 import PasswordHasher
+
+    from engine import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():

@@ -64,6 +64,20 @@ def complete(actor, case, name: str, data: dict, now):
     return services.complete_task(actor, task.id, data, case.version, now)
 
 
+def ordered_case(actor, issued_at, *, deadline_days: int = 3, verified_amount: str = "120000.00",
+                 investigated_at=None):
+    """A wage-arrears case of 532301 opened on 1 Feb 2021 and taken to a rectification order issued at `issued_at`
+    with `deadline_days` working days to pay."""
+    from engine import services
+    from tests.conftest import at
+
+    case = services.open_case(actor, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = complete(actor, case, "review_complaint", REVIEW_ACCEPT, at("2021-02-01 10:00"))
+    case = complete(actor, case, "investigate", investigate_data(verified_amount=verified_amount),
+                    investigated_at or at("2021-02-02 10:00"))
+    return complete(actor, case, "issue_order", {"payment_deadline_days": deadline_days}, issued_at)
+
+
 def fire_due_timers(now) -> None:
     """Fire every timer due at `now` (engine clock) through the sweeper, as the scheduler would."""
     from engine.escalation import sweep

@@ -31,23 +31,6 @@ def _fixed_clock(app) -> Iterator[None]:
     app.config.pop("CLOCK", None)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_pool(app) -> Iterator[None]:
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch) -> None:
-    """Argon2 at its production cost makes each login ~0.3 s; the API's behaviour does not depend on the cost."""
-    from argon2 import PasswordHasher
-
-    from engine import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 class Api:
     """A test client that sends one user's bearer token and checks every answer is JSON."""
 

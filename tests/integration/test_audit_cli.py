@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select, text, update
 
@@ -13,23 +11,6 @@ from engine.db import db
 from engine.models import AuditEvent, Case
 from tests.conftest import at
 from tests.factories import REVIEW_ACCEPT, complete, investigate_data, wage_arrears_intake
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_pool(app) -> Iterator[None]:
-    yield
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch) -> None:
-    """The users only act here; argon2 at production cost would dominate the run time."""
-    from argon2 import PasswordHasher
-
-    from engine import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

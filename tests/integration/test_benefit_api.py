@@ -26,15 +26,6 @@ def _fixed_clock(app) -> Iterator[None]:
     app.config.pop("CLOCK", None)
 
 
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch) -> None:
-    from argon2 import PasswordHasher
-
-    from engine import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def headers(ctx, client):
     """Bearer headers per user: a Chuxiong city clerk, a Shuangbai clerk, a prefecture supervisor."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from engine import benefit_payments, benefit_rates, documents, services
 from engine.actors import Actor
@@ -486,8 +487,13 @@ def test_the_unique_index_holds_without_the_check(rates, clerk, monkeypatch):
 
     open_claim(clerk, claim_data(contribution_months=12))
     monkeypatch.setitem(case_service.OPEN_CASE_CHECKS, "benefit_claim", [])
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         open_claim(clerk, claim_data(contribution_months=12))
+    # Refused by the database's partial unique index, and nothing was written.
+    assert isinstance(refused.value.__cause__, IntegrityError)
+    assert "subject_id_number" in str(refused.value.__cause__) or "ux_cases_open_benefit_claim" in str(
+        refused.value.__cause__)
+    assert db.session.scalar(select(func.count()).select_from(Case).where(Case.process == "benefit_claim")) == 1
 
 
 @pytest.mark.parametrize("overrides,field", [

@@ -38,7 +38,7 @@ def test_history_is_one_line_from_base():
     revisions = list(script_directory().walk_revisions())
     bases = [r.revision for r in revisions if r.down_revision is None]
     assert len(bases) == 1, bases
-    assert all(not isinstance(r.down_revision, tuple) or r.is_merge_point for r in revisions)
+    assert not [r.revision for r in revisions if r.is_merge_point or r.is_branch_point]
 
 
 def _fresh_app(app, url: str):

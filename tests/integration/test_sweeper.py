@@ -15,23 +15,7 @@ from engine.db import db
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import open_tasks
 from tests.conftest import TEST_DB_URL, at, requires_postgres
-from tests.factories import wage_arrears_intake
-
-
-def _complete(actor, case, name, data, now):
-    task = next(t for t in open_tasks(case) if t.name == name)
-    return services.complete_task(actor, task.id, data, case.version, now)
-
-
-def _ordered_case(inspector, issued_at, deadline_days=3):
-    """A case whose rectification order is issued at `issued_at` with `deadline_days` working days to pay."""
-    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
-                     at("2021-02-01 10:00"))
-    case = _complete(inspector, case, "investigate", {"verified_amount": "120000.00", "workers_owed": 10,
-                                                      "outcome": "order", "findings": "总包未按月支付"},
-                     at("2021-02-02 10:00"))
-    return _complete(inspector, case, "issue_order", {"payment_deadline_days": deadline_days}, issued_at)
+from tests.factories import complete, ordered_case, wage_arrears_intake
 
 
 def _task_names(case):
@@ -39,7 +23,7 @@ def _task_names(case):
 
 
 def test_payment_timer_due_before_spring_festival_fires_on_the_10th_not_in_the_holiday(ctx, inspector):
-    case = _ordered_case(inspector, at("2021-02-09 10:00"), deadline_days=1)
+    case = ordered_case(inspector, at("2021-02-09 10:00"), deadline_days=1)
     timer = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.name == "payment_deadline"))
     assert timer.fire_at == at("2021-02-10 23:59:59")
 
@@ -62,7 +46,7 @@ def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, insp
     from tests.conftest import make_user
 
     make_user("head_cz", ["head"], "532300")
-    case = _ordered_case(inspector, at("2021-03-01 10:00"))  # due end of Thu 2021-03-04
+    case = ordered_case(inspector, at("2021-03-01 10:00"))  # due end of Thu 2021-03-04
     escalation.sweep(at("2021-03-05 08:00"))
     db.session.refresh(case)
     check = open_tasks(case)[0]
@@ -96,7 +80,7 @@ def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, insp
 
     # Doing the task resolves every escalation and closes the supervision tasks.
     db.session.refresh(case)
-    case = _complete(inspector, case, "check_payment", {"amount_paid": "120000.00", "note": "已全额支付"},
+    case = complete(inspector, case, "check_payment", {"amount_paid": "120000.00", "note": "已全额支付"},
                      at("2021-03-15 10:00"))
     assert case.status == "cleared"
     states = {e.status for e in db.session.scalars(select(escalation.Escalation))}
@@ -109,7 +93,7 @@ def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, insp
 
 def test_sixty_working_day_clock_goes_to_the_supervisor(ctx, inspector, supervisor):
     case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+    case = complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
                      at("2021-02-01 10:00"))
     clock = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.name == "case_clock"))
     # 60 working days from 1 Feb 2021, skipping the Spring Festival and Qingming, counting 7 and 20 Feb.
@@ -141,7 +125,7 @@ def test_render_failure_is_retried_and_the_notice_is_not_lost(ctx, inspector, mo
 
     monkeypatch.setattr(pdfs, "render", flaky)
     case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+    case = complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
                      at("2021-02-01 10:00"))
     db.session.refresh(case)
     assert case.status == "investigating"  # the case moved on whatever the renderer does
@@ -155,7 +139,7 @@ def test_render_failure_is_retried_and_the_notice_is_not_lost(ctx, inspector, mo
 
 
 def test_dry_run_changes_nothing(ctx, inspector, app):
-    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
     before = db.session.scalar(select(func.count(AuditEvent.id)))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["sweep", "--now", "2021-03-10T09:00+08:00", "--dry-run"])
@@ -174,7 +158,7 @@ def test_dry_run_changes_nothing(ctx, inspector, app):
 
 
 def test_sweep_killed_between_claim_and_commit_leaves_the_timer_to_the_next_sweep(ctx, inspector, tmp_path):
-    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
     db.session.commit()
     # A real process dies (os._exit) after claiming the timer and before its commit.
     script = textwrap.dedent(f"""
@@ -213,7 +197,7 @@ def test_sweep_killed_between_claim_and_commit_leaves_the_timer_to_the_next_swee
 
 @requires_postgres()
 def test_two_sweepers_at_once_fire_each_timer_exactly_once(app, ctx, inspector):
-    numbers = [_ordered_case(inspector, at("2021-03-01 10:00")).number for _ in range(6)]
+    numbers = [ordered_case(inspector, at("2021-03-01 10:00")).number for _ in range(6)]
     db.session.commit()
     barrier = threading.Barrier(2)
     reports = []
@@ -242,7 +226,7 @@ def test_two_sweepers_at_once_fire_each_timer_exactly_once(app, ctx, inspector):
 def test_documents_api_and_public_verification(ctx, client, inspector):
     from tests.conftest import make_user  # noqa: F401 - inspector fixture made the user
 
-    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
     escalation.sweep(at("2021-03-01 11:00"))
     token = client.post("/api/v1/auth/token", json={"username": "insp_cx", "password": "correct-horse-9"}).json["token"]
     auth = {"Authorization": f"Bearer {token}"}
@@ -267,7 +251,7 @@ def test_documents_api_and_public_verification(ctx, client, inspector):
 
 
 def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
-    _ordered_case(inspector, at("2021-03-01 10:00"))
+    ordered_case(inspector, at("2021-03-01 10:00"))
     escalation.sweep(at("2021-03-05 08:00"))  # the payment deadline passed: check_payment, due end of 8 March
     escalation.sweep(at("2021-03-09 00:00"))
     token = client.post("/api/v1/auth/token", json={"username": "sup_cz", "password": "correct-horse-9"}).json["token"]
@@ -279,7 +263,7 @@ def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
 
 
 def test_a_case_changed_while_its_timer_fires_leaves_the_timer_to_the_next_sweep(ctx, inspector, monkeypatch):
-    case = _ordered_case(inspector, at("2021-03-01 10:00"))
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
     real_load = escalation.load_workflow
 
     def load_then_someone_edits(row):
@@ -301,7 +285,7 @@ def test_a_case_changed_while_its_timer_fires_leaves_the_timer_to_the_next_sweep
 
 
 def test_claim_is_conditional(ctx, inspector):
-    _ordered_case(inspector, at("2021-03-01 10:00"))
+    ordered_case(inspector, at("2021-03-01 10:00"))
     timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
     first = escalation._claim(timer_id, at("2021-03-05 09:00"), "a")
     assert first is not None and first.name == "payment_deadline"
@@ -311,7 +295,7 @@ def test_claim_is_conditional(ctx, inspector):
 
 @requires_postgres()
 def test_claim_skips_a_timer_another_sweeper_holds_without_waiting(app, ctx, inspector):
-    _ordered_case(inspector, at("2021-03-01 10:00"))
+    ordered_case(inspector, at("2021-03-01 10:00"))
     timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
     db.session.commit()
     assert escalation._claim(timer_id, at("2021-03-05 09:00"), "a") is not None  # held, not committed

@@ -14,16 +14,10 @@ from engine import documents, escalation, services
 from engine.actors import Actor
 from engine.db import db
 from engine.documents import Document
-from engine.services.cases import open_tasks
 from tests.conftest import at, make_user
-from tests.factories import wage_arrears_intake
+from tests.factories import complete, ordered_case, wage_arrears_intake
 
 pytestmark = pytest.mark.usefixtures("ctx")
-
-
-def _complete(actor, case, name, data, now):
-    task = next(t for t in open_tasks(case) if t.name == name)
-    return services.complete_task(actor, task.id, data, case.version, now)
 
 
 def _text(path) -> str:
@@ -45,21 +39,16 @@ def _all_rendered(now) -> list[Document]:
 
 def _transferred_case(inspector):
     supervisor = Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
-    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
-                     at("2021-02-01 10:00"))
-    case = _complete(inspector, case, "investigate", {"verified_amount": "100000.00", "workers_owed": 10,
-                                                      "outcome": "order", "findings": "总包未按月支付"},
-                     at("2021-02-05 15:00"))
-    case = _complete(inspector, case, "issue_order", {"payment_deadline_days": 3}, at("2021-02-08 10:00"))
+    case = ordered_case(inspector, at("2021-02-08 10:00"), verified_amount="100000.00",
+                        investigated_at=at("2021-02-05 15:00"))
     escalation.sweep(at("2021-02-19 00:00"), render_notices=False)  # the payment deadline passes
     db.session.refresh(case)
-    case = _complete(inspector, case, "check_payment", {"amount_paid": "40000.00", "note": "已支付部分"},
+    case = complete(inspector, case, "check_payment", {"amount_paid": "40000.00", "note": "已支付部分"},
                      at("2021-02-19 10:00"))
-    case = _complete(inspector, case, "choose_enforcement",
+    case = complete(inspector, case, "choose_enforcement",
                      {"measures": ["penalty", "criminal_referral"], "penalty_amount": "20000.00",
                       "reason": "拒不支付，数额较大"}, at("2021-02-22 09:00"))
-    return _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
+    return complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
                      at("2021-02-22 15:00"))
 
 
@@ -68,7 +57,7 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     assert case.status == "transferred"
     rejected = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(),
                                   at("2021-02-02 09:00"))
-    _complete(inspector, rejected, "review_complaint", {"decision": "reject", "reason": "不属于劳动保障监察管辖范围"},
+    complete(inspector, rejected, "review_complaint", {"decision": "reject", "reason": "不属于劳动保障监察管辖范围"},
               at("2021-02-02 10:00"))
 
     rows = _all_rendered(at("2021-02-23 09:00"))
@@ -85,7 +74,7 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
 
 def test_verify_page_shows_the_document_without_personal_data(client, inspector):
     case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+    complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
               at("2021-02-01 10:00"))
     [notice] = _all_rendered(at("2021-02-01 10:00"))
     # The QR code's URL is this page.
@@ -128,7 +117,7 @@ def test_unknown_code_is_a_404_page_in_chinese(client):
 
 def test_json_verify_agrees_with_the_page(client, inspector):
     case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
+    complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
               at("2021-02-01 10:00"))
     notice = db.session.scalars(select(Document)).one()
     body = client.get(f"/api/v1/verify/{notice.verification_code}").get_json()
@@ -140,12 +129,7 @@ def test_json_verify_agrees_with_the_page(client, inspector):
 
 def test_supervision_notices_of_the_escalation_ladder_render(inspector, supervisor):
     make_user("head_cz", ["head"], "532300")
-    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
-    case = _complete(inspector, case, "review_complaint", {"decision": "accept"}, at("2021-02-01 10:00"))
-    case = _complete(inspector, case, "investigate", {"verified_amount": "120000.00", "workers_owed": 10,
-                                                      "outcome": "order", "findings": "总包未按月支付"},
-                     at("2021-02-02 10:00"))
-    _complete(inspector, case, "issue_order", {"payment_deadline_days": 3}, at("2021-03-01 10:00"))
+    ordered_case(inspector, at("2021-03-01 10:00"))
     escalation.sweep(at("2021-03-05 08:00"), render_notices=False)  # the order's deadline: a payment check
     escalation.sweep(at("2021-03-22 09:00"), render_notices=False)  # the check is overdue: up the ladder
     rows = _all_rendered(at("2021-03-22 09:00"))

@@ -86,6 +86,7 @@ def root_cause(exc: BaseException) -> BaseException:
 def refused(**model) -> BaseException:
     with pytest.raises(Exception) as info:  # noqa: PT011 - the cause is checked below
         run(**model)
+    assert not os.path.exists(PWNED), "the model reached the operating system"
     cause = root_cause(info.value)
     # Refused by the sandbox (checked code or missing builtin), not by some unrelated bug in the probe.
     assert type(cause).__name__ in ("UnsafeExpression", "NameError"), repr(cause)
@@ -224,7 +225,3 @@ def test_task_data_cannot_replace_the_builtins(model):
         run(data={"__builtins__": builtins.__dict__}, **model)
     cause = root_cause(info.value)
     assert isinstance(cause, NameError) or "overwrites a predefined" in str(cause), repr(cause)
-
-
-def test_nothing_escaped_during_the_run():
-    assert not os.path.exists(PWNED)
