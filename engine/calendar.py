@@ -30,7 +30,6 @@ import chinese_calendar.constants as _cc_constants
 
 __all__ = [
     "DEFAULT_TIMEZONE",
-    "HOLIDAY_DIR",
     "HolidayFileError",
     "clear_overrides",
     "get_timezone",
@@ -49,8 +48,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-#: Folder the application loads official holiday files from (``load_holiday_dir()`` with no argument).
-HOLIDAY_DIR = Path(__file__).resolve().parent / "holidays"
 
 END_OF_DAY = time(23, 59, 59)
 HOLIDAY = "holiday"
@@ -255,7 +252,7 @@ def load_holiday_file(path: str | PathLike[str]) -> int:
     return len(entries)
 
 
-def load_holiday_dir(path: str | PathLike[str] = HOLIDAY_DIR) -> int:
+def load_holiday_dir(path: str | PathLike[str]) -> int:
     """Load every ``*.csv`` file in a folder (sorted by name; later files win) and return how many days.
 
     A missing folder loads nothing and returns 0. All files are validated before any is registered.
