@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -259,9 +260,24 @@ def document_in_scope(actor: Actor, document_id: int) -> Document:
     return document
 
 
+# People type codes with spaces, without dashes or in lower case.
+_SEPARATORS = re.compile(r"[\s\-－—_]+")
+MAX_CODE_LENGTH = 32
+
+
+def normalise_code(raw: str) -> str:
+    """A verification code as printed (XXXX-XXXX-XXXX), however it was typed."""
+    compact = _SEPARATORS.sub("", raw).upper()
+    if len(compact) == 12 and compact.isalnum():
+        return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
+    return raw.strip().upper()
+
+
 def verify(code: str) -> dict[str, Any] | None:
-    """What a member of the public may learn from a verification code: no personal data."""
-    document = db.session.scalar(select(Document).where(Document.verification_code == code.strip().upper()))
+    """What a member of the public may learn from a verification code, however typed: no personal data."""
+    if len(code) > MAX_CODE_LENGTH:
+        return None
+    document = db.session.scalar(select(Document).where(Document.verification_code == normalise_code(code)))
     if document is None:
         return None
     return {

@@ -28,12 +28,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from engine import audit, documents, escalation, regions, services
+from engine import documents, escalation, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden
 from engine.models import Case, User
-from engine.services._common import transactional
 from engine.services.cases import case_history, open_tasks
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid, ascii_digits
@@ -322,19 +321,9 @@ def case(number: str):
     return render_case(services.get_case(actor(), number))
 
 
-@transactional
-def reveal_id_number(who: Actor, number: str, at: datetime) -> tuple[Case, str]:
-    """The full ID number of the case's subject, once the reveal is written to the case's audit trail."""
-    found = services.get_case(who, number)
-    if not found.subject_id_number:
-        raise NotFound(f"案件 {number} 不存在")
-    audit.record(found, who.username, "id_number_revealed", {"field": "subject_id_number"}, at)
-    return found, found.subject_id_number
-
-
 @bp.post("/cases/<number>/reveal")
 def reveal(number: str):
-    found, full = reveal_id_number(actor(), number, now())
+    found, full = services.reveal_id_number(actor(), number, now())
     return render_case(found, revealed=full)
 
 

@@ -5,7 +5,6 @@ document, its number, the issuing bureau, the date and whether it is valid; neve
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -14,19 +13,8 @@ from engine import documents
 
 bp = Blueprint("verify", __name__)
 
-# Codes are 12 characters from engine.documents._CODE_ALPHABET, printed as XXXX-XXXX-XXXX. People type them with
-# spaces, without dashes or in lower case: normalise before looking up.
-_SEPARATORS = re.compile(r"[\s\-－—_]+")
-MAX_CODE_LENGTH = 32
 # Public answers about official documents: not kept by shared caches, not indexed by search engines.
 _HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-
-
-def normalise_code(raw: str) -> str:
-    compact = _SEPARATORS.sub("", raw).upper()
-    if len(compact) == 12 and compact.isalnum():
-        return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
-    return raw.strip().upper()
 
 
 def _cn_date(value: str | None) -> str | None:
@@ -43,17 +31,17 @@ def _cn_date(value: str | None) -> str | None:
 def form():
     """The page for typing a code in by hand (the QR code goes straight to /verify/<code>)."""
     code = (request.args.get("code") or "").strip()
-    if code and len(code) <= MAX_CODE_LENGTH:
-        return redirect(url_for("verify.check", code=normalise_code(code)))
-    page = render_template("verify.html", found=None, code=code[:MAX_CODE_LENGTH], asked=bool(code))
+    if code and len(code) <= documents.MAX_CODE_LENGTH:
+        return redirect(url_for("verify.check", code=documents.normalise_code(code)))
+    page = render_template("verify.html", found=None, code=code[:documents.MAX_CODE_LENGTH], asked=bool(code))
     return page, (404 if code else 200), _HEADERS  # a code too long to be one is not found
 
 
 @bp.get("/verify/<code>")
 def check(code: str):
-    found = documents.verify(normalise_code(code)) if len(code) <= MAX_CODE_LENGTH else None
+    found = documents.verify(code)
     if found is None:
-        page = render_template("verify.html", found=None, code=code[:MAX_CODE_LENGTH], asked=True)
+        page = render_template("verify.html", found=None, code=code[:documents.MAX_CODE_LENGTH], asked=True)
         return page, 404, _HEADERS
     shown = {
         "title": found["title"],
@@ -64,4 +52,4 @@ def check(code: str):
         "sha256": found["sha256"],
         "rendered": found["status"] == "rendered",
     }
-    return render_template("verify.html", found=shown, code=normalise_code(code), asked=True), 200, _HEADERS
+    return render_template("verify.html", found=shown, code=documents.normalise_code(code), asked=True), 200, _HEADERS

@@ -13,7 +13,7 @@ from engine import audit, calendar, processes
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import db
-from engine.errors import Conflict, DataInvalid, Forbidden
+from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer, User
 from engine.rules import RULES
 from engine.runtime import ParsedProcess, Runtime
@@ -250,6 +250,17 @@ def load_workflow(case: Case):
 
 def get_case(actor: Actor, number: str) -> Case:
     return case_in_scope(actor, number)
+
+
+@transactional
+def reveal_id_number(actor: Actor, number: str, now: datetime) -> tuple[Case, str]:
+    """The full ID number of the case's subject (lists show it masked), once the reveal is written to the case's
+    audit trail."""
+    case = case_in_scope(actor, number)
+    if not case.subject_id_number:
+        raise NotFound(f"案件 {number} 不存在")
+    audit.record(case, actor.username, "id_number_revealed", {"field": "subject_id_number"}, now)
+    return case, case.subject_id_number
 
 
 def case_history(case: Case) -> list[AuditEvent]:

@@ -98,6 +98,7 @@ def test_verify_page_shows_the_document_without_personal_data(client, inspector)
     # Codes typed by hand: lower case, spaces, no dashes.
     typed = notice.verification_code.replace("-", " ").lower()
     assert client.get(f"/verify/{typed}").status_code == 200
+    assert client.get(f"/api/v1/verify/{typed}").get_json()["number"] == notice.number  # the API reads it alike
     redirect = client.get("/verify", query_string={"code": typed})
     assert redirect.status_code == 302 and redirect.headers["Location"].endswith(f"/verify/{notice.verification_code}")
 

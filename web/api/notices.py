@@ -33,7 +33,7 @@ def document_pdf(document_id: int):
 
 @bp.get("/verify/<code>")
 def verify(code: str):
-    found = documents.verify(code) if len(code) <= 32 else None
+    found = documents.verify(code)
     if found is None:
         return error(404, "not_found", "未找到该验证码对应的文书")
     return jsonify(found)
