@@ -34,6 +34,7 @@ from engine.db import db
 from engine.errors import Conflict, Forbidden
 from engine.models import Case, User
 from engine.services.cases import case_history, open_tasks
+from engine.services.tasks import count_tasks
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid, ascii_digits
 from web import labels
@@ -108,7 +109,7 @@ def _page_of_tasks(who: Actor, at: datetime, descending: bool, page: int, **filt
     (at most two) ascending pages that hold it, so both orders go through the same paginated service call."""
     if not descending:
         return services.list_tasks(who, now=at, page=page, per_page=PER_PAGE, **filters)
-    _, total = services.list_tasks(who, now=at, page=1, per_page=1, **filters)
+    total = count_tasks(who, now=at, **filters)
     end = total - (page - 1) * PER_PAGE
     if end <= 0:
         return [], total
@@ -155,8 +156,7 @@ def queue():
     }
     rows, total = _page_of_tasks(who, at, sort == "-due", page, **filters, **view_filters[view])
     counts = {
-        name: total if name == view else services.list_tasks(
-            who, now=at, page=1, per_page=1, **filters, **view_filters[name])[1]
+        name: total if name == view else count_tasks(who, now=at, **filters, **view_filters[name])
         for name in ("mine", "unassigned", "overdue")
     }
     loaded = _preload({t.case_id for t in rows}, {t.assignee_id for t in rows if t.assignee_id})

@@ -141,10 +141,11 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     return case
 
 
-def list_tasks(
+def _open_tasks_query(
     actor: Actor, *, now: datetime, assigned: str = "any", role: str | None = None, region: str | None = None,
-    overdue: bool = False, process: str | None = None, page: int = 1, per_page: int = 50, status: str | None = None,
-) -> tuple[list[Task], int]:
+    overdue: bool = False, process: str | None = None, status: str | None = None,
+):
+    """Open tasks in the actor's region and roles, narrowed by the queue's filters."""
     query = select(Task).where(Task.state == "open", region_filter(Task.region, actor))
     if status:  # the case's status
         query = query.where(Task.case_id.in_(select(Case.id).where(Case.status == status)))
@@ -162,6 +163,20 @@ def list_tasks(
         query = query.where(Task.process == process)
     if overdue:
         query = query.where(Task.due_at < now)
+    return query
+
+
+def count_tasks(actor: Actor, *, now: datetime, **filters: Any) -> int:
+    """How many open tasks list_tasks would list with these filters (a queue's badge), in one query."""
+    query = _open_tasks_query(actor, now=now, **filters)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def list_tasks(
+    actor: Actor, *, now: datetime, page: int = 1, per_page: int = 50, **filters: Any,
+) -> tuple[list[Task], int]:
+    """One page of open tasks, most urgent first, and their total. Filters as `_open_tasks_query`."""
+    query = _open_tasks_query(actor, now=now, **filters)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if total <= (page - 1) * per_page:
         return [], total
