@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -13,6 +14,23 @@ from engine import accounts, audit
 from engine.db import db
 from engine.errors import Conflict
 from engine.validation import DataInvalid
+
+
+def fail(exc: Exception) -> NoReturn:
+    """A refused command: roll back, name what was wrong on stderr (each field, or each bad row of a file) and exit
+    with status 2. Nothing was changed."""
+    db.session.rollback()
+    for row_error in getattr(exc, "errors", []):  # a file's bad rows (engine.ledger.LedgerInvalid)
+        click.echo(f"error: {row_error}", err=True)
+    if getattr(exc, "total", 0) > len(getattr(exc, "errors", [])):
+        click.echo(f"error: ... and {exc.total - len(exc.errors)} more", err=True)
+    if isinstance(exc, DataInvalid) and not getattr(exc, "errors", None):
+        for field, message in exc.fields.items():
+            click.echo(f"error: {field}: {message}", err=True)
+    else:
+        click.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+    raise SystemExit(2) from None
+
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
@@ -37,15 +55,8 @@ def create_user(name: str, roles: tuple[str, ...], region: str, display_name: st
         accounts.create_user(name, password, list(roles), region, datetime.now(UTC), display_name=display_name,
                              must_change_password=temporary)
         db.session.commit()
-    except DataInvalid as exc:
-        db.session.rollback()
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
-        raise SystemExit(2) from None
-    except Conflict as exc:
-        db.session.rollback()
-        click.echo(f"error: {exc.message}", err=True)
-        raise SystemExit(2) from None
+    except (DataInvalid, Conflict) as exc:
+        fail(exc)
     click.echo(f"created user {name} ({', '.join(roles)}, region {region})")
 
 
@@ -180,9 +191,7 @@ def rules_set(key: str, value: str, by: str) -> None:
     try:
         in_force = set_rule(key, value, by, datetime.now(UTC))
     except DataInvalid as exc:
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
-        raise SystemExit(2) from None
+        fail(exc)
     click.echo(f"{key} = {in_force}")
 
 
@@ -195,9 +204,7 @@ def rules_reset(key: str) -> None:
     try:
         default = reset_rule(key)
     except DataInvalid as exc:
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
-        raise SystemExit(2) from None
+        fail(exc)
     click.echo(f"{key} = {default} (default)")
 
 

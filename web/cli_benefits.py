@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from engine.db import db
 from engine.validation import DataInvalid
+from web.cli import fail
 
 SAMPLE_RATES = Path(__file__).resolve().parent.parent / "bpmn" / "benefit_claim" / "sample_rates_532300.csv"
 
@@ -34,10 +35,7 @@ def rates_import(file: str, imported_by: str) -> None:
         result = benefit_rates.import_rates(text, imported_by, datetime.now(UTC))
         db.session.commit()
     except DataInvalid as exc:
-        db.session.rollback()
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
-        raise SystemExit(2) from None
+        fail(exc)
     click.echo(f"{result.created} rates added, {result.updated} updated from {file}")
 
 

@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from engine.actors import SYSTEM, Actor
+from web.cli import fail
 
 ledger_cli = AppGroup("ledger", help="The return-visit ledger (回访台账): import, export, temp_job cases.")
 
@@ -26,24 +27,6 @@ def _actor(username: str | None) -> Actor:
     if user is None:
         raise click.BadParameter(f"no user {username!r}", param_hint="--user")
     return Actor.of(user)
-
-
-def _fail(exc: Exception) -> None:
-    from engine.ledger import LedgerInvalid
-    from engine.validation import DataInvalid
-
-    if isinstance(exc, LedgerInvalid):
-        for row_error in exc.errors:
-            click.echo(f"error: {row_error}", err=True)
-        if exc.total > len(exc.errors):
-            click.echo(f"error: ... and {exc.total - len(exc.errors)} more", err=True)
-        click.echo(f"{exc.message}", err=True)
-    elif isinstance(exc, DataInvalid):
-        for name, message in exc.fields.items():
-            click.echo(f"error: {name}: {message}", err=True)
-    else:
-        click.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
-    raise SystemExit(2)
 
 
 def _print_cases(result: dict) -> None:
@@ -91,7 +74,7 @@ def import_command(path: str, region: str, username: str | None, create_cases: b
         from engine.validation import DataInvalid
 
         if isinstance(exc, (DataInvalid, EngineError)):
-            _fail(exc)
+            fail(exc)
         raise
     click.echo(f"imported {result.rows} rows into region {result.region}: {result.created} created, "
                f"{result.updated} updated")
@@ -112,7 +95,7 @@ def export_command(path: str, region: str | None, username: str | None) -> None:
     try:
         counts = ledger_export.export_lists(_actor(username), region, path)
     except (DataInvalid, EngineError) as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"wrote {path}: " + ", ".join(f"{ledger.LISTS[k][0]} {n}" for k, n in counts.items()))
 
 
@@ -133,7 +116,7 @@ def cases_command(region: str | None, username: str | None, priority_group: str,
         result = ledger.create_cases(_actor(username), datetime.now(UTC), region=region,
                                      priority_group=priority_group, limit=limit)
     except (DataInvalid, EngineError) as exc:
-        _fail(exc)
+        fail(exc)
     _print_cases(result)
 
 
