@@ -104,8 +104,13 @@ UPDATE_POST_SCHEMA = {
 }
 
 
+def may_post(actor: Actor) -> bool:
+    """Clerks and supervisors (and administrators) manage the post catalogue."""
+    return any(actor.has_role(r) for r in POSTING_ROLES)
+
+
 def _require_posting_role(actor: Actor) -> None:
-    if not any(actor.has_role(r) for r in POSTING_ROLES):
+    if not may_post(actor):
         raise Forbidden("只有经办人员或科室负责人可以管理岗位")
 
 

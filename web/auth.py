@@ -104,6 +104,13 @@ def _security_headers(response):
     return response
 
 
+def require_login():
+    """before_request of the page blueprints: anyone not signed in goes to the sign-in page."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
 def safe_local_url(target: str | None, default: str) -> str:
     """`target` when it is a path on this site, else `default`. Browsers read a backslash as a slash and drop tabs
     and newlines, so a path with either (/ backslash evil.example) would leave the site: refused."""

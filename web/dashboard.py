@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,6 +17,7 @@ from flask_login import current_user
 from engine import calendar, clear_zero, dashboard
 from engine.actors import Actor
 from web.api import now
+from web.auth import require_login
 from web.labels import ESCALATION_LEVELS, process_label
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -30,11 +31,7 @@ TARGET_LABELS = {
 }
 
 
-@bp.before_request
-def _signed_in():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+bp.before_request(require_login)
 
 
 def _actor() -> Actor:

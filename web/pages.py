@@ -7,7 +7,6 @@ web/formatting.py."""
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 
 from flask import (
@@ -28,19 +27,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from engine import documents, escalation, regions, services
+from engine import dashboard, documents, escalation, posts, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import Conflict, Forbidden
 from engine.models import Case, User
 from engine.services.cases import case_history, open_tasks
-from engine.services.tasks import count_tasks
+from engine.services.tasks import count_tasks, task_actions
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid, ascii_digits
 from web import labels
 from web.api import now
 from web.api.serializers import task_form
-from web.auth import safe_local_url
+from web.auth import require_login, safe_local_url
 from web.formatting import format_day, format_dt, format_money
 from web.forms import form_data as parse_form
 from web.forms import schema_fields, split_errors
@@ -55,11 +54,7 @@ PER_PAGE = 25
 QUEUE_VIEWS = ("mine", "unassigned", "overdue", "all")
 
 
-@bp.before_request
-def _signed_in():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
+bp.before_request(require_login)
 
 
 def actor() -> Actor:
@@ -70,9 +65,12 @@ def actor() -> Actor:
 def _helpers():
     from web.auth import LANGUAGES
 
+    signed_in = Actor.of(current_user) if current_user.is_authenticated else None
     return {
         **labels.TEMPLATE_HELPERS,
-        "has_dashboard": "dashboard.index" in current_app.view_functions,
+        # The menu offers what the engine would allow.
+        "can_post": signed_in is not None and posts.may_post(signed_in),
+        "can_view_dashboard": signed_in is not None and dashboard.may_view(signed_in),
         "languages": LANGUAGES,
         "current_locale": str(get_locale()),
         "region_name": regions.region_name,
@@ -161,9 +159,9 @@ def queue():
     }
     loaded = _preload({t.case_id for t in rows}, {t.assignee_id for t in rows if t.assignee_id})
     return render_template(
-        "queue.html", tasks=rows, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)), view=view,
+        "queue.html", tasks=rows, total=total, page=page, per_page=PER_PAGE, view=view,
         sort=sort, filters=filters, counts=counts, at=at, region_choices=region_choices(who),
-        me=who, preloaded=loaded,
+        actions={t.id: task_actions(who, t) for t in rows}, preloaded=loaded,
     )
 
 
@@ -237,7 +235,7 @@ def cases():
     rows, total = services.list_cases(who, now=at, page=page, per_page=PER_PAGE, **filters)
     loaded = _preload(set(), {c.assignee_id for c in rows if c.assignee_id})
     return render_template("cases.html", cases=rows, total=total, page=page,
-                           pages=max(1, math.ceil(total / PER_PAGE)), filters=filters, at=at,
+                           per_page=PER_PAGE, filters=filters, at=at,
                            region_choices=region_choices(who), preloaded=loaded)
 
 
@@ -290,10 +288,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
         forms[task.id] = {
             "fields": fields, "errors": errors, "other_errors": split_errors(fields, errors),
             "values": (form_values or {}).get(task.id),
-            "can_work": who.has_role(task.role) and task.assignee_id in (None, who.user_id),
-            "can_claim": who.has_role(task.role) and task.assignee_id is None,
-            "can_release": task.assignee_id is not None
-            and (task.assignee_id == who.user_id or who.has_role("supervisor")),
+            "actions": task_actions(who, task),
         }
     history = case_history(case)
     notices, escalations = _sections(case)

@@ -3,13 +3,10 @@ clerks and supervisors (the engine refuses anyone else). Routes on the `pages` b
 
 from __future__ import annotations
 
-import math
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import posts as catalogue
-from engine.actors import Actor
 from engine.errors import Conflict, Forbidden
 from engine.validation import DataInvalid
 from web import labels, pages
@@ -18,10 +15,6 @@ from web.forms import form_data as parse_form
 from web.forms import form_values, schema_fields, split_errors
 from web.intake_pages import intake_regions
 from web.pages import actor, bp, int_arg, region_arg, region_choices
-
-
-def _can_post(who: Actor) -> bool:
-    return any(who.has_role(r) for r in catalogue.POSTING_ROLES)
 
 
 @bp.get("/posts")
@@ -33,9 +26,9 @@ def posts():
     filters = {"region": region_arg(), "status": status, "kind": kind}
     rows, total = catalogue.list_posts(who, page=page, per_page=pages.PER_PAGE, **filters)
     return render_template("posts.html", posts=rows, total=total, page=page,
-                           pages=max(1, math.ceil(total / pages.PER_PAGE)), filters=filters,
+                           per_page=pages.PER_PAGE, filters=filters,
                            kinds=catalogue.POST_KIND_TITLES, region_choices=region_choices(who),
-                           can_post=_can_post(who))
+                           can_post=catalogue.may_post(who))
 
 
 def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: dict | None = None,
@@ -53,7 +46,7 @@ def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: d
 @bp.route("/posts/new", methods=["GET", "POST"])
 def new_post():
     who = actor()
-    if not _can_post(who):
+    if not catalogue.may_post(who):
         abort(403)
     schema = catalogue.CREATE_POST_SCHEMA
     if request.method == "GET":
@@ -73,7 +66,7 @@ def new_post():
 @bp.route("/posts/<row_id:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     who = actor()
-    if not _can_post(who):
+    if not catalogue.may_post(who):
         abort(403)
     found = catalogue.post_in_scope(who, post_id)  # NotFound -> 404 page
     schema = catalogue.UPDATE_POST_SCHEMA

@@ -56,6 +56,23 @@ def _require_open_and_role(actor: Actor, task: Task) -> None:
         raise Forbidden(f"此任务须由「{task.role}」角色办理")
 
 
+def task_actions(actor: Actor, task: Task) -> frozenset[str]:
+    """What `actor` may do with `task` now, by the rules claim_task, release_task and complete_task enforce:
+    "claim" (in the task's role, nobody holds it), "release" (they hold it, or a supervisor) and "work" (in the
+    role, and nobody else holds it). For pages to offer only what will succeed."""
+    if task.state != "open":
+        return frozenset()
+    in_role = actor.has_role(task.role)
+    actions = set()
+    if in_role and task.assignee_id is None:
+        actions.add("claim")
+    if task.assignee_id is not None and (task.assignee_id == actor.user_id or actor.has_role("supervisor")):
+        actions.add("release")
+    if in_role and task.assignee_id in (None, actor.user_id):
+        actions.add("work")
+    return frozenset(actions)
+
+
 @transactional
 def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
     task = task_in_scope(actor, task_id)
