@@ -80,11 +80,6 @@ class BenefitPayment(db.Model):
 
 
 
-def add_months(first: date, n: int) -> date:
-    month = first.month - 1 + n
-    return date(first.year + month // 12, month % 12 + 1, 1)
-
-
 def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The monthly schedule from the first of the month after the decision; one bulk insert (no ORM objects:
     the fast track writes a schedule for every approved claim)."""
@@ -92,7 +87,7 @@ def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
     amount = Decimal(data["monthly_amount"]).quantize(CENT)
     rows = []
     for i in range(int(data["months"])):
-        due = add_months(start, i)
+        due = calendar.add_months(start, i)
         rows.append({"case_id": case.id, "region": case.region, "seq": i + 1, "period": due.strftime("%Y-%m"),
                      "due_on": due, "amount": amount, "status": "scheduled"})
     db.session.connection().execute(insert(BenefitPayment.__table__), rows)

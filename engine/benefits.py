@@ -11,7 +11,7 @@ holds what the model needs from the database and what follows a decision:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from engine import calendar
-from engine.benefit_payments import add_months, create_schedule
+from engine.benefit_payments import create_schedule
 from engine.db import db
 from engine.documents import issue_notice
 from engine.errors import Conflict
@@ -193,7 +193,7 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> 
     if case.status == "approved":
         rows = create_schedule(case, data)
         start = rows[0]["due_on"]
-        end = date.fromordinal(add_months(start, len(rows)).toordinal() - 1)
+        end = calendar.add_months(start, len(rows)) - timedelta(days=1)
         title = BENEFIT_TITLES[benefit_type]
         facts = [_facts_paragraph(data), f"核定待遇类型：{title}。适用规则：{explanation}。"]
         if data.get("decided_by") == "clerk" and data.get("review_reason"):

@@ -112,6 +112,15 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(get_timezone()).date()
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
+               next_month - timedelta(days=1))
+
+
 # --------------------------------------------------------------------------------------------------- day test
 
 

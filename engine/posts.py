@@ -54,15 +54,6 @@ class Post(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has no such day)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    next_month = date(year + (month == 12), month % 12 + 1, 1)
-    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
-               next_month - timedelta(days=1))
-
-
 def post_json(post: Post) -> dict[str, Any]:
     return {
         "id": post.id, "kind": post.kind, "kind_title": POST_KIND_TITLES.get(post.kind, post.kind),
@@ -118,7 +109,7 @@ def _check_post_dates(start: date, end: date) -> None:
     months = int(rule_values().get("temp_post_max_months", 6))
     if end < start:
         raise DataInvalid({"end_date": "结束日期不能早于开始日期"})
-    last = add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
+    last = calendar.add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
     if end > last:
         raise DataInvalid({"end_date": f"临时性岗位期限最长 {months} 个月（最迟至 {last.isoformat()}）"})
 
