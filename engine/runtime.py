@@ -46,31 +46,32 @@ def _parse_moment(value: str | datetime) -> datetime:
     return moment
 
 
-class ClockedTimeDateEventDefinition(TimeDateEventDefinition):
+class _ClockedTimer:
+    """has_fired on the engine's clock (SpiffWorkflow's reads the wall clock). The first evaluation fixes the fire
+    time in the task's internal data, so a saved workflow keeps it."""
+
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            if isinstance(event_value, datetime):
-                event_value = event_value.isoformat()
+            event_value = self._fire_time(my_task)
             my_task._set_internal_data(event_value=event_value)
         if _parse_moment(event_value) <= current_now():
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
 
-class ClockedDurationTimerEventDefinition(DurationTimerEventDefinition):
-    def has_fired(self, my_task):
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            parsed = TimerEventDefinition.parse_iso_duration(expression)
-            start = current_now()
-            event_value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
-            my_task._set_internal_data(event_value=event_value)
-        if _parse_moment(event_value) <= current_now():
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
+class ClockedTimeDateEventDefinition(_ClockedTimer, TimeDateEventDefinition):
+    def _fire_time(self, my_task) -> str:
+        value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        return value.isoformat() if isinstance(value, datetime) else value
+
+
+class ClockedDurationTimerEventDefinition(_ClockedTimer, DurationTimerEventDefinition):
+    def _fire_time(self, my_task) -> str:
+        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        parsed = TimerEventDefinition.parse_iso_duration(expression)
+        start = current_now()
+        return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
 
 
 class _ClockedTimerParser:
