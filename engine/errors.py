@@ -29,3 +29,7 @@ class Conflict(EngineError):
     """A stale version, a task completed twice, a task someone else holds."""
 
     code = "conflict"
+
+
+class CaseChanged(Conflict):
+    """Someone else changed the case since it was read (a moved version, a lost race): reload and try again."""

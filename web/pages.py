@@ -30,7 +30,7 @@ from sqlalchemy.orm import defer
 from engine import dashboard, documents, escalation, posts, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
-from engine.errors import Conflict, Forbidden
+from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case, User
 from engine.services.cases import case_history, open_tasks
 from engine.services.tasks import count_tasks, task_actions
@@ -211,7 +211,7 @@ def complete(task_id: str):
         return render_case(services.get_case(who, number), form_errors={task_id: exc.fields},
                            form_values={task_id: request.form}, status=400)
     except Conflict as exc:
-        stale = "修改" in exc.message
+        stale = isinstance(exc, CaseChanged)
         text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else labels.message(exc.message)
         return render_case(services.get_case(who, number), conflict=text, form_values={task_id: request.form},
                            status=409)

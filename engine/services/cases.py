@@ -13,7 +13,7 @@ from engine import audit, calendar, processes
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import db
-from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
+from engine.errors import CaseChanged, DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer, User
 from engine.rules import RULES
 from engine.runtime import ParsedProcess, Runtime
@@ -117,7 +117,7 @@ def write_case(case: Case, changes: dict[str, Any]) -> None:
     written = db.session.connection().execute(
         _WRITE_CASE, {**changes, "case_id_": case.id, "read_version": version}).rowcount
     if written != 1:
-        raise Conflict("案件已被他人修改，请刷新后重试")
+        raise CaseChanged("案件已被他人修改，请刷新后重试")
     reflect(case, changes)
     for hook in CASE_WRITTEN_HOOKS:
         hook(case)

@@ -13,7 +13,7 @@ from engine import audit
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import db
-from engine.errors import Conflict, DataInvalid, Forbidden, NotFound
+from engine.errors import CaseChanged, Conflict, DataInvalid, Forbidden, NotFound
 from engine.models import Case, Task, User
 from engine.services._common import rule_values, transactional
 from engine.services.cases import (
@@ -122,7 +122,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         raise DataInvalid({"data": "类型应为对象"})
     case = db.session.get(Case, task.case_id)
     if case.version != case_version:
-        raise Conflict(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
+        raise CaseChanged(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     if task.name in NON_WORKFLOW_TASKS:
         schema, handler = NON_WORKFLOW_TASKS[task.name]
         validate(schema, data)
