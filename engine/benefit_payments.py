@@ -31,7 +31,7 @@ from engine.clock import engine_context
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, Forbidden
 from engine.models import Case
-from engine.services._common import case_in_scope, rule_values, transactional
+from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.services.cases import load_workflow, project_case
 from engine.validation import DataInvalid
 
@@ -158,7 +158,7 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
 
 
 def _pay_case(case_id: int, today: date, now: datetime) -> int:
-    case = db.session.get(Case, case_id)
+    case = case_by_id(case_id)
     if case is None or case.status not in PAYING_STATUSES:
         return 0
     rows = payments_for_case(case)

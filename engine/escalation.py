@@ -22,7 +22,7 @@ from engine.clock import engine_context
 from engine.db import UTCDateTime, db
 from engine.models import Case, Task, Timer, User
 from engine.regions import region_name
-from engine.services._common import lost_race, rule_values
+from engine.services._common import case_by_id, lost_race, rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,12 @@ def _claim(timer_id: int, now: datetime, worker: str) -> Row | None:
 
 
 def _fire_bpmn(timer: Row, now: datetime, values: dict[str, Any], report: SweepReport) -> None:
-    case = db.session.get(Case, timer.case_id)
+    case = case_by_id(timer.case_id)
     parsed, workflow = load_workflow(case)
     before = case.status
     with engine_context(now, values):
         runtime.fire_due_timers(workflow)
-        if timer.spiff_task_id in {str(t.id) for t, _ in runtime.waiting_timers(workflow)}:
+        if runtime.waits_on(workflow, timer.spiff_task_id):
             # Never mark a timer fired that the workflow still waits on (it would be re-projected and spin).
             raise RuntimeError(f"timer {timer.name} of {case.number} did not fire at {now.isoformat()}")
         project_case(case, workflow, parsed, now, values)

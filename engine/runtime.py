@@ -8,7 +8,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -23,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
     SpiffIntermediateCatchEventParser,
@@ -149,14 +152,34 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         if spec is None:
             raise ValueError("a spec is needed to restore workflow state")
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
-        from uuid import UUID
-
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+@dataclass
+class WorkflowView:
+    workflow: BpmnWorkflow
+    ready_user_tasks: list
+    waiting_timers: list[tuple[Any, datetime]]  # (task, fire time) of every timer event the workflow waits on
+    completed: list
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """The case's business data: every completed task's own changes applied in the order they happened.
+
+        Branches each carry a copy of the data (the non-interrupting case-clock branch holds a snapshot from when
+        it fired), so no single task's data is the truth; last write wins across branches."""
+        merged = dict(self.workflow.data)
+        for task in sorted(self.completed, key=lambda t: t.last_state_change):
+            parent_data = task.parent.data if task.parent is not None else {}
+            for key, value in task.data.items():
+                if key not in parent_data or parent_data[key] != value:
+                    merged[key] = value
+        return merged
 
 
 def _is_user_task(task_spec) -> bool:
@@ -240,20 +263,41 @@ class Runtime:
         return workflow
 
     @staticmethod
-    def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-        return [t for t in workflow.get_tasks(state=TaskState.READY) if _is_user_task(t.task_spec)]
+    def inspect(workflow: BpmnWorkflow) -> WorkflowView:
+        """What the projection needs of a workflow, from one walk of its task tree (each get_tasks is a walk)."""
+        ready, waiting, completed = [], [], []
+        for task in workflow.get_tasks():
+            state = task.state
+            if state == TaskState.READY:
+                if _is_user_task(task.task_spec):
+                    ready.append(task)
+            elif state == TaskState.WAITING:
+                definition = getattr(task.task_spec, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    value = task._get_internal_data("event_value")
+                    if value is not None:
+                        waiting.append((task, _parse_moment(value)))
+            elif state == TaskState.COMPLETED:
+                completed.append(task)
+        return WorkflowView(workflow, ready, waiting, completed)
+
+    @classmethod
+    def ready_user_tasks(cls, workflow: BpmnWorkflow) -> list:
+        return cls.inspect(workflow).ready_user_tasks
+
+    @classmethod
+    def waiting_timers(cls, workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
+        """(task, fire time) of every timer event the workflow waits on."""
+        return cls.inspect(workflow).waiting_timers
 
     @staticmethod
-    def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
-        """(task, fire time) of every timer event the workflow waits on."""
-        found = []
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition):
-                value = task._get_internal_data("event_value")
-                if value is not None:
-                    found.append((task, _parse_moment(value)))
-        return found
+    def waits_on(workflow: BpmnWorkflow, task_id: str) -> bool:
+        """Whether the task with this id is there and still waiting (a timer that has not fired)."""
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except TaskNotFoundException:
+            return False
+        return task.state == TaskState.WAITING
 
     @staticmethod
     def complete_user_task(workflow: BpmnWorkflow, task_id, data: Mapping[str, Any]) -> None:
@@ -267,18 +311,7 @@ class Runtime:
         workflow.refresh_timers()
         workflow.do_engine_steps()
 
-    @staticmethod
-    def data(workflow: BpmnWorkflow) -> dict[str, Any]:
-        """The case's business data: every completed task's own changes applied in the order they happened.
+    @classmethod
+    def data(cls, workflow: BpmnWorkflow) -> dict[str, Any]:
+        return cls.inspect(workflow).data
 
-        Branches each carry a copy of the data (the non-interrupting case-clock branch holds a snapshot from when
-        it fired), so no single task's data is the truth; last write wins across branches."""
-        merged = dict(workflow.data)
-        completed = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)]
-        completed.sort(key=lambda t: t.last_state_change)
-        for task in completed:
-            parent_data = task.parent.data if task.parent is not None else {}
-            for key, value in task.data.items():
-                if key not in parent_data or parent_data[key] != value:
-                    merged[key] = value
-        return merged

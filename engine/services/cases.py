@@ -17,7 +17,7 @@ from engine.errors import CaseChanged, DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer, User
 from engine.rules import RULES
 from engine.runtime import ParsedProcess, Runtime
-from engine.services._common import case_in_scope, rule_values, transactional
+from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.summaries import project as summarize
 from engine.validation import REGION_RE, validate
 
@@ -126,12 +126,13 @@ def write_case(case: Case, changes: dict[str, Any]) -> None:
 def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any]) -> dict:
     """Write the workflow state and every projection of it onto rows (the caller's transaction)."""
     connection = db.session.connection()
-    data = runtime.data(workflow)
+    view = runtime.inspect(workflow)
+    data = view.data
     before = case.status
     projection = summarize(case.process, data)
 
     # User tasks: open rows the workflow no longer has are cancelled; new ready tasks get rows and due times.
-    ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
+    ready = {str(t.id): t for t in view.ready_user_tasks}
     open_rows = {row.id: row for row in connection.execute(_OPEN_TASKS, {"case_id": case.id})
                  if row.name not in NON_WORKFLOW_TASKS}
     for task_id, row in open_rows.items():
@@ -155,7 +156,7 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
         connection.execute(_INSERT_TASKS, new_tasks)
 
     # Timers: waiting BPMN timers and task deadlines, both picked up by the sweeper by fire time.
-    waiting = {str(t.id): (t, fire_at) for t, fire_at in runtime.waiting_timers(workflow)}
+    waiting = {str(t.id): (t, fire_at) for t, fire_at in view.waiting_timers}
     known = set()
     for timer in connection.execute(_PENDING_TIMERS, {"case_id": case.id}):
         if timer.kind == "bpmn" and timer.spiff_task_id in waiting:
@@ -195,6 +196,16 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
     return data
 
 
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+
+
+def _insert_case(values: dict[str, Any]) -> Case:
+    """INSERT the case's row with a plain statement, then load it: an ORM flush of one new row cost four times as
+    much as both statements."""
+    row = {"version": 1, "summary": {}, "search_text": "", "workflow_state": "", **values}
+    return case_by_id(db.session.connection().execute(_INSERT_CASE, row).scalar_one())
+
+
 @transactional
 def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime) -> Case:
     unknown = DataInvalid({"process": "未知的业务类型：" + " | ".join(sorted(OPENING_ROLES))})
@@ -225,12 +236,8 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
     })
     with engine_context(now, values):
         workflow = runtime.start(parsed, start_data)
-    case = Case(
-        number=number, process=process, process_version_id=version_id, status="received", region=region,
-        opened_at=now, created_by=actor.username, workflow_state="", summary={},
-    )
-    db.session.add(case)
-    db.session.flush()
+    case = _insert_case({"number": number, "process": process, "process_version_id": version_id,
+                         "status": "received", "region": region, "opened_at": now, "created_by": actor.username})
     for check in OPEN_CASE_CHECKS.get(process, []):
         check(case, data, parsed, now)
     audit.record(case, actor.username, "case_opened", {"process": process, "region": region, "data": data}, now)
