@@ -5,9 +5,13 @@ mid-way, and that the projections (task rows, timers, case status and summary, v
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import pytest
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import services
@@ -68,11 +72,20 @@ class Track:
 def check_projection(case: Case) -> None:
     """Open Task rows are exactly the workflow's ready user tasks; pending BPMN timers are its waiting timers."""
     _, wf = load_workflow(case)
-    ready = sorted((str(t.id), t.task_spec.bpmn_id) for t in runtime.ready_user_tasks(wf))
+    # SpiffWorkflow's own filtered walks are the oracle for the engine's one-walk inspection.
+    ready = sorted((str(t.id), t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY)
+                   if isinstance(t.task_spec, UserTask))
+    assert sorted((str(t.id), t.task_spec.bpmn_id) for t in runtime.inspect(wf).ready_user_tasks) == ready
     rows = sorted((t.id, t.name) for t in wf_tasks(case))
     assert {t.name for t in open_tasks(case)} - {name for _, name in rows} <= {"supervise_overdue"}
     assert rows == ready
     waiting = sorted((str(t.id), fire_at) for t, fire_at in runtime.waiting_timers(wf))
+    assert [task_id for task_id, _ in waiting] == sorted(
+        str(t.id) for t in wf.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition))
+    assert all(runtime.waits_on(wf, task_id) for task_id, _ in waiting)
+    assert not runtime.waits_on(wf, str(uuid.uuid4()))
+    assert not any(runtime.waits_on(wf, task_id) for task_id, _ in ready)
     pending = sorted(
         (t.spiff_task_id, t.fire_at)
         for t in db.session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.kind == "bpmn",
