@@ -11,6 +11,7 @@ that loads the workflow from the database, validates the form, runs the step, wr
 timer and case projections and the audit event. The bare run does the same steps on the same parsed BPMN in memory
 with SpiffWorkflow only, serializing the state (without its spec, as engine/runtime.py does) after every step and
 restoring it before the next, so the ratio is what the database, projections and audit cost on top of the workflow.
+A last, instrumented run splits a services lifecycle into the workflow, the database driver and the rest.
 
 Targets (issue 2): >= 100 lifecycles/s through the services on SQLite; services >= 0.5 x bare in the same run;
 GET /api/v1/tasks for an inspector under 20 ms with 100,000 cases in the database.
