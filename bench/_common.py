@@ -114,6 +114,20 @@ def sqlite_file() -> Iterator[tuple[str, Path]]:
         yield f"sqlite:///{path / 'bench.sqlite3'}", path
 
 
+def each_database(postgres: bool = True) -> Iterator[tuple[str, str, Path]]:
+    """(label, URL, scratch folder) of a fresh SQLite file, then of a scratch PostgreSQL database when
+    BENCH_DATABASE_URL or TEST_DATABASE_URL names a server (unless `postgres` is False); each is gone once the
+    caller moves on."""
+    with sqlite_file() as (url, workdir):
+        yield "sqlite", url, workdir
+    server = postgres_url_from_env() if postgres else None
+    if server:
+        with scratch_postgres(server) as url, tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            yield "postgresql", url, Path(folder)
+    elif postgres:
+        print("[postgresql] skipped: set BENCH_DATABASE_URL=postgresql://... to measure it")
+
+
 @dataclass
 class Timing:
     count: int

@@ -1,5 +1,5 @@
 """Complete wage-arrears lifecycles through the engine services, against the same BPMN run by bare SpiffWorkflow,
-and the inspector's task list at 100,000 cases.
+and the inspector's task list at 100,000 cases (bench/task_list.py).
 
     .venv/bin/python -m bench.lifecycle                     # SQLite, and PostgreSQL when BENCH_DATABASE_URL
                                                             # (or TEST_DATABASE_URL) is a postgresql:// URL
@@ -23,7 +23,6 @@ BENCH_LIST_CASES set the defaults of --n and --list-cases."""
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import datetime
@@ -33,17 +32,9 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/lifecycle.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (  # noqa: E402 - after the path fix above
-    describe_ms,
-    env_int,
-    machine,
-    make_app,
-    postgres_url_from_env,
-    scratch_postgres,
-    sqlite_file,
-    verdict,
-)
-from bench.dataset import BEIJING, REGION, T_OPEN, bench_inspector, intake, populate, select_user  # noqa: E402
+from bench import task_list  # noqa: E402 - after the path fix above
+from bench._common import each_database, env_int, machine, make_app, verdict  # noqa: E402
+from bench.dataset import BEIJING, REGION, T_OPEN, bench_inspector, intake  # noqa: E402
 
 T_REVIEW = datetime(2021, 3, 1, 10, 0, tzinfo=BEIJING)
 T_INVESTIGATE = datetime(2021, 3, 2, 15, 0, tzinfo=BEIJING)
@@ -53,7 +44,6 @@ T_CHECK = datetime(2021, 3, 9, 10, 0, tzinfo=BEIJING)
 
 TARGET_RATE = 100
 TARGET_RATIO = 0.5
-TARGET_LIST_MS = 20
 
 REVIEW = {"decision": "accept"}
 INVESTIGATE = {"verified_amount": "100000.00", "workers_owed": 10, "outcome": "order",
@@ -200,14 +190,15 @@ _WORKFLOW_CALLS = ("start", "loads", "dumps", "complete_user_task", "fire_due_ti
 def breakdown(n: int, first: int) -> dict[str, float]:
     """Milliseconds per lifecycle: in the workflow (engine.runtime: load, run, save, inspect), in the database
     driver (executing statements and committing, as the driver reports it), and the rest (SQLAlchemy, projections,
-    audit, validation, notices); and statements per lifecycle. A separate run: the instruments cost time too."""
+    audit, validation, notices); and statements and commits per lifecycle. A separate run: the instruments cost
+    time too."""
     from sqlalchemy import event
 
     from engine import processes
     from engine.db import db
 
     spent = {"workflow": 0.0, "driver": 0.0}
-    statements = 0
+    statements = commits = 0
     runtime = processes.runtime
 
     def timed(fn):
@@ -228,6 +219,8 @@ def breakdown(n: int, first: int) -> dict[str, float]:
         spent["driver"] += time.perf_counter() - conn.info.pop("bench_started")
 
     def commit(dbapi_connection, *_args, **_kwargs):
+        nonlocal commits
+        commits += 1
         started = time.perf_counter()
         try:
             return dbapi_commit(dbapi_connection)
@@ -255,59 +248,8 @@ def breakdown(n: int, first: int) -> dict[str, float]:
             delattr(runtime, name)
     per = {key: value / n * 1000 for key, value in spent.items()}
     per["rest"] = total / n * 1000 - per["workflow"] - per["driver"]
-    per["statements"] = statements / n
+    per["statements"], per["commits"] = statements / n, commits / n
     return per
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# GET /api/v1/tasks at 100,000 cases.
-
-
-def time_listing(app, runs: int) -> dict[str, list[float]]:
-    from datetime import UTC
-
-    from engine import accounts
-    from engine.db import db
-    from engine.models import User
-
-    with app.app_context():
-        inspector = db.session.scalar(select_user("bench_insp"))
-        supervisor = db.session.scalar(select_user("bench_sup"))
-        if supervisor is None:
-            supervisor = accounts.create_user("bench_sup", "bench-pass-123", ["supervisor"], "532300", T_OPEN)
-            db.session.commit()
-        assert isinstance(inspector, User)
-        tokens = {"inspector": accounts.issue_token(inspector, datetime.now(UTC), 2),
-                  "supervisor": accounts.issue_token(supervisor, datetime.now(UTC), 2)}
-        db.session.remove()
-    client = app.test_client()
-    queries = {
-        "inspector: GET /api/v1/tasks": ("inspector", "/api/v1/tasks"),
-        "inspector: ?assigned=me": ("inspector", "/api/v1/tasks?assigned=me"),
-        "inspector: ?overdue=true": ("inspector", "/api/v1/tasks?overdue=true"),
-        "inspector: ?page=20": ("inspector", "/api/v1/tasks?page=20"),
-        "prefecture supervisor: GET /api/v1/tasks": ("supervisor", "/api/v1/tasks"),
-        "inspector: GET /api/v1/cases": ("inspector", "/api/v1/cases"),
-    }
-    results: dict[str, list[float]] = {}
-    for label, (who, path) in queries.items():
-        headers = {"Authorization": f"Bearer {tokens[who]}"}
-        for _ in range(3):  # warm the caches
-            response = client.get(path, headers=headers)
-            if response.status_code != 200:
-                raise AssertionError(f"{path}: {response.status_code} {response.get_data(as_text=True)[:200]}")
-        times, cpu = [], []
-        for _ in range(runs):
-            started, cpu_started = time.perf_counter(), time.process_time()
-            response = client.get(path, headers=headers)
-            times.append((time.perf_counter() - started) * 1000)
-            cpu.append((time.process_time() - cpu_started) * 1000)
-        body = response.get_json()
-        results[label] = times
-        results[label + " cpu"] = cpu
-        print(f"  {label:<44} {describe_ms(times)}; CPU median {statistics.median(cpu):.1f} ms; "
-              f"{len(body['items'])} of {body['total']:,} items")
-    return results
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -339,23 +281,11 @@ def run_backend(label: str, url: str, workdir: Path, args) -> dict[str, Any]:
             parts = breakdown(min(args.n, 100), 10 * (warmup + args.n))
             print(f"[{label}] where a lifecycle goes (a separate, instrumented run): "
                   f"workflow {parts['workflow']:.1f} ms (bare: {1000 / bare_rate:.1f} ms), "
-                  f"database driver {parts['driver']:.1f} ms "
-                  f"({parts['statements']:.0f} statements and 6 commits), the rest {parts['rest']:.1f} ms "
+                  f"database driver {parts['driver']:.1f} ms ({parts['statements']:.0f} statements and "
+                  f"{parts['commits']:.0f} commits), the rest {parts['rest']:.1f} ms "
                   "(SQLAlchemy, projections, audit, validation, notices)", flush=True)
-            if args.list_cases:
-                started = time.perf_counter()
-                counts = populate(args.list_cases)
-                print(f"[{label}] populated {counts['cases']:,} cases and {counts['tasks']:,} tasks in "
-                      f"{time.perf_counter() - started:.1f} s (workflow state {counts['state_kb']:.1f} KB per case); "
-                      f"{counts['open_in_region']:,} open inspector tasks in {REGION}", flush=True)
         if args.list_cases:
-            listing = time_listing(app, args.runs)
-            median = statistics.median(listing["inspector: GET /api/v1/tasks"])
-            median_cpu = statistics.median(listing["inspector: GET /api/v1/tasks cpu"])
-            figures["list_ms"] = median
-            print(f"[{label}] GET /api/v1/tasks for an inspector at {args.list_cases:,} cases: median "
-                  f"{median:.1f} ms, {median_cpu:.1f} ms of it CPU in this process (target < {TARGET_LIST_MS} ms: "
-                  f"{verdict(median < TARGET_LIST_MS)})", flush=True)
+            figures["list_ms"] = task_list.measure(app, label, args.list_cases, args.runs)
     finally:
         with app.app_context():
             db.session.remove()
@@ -381,20 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("engine.escalation").setLevel(logging.WARNING)
     results = []
     print(f"machine: {machine()} (timings are wall clock; the CPU figures are steadier on a busy machine)")
-    with sqlite_file() as (url, workdir):
-        results.append(run_backend("sqlite", url, workdir, args))
-    pg = None if args.no_postgres else postgres_url_from_env()
-    if pg:
-        import tempfile
-
-        try:
-            with scratch_postgres(pg) as url, tempfile.TemporaryDirectory(prefix="bench-") as folder:
-                results.append(run_backend("postgresql", url, Path(folder), args))
-        except Exception as exc:  # noqa: BLE001 - report and carry on with what was measured
-            print(f"[postgresql] not measured: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-    elif not args.no_postgres:
-        print("[postgresql] skipped: set BENCH_DATABASE_URL=postgresql://... to measure it")
+    try:
+        for label, url, workdir in each_database(postgres=not args.no_postgres):
+            results.append(run_backend(label, url, workdir, args))
+    except Exception as exc:  # noqa: BLE001 - e.g. no right to create a scratch database: say why, briefly
+        print(f"not measured: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print("summary:")
     for f in results:
         line = (f"  {f['backend']:<10} services {f['services_rate']:7.1f}/s  bare {f['bare_rate']:7.1f}/s  "

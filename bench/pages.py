@@ -19,16 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/pages.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (  # noqa: E402 - after the path fix above
-    describe_ms,
-    env_int,
-    machine,
-    make_app,
-    postgres_url_from_env,
-    scratch_postgres,
-    sqlite_file,
-    verdict,
-)
+from bench._common import describe_ms, each_database, env_int, machine, make_app, verdict  # noqa: E402
 
 TARGET_MS = 200.0
 
@@ -116,16 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.INFO)
     print(f"machine: {machine()}")
     medians = []
-    with sqlite_file() as (url, workdir):
-        medians += run_backend("sqlite", url, workdir, args.cases, args.runs)
-    pg = postgres_url_from_env()
-    if pg:
-        import tempfile
-
-        with scratch_postgres(pg) as url, tempfile.TemporaryDirectory(prefix="bench-") as folder:
-            medians += run_backend("postgresql", url, Path(folder), args.cases, args.runs)
-    else:
-        print("[postgresql] skipped: set BENCH_DATABASE_URL=postgresql://... to measure it")
+    for label, url, workdir in each_database():
+        medians += run_backend(label, url, workdir, args.cases, args.runs)
     slow = [name for name, ms in medians if ms >= TARGET_MS]
     print(f"target: every page under {TARGET_MS:.0f} ms server time at {args.cases:,} cases: "
           f"{verdict(not slow)}" + (f" (over: {', '.join(slow)})" if slow else ""))
