@@ -145,7 +145,7 @@ def bench_process_in_memory(claims: list[dict]) -> float:
         for i, data in enumerate(claims):
             workflow = runtime.start(parsed, {**data, "case_number": f"BC-{i}", "region": "532301",
                                               "received_at": OPENED.isoformat(), "status": "received"})
-            decided = runtime.data(workflow)
+            decided = runtime.inspect(workflow).data
             if decided.get("decided_by") != "rules":
                 raise SystemExit(f"not decided by the rules in memory: {decided.get('review_reasons')}")
             runtime.dumps(workflow)  # what saving the state costs, as the service does

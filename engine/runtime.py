@@ -281,15 +281,6 @@ class Runtime:
                 completed.append(task)
         return WorkflowView(workflow, ready, waiting, completed)
 
-    @classmethod
-    def ready_user_tasks(cls, workflow: BpmnWorkflow) -> list:
-        return cls.inspect(workflow).ready_user_tasks
-
-    @classmethod
-    def waiting_timers(cls, workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
-        """(task, fire time) of every timer event the workflow waits on."""
-        return cls.inspect(workflow).waiting_timers
-
     @staticmethod
     def waits_on(workflow: BpmnWorkflow, task_id: str) -> bool:
         """Whether the task with this id is there and still waiting (a timer that has not fired)."""
@@ -310,8 +301,3 @@ class Runtime:
     def fire_due_timers(workflow: BpmnWorkflow) -> None:
         workflow.refresh_timers()
         workflow.do_engine_steps()
-
-    @classmethod
-    def data(cls, workflow: BpmnWorkflow) -> dict[str, Any]:
-        return cls.inspect(workflow).data
-

@@ -84,11 +84,11 @@ def wf_task_names(case: Case) -> list[str]:
 def check_projection(case: Case) -> None:
     """Open task rows are the workflow's ready user tasks; pending BPMN timers are its waiting timers."""
     _, wf = load_workflow(case)
-    assert sorted((str(t.id), t.task_spec.bpmn_id) for t in runtime.ready_user_tasks(wf)) == sorted(
+    assert sorted((str(t.id), t.task_spec.bpmn_id) for t in runtime.inspect(wf).ready_user_tasks) == sorted(
         (t.id, t.name) for t in open_tasks(case) if t.name != "supervise_overdue")
     pending = sorted((t.spiff_task_id, t.fire_at) for t in db.session.scalars(
         select(Timer).where(Timer.case_id == case.id, Timer.kind == "bpmn", Timer.status == "pending")))
-    assert pending == sorted((str(t.id), f) for t, f in runtime.waiting_timers(wf))
+    assert pending == sorted((str(t.id), f) for t, f in runtime.inspect(wf).waiting_timers)
     assert (case.closed_at is not None) == wf.is_completed()
     row = db.session.get(Service131, case.id)
     assert row is not None and row.open == (case.closed_at is None)
@@ -100,11 +100,11 @@ def check_projection(case: Case) -> None:
 def assert_round_trip(case: Case) -> None:
     parsed, wf = load_workflow(case)
     again = runtime.loads(parsed, runtime.dumps(wf))
-    assert sorted(str(t.id) for t in runtime.ready_user_tasks(again)) == sorted(
-        str(t.id) for t in runtime.ready_user_tasks(wf))
-    assert runtime.data(again) == runtime.data(wf)
-    assert sorted((str(t.id), f) for t, f in runtime.waiting_timers(again)) == sorted(
-        (str(t.id), f) for t, f in runtime.waiting_timers(wf))
+    assert sorted(str(t.id) for t in runtime.inspect(again).ready_user_tasks) == sorted(
+        str(t.id) for t in runtime.inspect(wf).ready_user_tasks)
+    assert runtime.inspect(again).data == runtime.inspect(wf).data
+    assert sorted((str(t.id), f) for t, f in runtime.inspect(again).waiting_timers) == sorted(
+        (str(t.id), f) for t, f in runtime.inspect(wf).waiting_timers)
     assert runtime.dumps(again) == runtime.dumps(runtime.loads(parsed, runtime.dumps(again)))
 
 

@@ -79,7 +79,7 @@ def check_projection(case: Case) -> None:
     rows = sorted((t.id, t.name) for t in wf_tasks(case))
     assert {t.name for t in open_tasks(case)} - {name for _, name in rows} <= {"supervise_overdue"}
     assert rows == ready
-    waiting = sorted((str(t.id), fire_at) for t, fire_at in runtime.waiting_timers(wf))
+    waiting = sorted((str(t.id), fire_at) for t, fire_at in runtime.inspect(wf).waiting_timers)
     assert [task_id for task_id, _ in waiting] == sorted(
         str(t.id) for t in wf.get_tasks(state=TaskState.WAITING)
         if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition))
@@ -104,15 +104,15 @@ def assert_round_trip(case: Case) -> None:
     """dumps → loads keeps the ready tasks, the data and the waiting timers."""
     parsed, wf = load_workflow(case)
     again = runtime.loads(parsed, runtime.dumps(wf))
-    assert sorted(t.task_spec.bpmn_id for t in runtime.ready_user_tasks(again)) == sorted(
-        t.task_spec.bpmn_id for t in runtime.ready_user_tasks(wf)
+    assert sorted(t.task_spec.bpmn_id for t in runtime.inspect(again).ready_user_tasks) == sorted(
+        t.task_spec.bpmn_id for t in runtime.inspect(wf).ready_user_tasks
     )
-    assert sorted(str(t.id) for t in runtime.ready_user_tasks(again)) == sorted(
-        str(t.id) for t in runtime.ready_user_tasks(wf)
+    assert sorted(str(t.id) for t in runtime.inspect(again).ready_user_tasks) == sorted(
+        str(t.id) for t in runtime.inspect(wf).ready_user_tasks
     )
-    assert runtime.data(again) == runtime.data(wf)
-    assert sorted((t.task_spec.bpmn_id, f) for t, f in runtime.waiting_timers(again)) == sorted(
-        (t.task_spec.bpmn_id, f) for t, f in runtime.waiting_timers(wf)
+    assert runtime.inspect(again).data == runtime.inspect(wf).data
+    assert sorted((t.task_spec.bpmn_id, f) for t, f in runtime.inspect(again).waiting_timers) == sorted(
+        (t.task_spec.bpmn_id, f) for t, f in runtime.inspect(wf).waiting_timers
     )
     assert again.is_completed() == wf.is_completed()
     # And a second generation is byte-for-byte the first.

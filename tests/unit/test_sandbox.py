@@ -108,14 +108,14 @@ def test_allowed_helpers_work_in_scripts_conditions_and_timers():
         ),
         condition="money(total_text) > money('100') and count == 7",
     )
-    data = wf.data | runtime.data(wf)
+    data = wf.data | runtime.inspect(wf).data
     # 9 and 10 Feb are working days, 11-17 Feb the Spring Festival, 18 Feb the third working day.
     assert data["due"].startswith("2021-02-18")
     assert data["total_text"] == "100.30"
     assert data["deadline_days"] == 3
     assert data["stamp"] == "2021-02-08T10:00:00+08:00"
     assert data["branch"] == "yes"
-    [(_, fire_at)] = runtime.waiting_timers(wf)
+    [(_, fire_at)] = runtime.inspect(wf).waiting_timers
     assert fire_at.isoformat().startswith("2021-02-09")
 
     # The state survives a save/reload, and the timer fires on the engine's clock.
@@ -127,7 +127,7 @@ def test_allowed_helpers_work_in_scripts_conditions_and_timers():
 
 def test_condition_false_takes_the_default_flow():
     runtime, _, wf = run(condition="money('5') > money('10')")
-    assert runtime.data(wf)["branch"] == "no"
+    assert runtime.inspect(wf).data["branch"] == "no"
 
 
 def test_money_refuses_floats_inside_models():
