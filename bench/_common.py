@@ -57,21 +57,13 @@ def make_app(url: str, workdir: Path):
     return app
 
 
-def empty_tables(postgres: bool) -> None:
+def empty_tables() -> None:
     """Delete every row of the app's tables (a bench database of its own, reused)."""
-    from sqlalchemy import text
-
-    from engine.db import db
-
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if postgres:
-        db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
-    db.session.commit()
     from engine import processes
+    from engine.db import db, delete_all_rows
 
+    delete_all_rows()
+    db.session.commit()
     processes.forget()  # the process versions went with the rows
 
 

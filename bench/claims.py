@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the PostgreSQL database holds cases: use a database of its own, or --reset to empty it",
                       file=sys.stderr)
                 return 2
-            empty_tables(True)
+            empty_tables()
         try:
             memory = people[args.warmup:args.warmup + args.memory_claims]
             bare_rate, counts = bench_dmn(memory, sandboxed=False)
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = 1
         finally:
             if postgres and not args.keep:
-                empty_tables(True)
+                empty_tables()
             db.session.remove()
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)

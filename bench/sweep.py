@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         if postgres:
-            empty_tables(postgres=True)
+            empty_tables()
         print(f"database: {db.engine.dialect.name} ({db.engine.url.render_as_string(hide_password=True)}); "
               f"{args.pending:,} pending + {args.due:,} due timers; batch {args.batch}", flush=True)
         try:
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             db.session.rollback()
             if postgres and not args.keep:
-                empty_tables(postgres=True)
+                empty_tables()
             db.session.remove()
             db.engine.dispose()
     if args.keep:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.actors import Actor
-from engine.db import db
+from engine.db import db, delete_all_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _tmp = tempfile.mkdtemp(prefix="hrss-test-")
@@ -59,12 +59,7 @@ def _clean_tables(request):
     application = request.getfixturevalue("app")
     with application.app_context():
         db.session.rollback()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        if IS_POSTGRES:
-            db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+        delete_all_rows()
         db.session.commit()
         db.session.remove()
     from engine import processes
