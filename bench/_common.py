@@ -67,6 +67,23 @@ def empty_tables() -> None:
     processes.forget()  # the process versions went with the rows
 
 
+def time_get(client, path: str, runs: int, *, warm: int = 2,
+             headers: dict[str, str] | None = None) -> tuple[list[float], list[float], object]:
+    """Wall and CPU milliseconds of `runs` GETs of `path` through a test client, after `warm` untimed ones that
+    must answer 200 (they fill the caches); and the last response."""
+    for _ in range(warm):
+        response = client.get(path, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {response.status_code} {response.get_data(as_text=True)[:200]}")
+    wall, cpu = [], []
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.get(path, headers=headers)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    return wall, cpu, response
+
+
 def machine() -> str:
     try:
         with open("/proc/loadavg", encoding="ascii") as loadavg:

@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/pages.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import describe_ms, each_database, env_int, machine, make_app, verdict  # noqa: E402
+from bench._common import describe_ms, each_database, env_int, machine, make_app, time_get, verdict  # noqa: E402
 
 TARGET_MS = 200.0
 
@@ -76,16 +76,7 @@ def run_backend(label: str, url: str, workdir: Path, cases: int, runs: int) -> l
     clients = {who: _signed_in_client(app, who) for who in {w for w, _ in pages.values()}}
     medians = []
     for name, (who, path) in pages.items():
-        client = clients[who]
-        for _ in range(2):  # warm the caches (templates, parsed processes)
-            response = client.get(path)
-            if response.status_code != 200:
-                raise SystemExit(f"{path}: HTTP {response.status_code}")
-        times = []
-        for _ in range(runs):
-            begun = time.perf_counter()
-            response = client.get(path)
-            times.append((time.perf_counter() - begun) * 1000)
+        times, _cpu, _response = time_get(clients[who], path, runs)
         medians.append((f"{label} {name}", statistics.median(times)))
         print(f"[{label}] {name:<38} {describe_ms(times)}", flush=True)
     with app.app_context():

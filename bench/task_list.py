@@ -8,7 +8,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from bench._common import describe_ms, verdict
+from bench._common import describe_ms, time_get, verdict
 from bench.dataset import REGION, T_OPEN, populate, select_user
 
 TARGET_MS = 20
@@ -57,17 +57,8 @@ def _time_lists(app, runs: int) -> dict[str, list[float]]:
     }
     results: dict[str, list[float]] = {}
     for label, (who, path) in queries.items():
-        headers = {"Authorization": f"Bearer {tokens[who]}"}
-        for _ in range(3):  # warm the caches
-            response = client.get(path, headers=headers)
-            if response.status_code != 200:
-                raise AssertionError(f"{path}: {response.status_code} {response.get_data(as_text=True)[:200]}")
-        times, cpu = [], []
-        for _ in range(runs):
-            started, cpu_started = time.perf_counter(), time.process_time()
-            response = client.get(path, headers=headers)
-            times.append((time.perf_counter() - started) * 1000)
-            cpu.append((time.process_time() - cpu_started) * 1000)
+        times, cpu, response = time_get(client, path, runs, warm=3,
+                                        headers={"Authorization": f"Bearer {tokens[who]}"})
         body = response.get_json()
         results[label] = times
         results[label + " cpu"] = cpu
