@@ -40,6 +40,8 @@ class Config:
     # Public base URL printed in notices' QR codes.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
+    # Live workflows kept in memory per process between steps (engine.workflow_cache); 0 turns it off.
+    WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))

@@ -40,7 +40,6 @@ from engine.services.cases import (
     STATUS_HOOKS,
     load_workflow,
     open_case_of_person,
-    runtime,
     write_case,
 )
 from engine.summaries import Projection, mask_id_number, money_text, summarizer
@@ -223,8 +222,8 @@ def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]
         stack.extend(task.children)
     data.update(facts)
     projection = summarize(case.process, data)
-    write_case(case, {"workflow_state": runtime.dumps(workflow), "summary": projection.summary,
-                      "search_text": f"{case.number.lower()} {projection.search_text}"})
+    write_case(case, {"summary": projection.summary,
+                      "search_text": f"{case.number.lower()} {projection.search_text}"}, workflow)
 
 
 def _match_actor(case: Case) -> str:

@@ -12,11 +12,14 @@ from sqlalchemy import select
 from engine.db import db
 from engine.models import ProcessVersion
 from engine.runtime import ParsedProcess, Runtime
+from engine.workflow_cache import WorkflowCache
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 _MODEL_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 runtime = Runtime()
+# Live workflows of recently written cases (engine.workflow_cache); WORKFLOW_CACHE_SIZE sets its size.
+workflows = WorkflowCache()
 
 # Case-number prefixes per process (WA-532301-2021-000017).
 PREFIXES = {"wage_arrears": "WA", "benefit_claim": "BC", "temp_job": "TJ"}
@@ -113,3 +116,4 @@ def forget() -> None:
     _stored.clear()
     _hashes.clear()
     runtime.forget_parsed()
+    workflows.clear()

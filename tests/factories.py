@@ -84,3 +84,32 @@ def fire_due_timers(now) -> None:
 
     report = sweep(now)
     assert not report.errors, report.errors
+
+
+def stored_workflow(case):
+    """(parsed version, workflow) of `case` restored from its stored state. When the engine kept the case's live
+    workflow for the next step (engine.workflow_cache), also checks that it is exactly the stored state, and
+    leaves it kept: the checks between steps must not change which workflow the next step runs on."""
+    from engine import processes
+    from engine.db import db
+    from engine.services.cases import runtime
+
+    parsed = processes.parsed_by_id(case.process_version_id)
+    stored = runtime.loads(parsed, case.workflow_state)
+    if processes.workflows.size:
+        live = processes.workflows.take(case.id, case.process_version_id, case.workflow_state)
+        assert live is not None, "every write of a workflow keeps it for the next step"
+        assert runtime.dumps(live) == case.workflow_state, "the live workflow changed after it was written"
+        processes.workflows.keep(db.session(), case.id, case.process_version_id, live, case.workflow_state)
+        db.session.commit()
+    return parsed, stored
+
+
+def each_workflow_source(request, monkeypatch) -> str:
+    """For a fixture with params=["live", "restored"]: "restored" turns the live-workflow cache off, so every
+    step restores its workflow from the database."""
+    if request.param == "restored":
+        from engine import processes
+
+        monkeypatch.setattr(processes.workflows, "size", 0)
+    return request.param

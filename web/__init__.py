@@ -24,9 +24,10 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
     calendar.load_holiday_dir(app.config["HOLIDAYS_DIR"])
-    from engine import documents
+    from engine import documents, processes
 
     documents.configure(app.config["DOCUMENTS_DIR"], app.config["PUBLIC_BASE_URL"])
+    processes.workflows.size = app.config["WORKFLOW_CACHE_SIZE"]
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -109,16 +110,22 @@ def reflect(row: Any, values: dict[str, Any]) -> None:
         set_committed_value(row, key, value)
 
 
-def write_case(case: Case, changes: dict[str, Any]) -> None:
+def write_case(case: Case, changes: dict[str, Any], workflow: BpmnWorkflow | None = None) -> None:
     """Write a case's row: UPDATE ... WHERE version = the version read, so a concurrent change ends in a Conflict
-    instead of a lost update. Every change of an opened case's projected fields comes through here."""
+    instead of a lost update. Every change of an opened case's projected fields comes through here, and every
+    write of its workflow (given as `workflow`: its state is serialized here, and the live workflow kept for the
+    next step once the transaction commits)."""
     version = case.version
     changes = {**changes, "version": version + 1}
+    if workflow is not None:
+        changes["workflow_state"] = runtime.dumps(workflow)
     written = db.session.connection().execute(
         _WRITE_CASE, {**changes, "case_id_": case.id, "read_version": version}).rowcount
     if written != 1:
         raise CaseChanged("案件已被他人修改，请刷新后重试")
     reflect(case, changes)
+    if workflow is not None:
+        processes.workflows.keep(db.session(), case.id, case.process_version_id, workflow, changes["workflow_state"])
     for hook in CASE_WRITTEN_HOOKS:
         hook(case)
 
@@ -173,7 +180,6 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
 
     # The case row.
     changes: dict[str, Any] = {
-        "workflow_state": runtime.dumps(workflow),
         "status": data.get("status") or case.status,
         "summary": projection.summary,
         "search_text": f"{case.number.lower()} {projection.search_text}",
@@ -189,7 +195,7 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
         dues = [r.due_at for r in open_rows.values() if r.id in ready and r.due_at]
         dues += [t["fire_at"] for t in new_due]
         changes["due_at"] = min(dues) if dues else None
-    write_case(case, changes)
+    write_case(case, changes, workflow)
     if case.status != before:
         for hook in STATUS_HOOKS:
             hook(case, before, data, now)
@@ -246,10 +252,15 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
     return case
 
 
-def load_workflow(case: Case):
+def load_workflow(case: Case) -> tuple[ParsedProcess, BpmnWorkflow]:
+    """The case's parsed process version and its workflow, live from the last step in this process when that is
+    still what is stored (engine.workflow_cache), else restored from the stored state."""
     # By id: a parsed version is cached, so its stored files (the largest row there is) are not loaded again.
     parsed = processes.parsed_by_id(case.process_version_id)
-    return parsed, runtime.loads(parsed, case.workflow_state)
+    workflow = processes.workflows.take(case.id, case.process_version_id, case.workflow_state)
+    if workflow is None:
+        workflow = runtime.loads(parsed, case.workflow_state)
+    return parsed, workflow
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Every path through the temporary-job process (bpmn/temp_job/temp_job.bpmn), driven through the generic engine
-services with an injected clock. Each service call reloads the workflow from the database (a save/reload
-round-trip); each path also checks `runtime.loads(parsed, runtime.dumps(wf))` mid-way, the projections (open task
-rows, timers, status, summary, the 131 row) and the posts' slots."""
+services with an injected clock, twice: on the live workflow the last step kept (engine.workflow_cache), and
+restoring it from the database at every step (a save/reload round-trip). After every step the stored state must
+match the projections (open task rows, timers, status, summary, the 131 row) and the live workflow must be exactly
+the stored state; each path also checks `runtime.loads(parsed, runtime.dumps(wf))` mid-way, and the posts' slots."""
 
 from __future__ import annotations
 
@@ -19,11 +20,16 @@ from engine.models import Case, Task, Timer
 from engine.placements import Placement
 from engine.posts import Post
 from engine.service131 import Service131
-from engine.services.cases import load_workflow, open_tasks, runtime
+from engine.services.cases import open_tasks, runtime
 from tests.conftest import SHANGHAI, at, make_user
-from tests.factories import complete, fire_due_timers, open_task
+from tests.factories import complete, each_workflow_source, fire_due_timers, open_task, stored_workflow
 
 pytestmark = pytest.mark.usefixtures("ctx")
+
+
+@pytest.fixture(autouse=True, params=["live", "restored"])
+def workflow_source(request, monkeypatch) -> str:
+    return each_workflow_source(request, monkeypatch)
 
 OPENED = at("2021-02-01 09:00")  # a Monday
 
@@ -83,7 +89,7 @@ def wf_task_names(case: Case) -> list[str]:
 
 def check_projection(case: Case) -> None:
     """Open task rows are the workflow's ready user tasks; pending BPMN timers are its waiting timers."""
-    _, wf = load_workflow(case)
+    _, wf = stored_workflow(case)
     assert sorted((str(t.id), t.task_spec.bpmn_id) for t in runtime.inspect(wf).ready_user_tasks) == sorted(
         (t.id, t.name) for t in open_tasks(case) if t.name != "supervise_overdue")
     pending = sorted((t.spiff_task_id, t.fire_at) for t in db.session.scalars(
@@ -98,7 +104,7 @@ def check_projection(case: Case) -> None:
 
 
 def assert_round_trip(case: Case) -> None:
-    parsed, wf = load_workflow(case)
+    parsed, wf = stored_workflow(case)
     again = runtime.loads(parsed, runtime.dumps(wf))
     assert sorted(str(t.id) for t in runtime.inspect(again).ready_user_tasks) == sorted(
         str(t.id) for t in runtime.inspect(wf).ready_user_tasks)

@@ -1,7 +1,9 @@
 """Every path through the wage-arrears process (bpmn/wage_arrears/wage_arrears.bpmn), driven through the engine
-services with an injected clock. Each service call reloads the workflow from the database, so every step is a
-save/reload round-trip; each path also checks that `runtime.loads(parsed, runtime.dumps(wf))` keeps the state
-mid-way, and that the projections (task rows, timers, case status and summary, version, audit) follow."""
+services with an injected clock, twice: once with each step running on the live workflow the last step kept
+(engine.workflow_cache), once restoring the workflow from the database at every step, so every step is a
+save/reload round-trip. After every step the workflow restored from the stored state must match the projections
+(task rows, timers, case status and summary, version, audit), and the live one must be exactly the stored state;
+each path also checks that `runtime.loads(parsed, runtime.dumps(wf))` keeps the state mid-way."""
 
 from __future__ import annotations
 
@@ -14,23 +16,30 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import services
+from engine import processes, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import Conflict, Forbidden
 from engine.models import AuditEvent, Case, Task, Timer
-from engine.services.cases import case_history, load_workflow, open_tasks, runtime
+from engine.services.cases import case_history, open_tasks, runtime
 from tests.conftest import SHANGHAI, at, make_user
 from tests.factories import (
     REVIEW_ACCEPT,
     complete,
+    each_workflow_source,
     fire_due_timers,
     investigate_data,
     open_task,
+    stored_workflow,
     wage_arrears_intake,
 )
 
 pytestmark = pytest.mark.usefixtures("ctx")
+
+
+@pytest.fixture(autouse=True, params=["live", "restored"])
+def workflow_source(request, monkeypatch) -> str:
+    return each_workflow_source(request, monkeypatch)
 
 OPENED = at("2021-02-01 09:00")  # a Monday
 
@@ -71,7 +80,7 @@ class Track:
 
 def check_projection(case: Case) -> None:
     """Open Task rows are exactly the workflow's ready user tasks; pending BPMN timers are its waiting timers."""
-    _, wf = load_workflow(case)
+    _, wf = stored_workflow(case)
     # SpiffWorkflow's own filtered walks are the oracle for the engine's one-walk inspection.
     ready = sorted((str(t.id), t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY)
                    if isinstance(t.task_spec, UserTask))
@@ -102,7 +111,7 @@ def check_projection(case: Case) -> None:
 
 def assert_round_trip(case: Case) -> None:
     """dumps → loads keeps the ready tasks, the data and the waiting timers."""
-    parsed, wf = load_workflow(case)
+    parsed, wf = stored_workflow(case)
     again = runtime.loads(parsed, runtime.dumps(wf))
     assert sorted(t.task_spec.bpmn_id for t in runtime.inspect(again).ready_user_tasks) == sorted(
         t.task_spec.bpmn_id for t in runtime.inspect(wf).ready_user_tasks
@@ -128,7 +137,7 @@ def open_wage_case(actor: Actor, now: datetime = OPENED, **overrides) -> tuple[C
 
 def wf_tasks(case: Case) -> list[Task]:
     """Open tasks of the process model (not the sweeper's supervision tasks)."""
-    parsed, _ = load_workflow(case)
+    parsed = processes.parsed_by_id(case.process_version_id)
     return [t for t in open_tasks(case) if t.name in parsed.user_tasks]
 
 
