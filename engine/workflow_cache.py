@@ -72,3 +72,10 @@ def _commit_pending(session: Session) -> None:
 def _drop_pending(session: Session, previous_transaction: Any) -> None:
     # Any rollback, a savepoint's included: what was kept may not be what is stored.
     session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: Any) -> None:
+    # A transaction that ended without a commit (a closed session): after a commit nothing is pending any more.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

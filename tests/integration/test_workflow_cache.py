@@ -99,6 +99,11 @@ def test_kept_workflows_are_there_after_commit_only(session):
     session.rollback()
     session.commit()
     assert cache.take(1, "v1", "state-1") is None, "a rolled-back write is forgotten"
+    session.execute(text("SELECT 1"))
+    cache.keep(session, 1, "v1", workflow, "state-1")
+    session.close()
+    session.commit()
+    assert cache.take(1, "v1", "state-1") is None, "a write whose session closed uncommitted is forgotten"
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.commit()
     assert cache.take(1, "v1", "state-2") is None, "another stored state is a miss"
