@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from engine import accounts, audit
+from engine.actors import ROLES
 from engine.db import db
 from engine.errors import Conflict
 from engine.validation import DataInvalid
@@ -39,7 +40,7 @@ audit_cli = AppGroup("audit", help="Check the audit trail.")
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["inspector", "clerk", "supervisor", "head", "admin"]), help="Repeat for several.")
+              type=click.Choice(ROLES), help="Repeat for several.")
 @click.option("--region", required=True, help="GB/T 2260 division code, e.g. 532301")
 @click.option("--display-name", default="", help="Name shown in the pages")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.services.cases import OPENING_ROLES
+
 TOKEN_REQUEST = {
     "type": "object",
     "properties": {
@@ -15,7 +17,7 @@ TOKEN_REQUEST = {
 OPEN_CASE_REQUEST = {
     "type": "object",
     "properties": {
-        "process": {"type": "string", "enum": ["wage_arrears", "benefit_claim", "temp_job"]},
+        "process": {"type": "string", "enum": sorted(OPENING_ROLES)},
         "region": {"type": "string", "format": "region"},
         "data": {"type": "object", "description": "Validated against the process's intake schema."},
     },
