@@ -42,6 +42,7 @@ class Config:
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
     # Live workflows kept in memory per process between steps (engine.workflow_cache); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
+    WORKFLOW_CACHE_CHECK = False  # serialize each kept workflow again at commit (tests: catches a late change)
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
@@ -67,6 +68,7 @@ class TestConfig(Config):
     TESTING = True
     SCHEDULER = "off"
     SECRET_KEY = "test-only-secret"  # noqa: S105 - tests only, never deployed
+    WORKFLOW_CACHE_CHECK = True
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and e2e server speak plain HTTP
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -21,9 +22,16 @@ from sqlalchemy.orm import Session
 _PENDING = "workflow_cache.pending"
 
 
+class WorkflowChangedAfterWrite(RuntimeError):
+    """A kept workflow no longer serializes to the state it was written as: code changed it after writing it."""
+
+
 class WorkflowCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
+        # When set (the tests set it: WORKFLOW_CACHE_CHECK), every kept workflow is serialized again at commit and
+        # must give the state it was written as; the check costs what the cache saves, so production leaves it off.
+        self.check_with: Callable[[Any], str] | None = None
         self._entries: OrderedDict[int, tuple[Any, str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -65,6 +73,8 @@ class WorkflowCache:
 def _commit_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     for case_id, (cache, workflow, state, version_key) in (pending or {}).items():
+        if cache.check_with is not None and cache.check_with(workflow) != state:
+            raise WorkflowChangedAfterWrite(f"the workflow of case {case_id} was changed after it was written")
         cache._put(case_id, workflow, state, version_key)
 
 

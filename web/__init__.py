@@ -28,6 +28,7 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
 
     documents.configure(app.config["DOCUMENTS_DIR"], app.config["PUBLIC_BASE_URL"])
     processes.workflows.size = app.config["WORKFLOW_CACHE_SIZE"]
+    processes.workflows.check_with = processes.runtime.dumps if app.config["WORKFLOW_CACHE_CHECK"] else None
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

@@ -1,6 +1,7 @@
 """The live-workflow cache (engine.workflow_cache) never lets a step run on anything but the stored state: not after
 a failed step that changed the workflow in memory, not after another process wrote the case, not after a rollback.
-The paths through the processes run with and without it (test_wage_arrears_process.py, test_temp_job_process.py)."""
+The paths through the processes run with and without it (test_wage_arrears_process.py, test_temp_job_process.py),
+and the whole suite runs with WORKFLOW_CACHE_CHECK: a workflow changed after its write fails the commit."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from engine.db import db
 from engine.errors import CaseChanged
 from engine.services import tasks as task_services
 from engine.services.cases import case_history, open_tasks
-from engine.workflow_cache import WorkflowCache
+from engine.workflow_cache import WorkflowCache, WorkflowChangedAfterWrite
 from tests.conftest import at
 from tests.factories import REVIEW_ACCEPT, complete, investigate_data, wage_arrears_intake
 
@@ -136,3 +137,17 @@ def test_a_cache_of_size_zero_keeps_nothing(session):
     cache.keep(session, 1, "v", object(), "s")
     session.commit()
     assert len(cache) == 0
+
+
+def test_a_workflow_changed_after_its_write_is_caught_at_commit_when_checking(session):
+    class Workflow:
+        state = "written"
+
+    cache = WorkflowCache(size=4)
+    cache.check_with = lambda workflow: workflow.state
+    workflow = Workflow()
+    cache.keep(session, 1, "v", workflow, "written")
+    workflow.state = "changed later"
+    with pytest.raises(WorkflowChangedAfterWrite, match="case 1"):
+        session.commit()
+    assert cache.take(1, "v", "written") is None
