@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
-from engine import audit
+from engine import audit, processes
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import db
@@ -133,7 +133,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
                      now)
         db.session.flush()
         return case
-    parsed, workflow = load_workflow(case)
+    parsed = processes.parsed_by_id(case.process_version_id)
     meta = parsed.user_tasks[task.name]
     if meta.form_file:
         validate(parsed.forms[meta.form_file], data)
@@ -144,6 +144,8 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     if db.session.connection().execute(_COMPLETE, {"task_id": task.id, **completion}).rowcount != 1:
         raise Conflict("该任务已办结")
     reflect(task, completion)
+    # Only now, when the step will run: a refused form or a lost race leaves the live workflow for the next step.
+    parsed, workflow = load_workflow(case)
     values = rule_values()
     with engine_context(now, values):
         runtime.complete_user_task(workflow, UUID(task.id), data)

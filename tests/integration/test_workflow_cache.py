@@ -14,6 +14,7 @@ from engine.db import db
 from engine.errors import CaseChanged
 from engine.services import tasks as task_services
 from engine.services.cases import case_history, open_tasks
+from engine.validation import DataInvalid
 from engine.workflow_cache import WorkflowCache, WorkflowChangedAfterWrite
 from tests.conftest import at
 from tests.factories import REVIEW_ACCEPT, complete, investigate_data, wage_arrears_intake
@@ -77,6 +78,17 @@ def test_a_stale_case_version_does_not_spend_the_live_workflow_on_a_wrong_state(
         services.complete_task(inspector, task.id, investigate_data("order"), stale_version, at("2021-02-02 10:00"))
     case = complete(inspector, case, "investigate", investigate_data("order"), at("2021-02-02 10:00"))
     assert [t.name for t in open_tasks(case)] == ["issue_order"]
+
+
+def test_a_refused_form_or_a_stale_version_leaves_the_live_workflow_for_the_next_step(inspector):
+    case = _open(inspector)
+    task = next(t for t in open_tasks(case) if t.name == "review_complaint")
+    with pytest.raises(DataInvalid):
+        services.complete_task(inspector, task.id, {"decision": "maybe"}, case.version, at("2021-02-01 10:00"))
+    with pytest.raises(CaseChanged):
+        services.complete_task(inspector, task.id, REVIEW_ACCEPT, case.version - 1, at("2021-02-01 10:00"))
+    db.session.expire_all()
+    assert processes.workflows.take(case.id, case.process_version_id, case.workflow_state) is not None
 
 
 # ---------------------------------------------------------------------------------------------------------------
