@@ -25,7 +25,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from engine import dashboard, documents, escalation, posts, regions, services
 from engine.actors import Actor, scope_prefix
@@ -115,21 +114,16 @@ def _page_of_tasks(who: Actor, at: datetime, descending: bool, page: int, **filt
     first, last = start // PER_PAGE + 1, (end - 1) // PER_PAGE + 1
     rows = []
     for p in range(first, last + 1):
-        rows.extend(services.list_tasks(who, now=at, page=p, per_page=PER_PAGE, **filters)[0])
+        rows.extend(services.list_tasks(who, now=at, page=p, per_page=PER_PAGE, total=total, **filters)[0])
     offset = (first - 1) * PER_PAGE
     return list(reversed(rows[start - offset:end - offset])), total
 
 
-def _preload(case_ids: set[int], user_ids: set[int]) -> list:
-    """Load the cases and users a list shows in two queries (no N+1): the rows' relationships then resolve from
-    the session's identity map. The identity map holds objects weakly, so the caller keeps the returned list
-    until the page is rendered. The workflow state is not needed for a list."""
-    kept: list = []
-    if case_ids:
-        kept += db.session.scalars(select(Case).options(defer(Case.workflow_state)).where(Case.id.in_(case_ids)))
-    if user_ids:
-        kept += db.session.scalars(select(User).where(User.id.in_(user_ids)))
-    return kept
+def _preload_users(user_ids: set[int]) -> list:
+    """Load the users a list shows in one query (no N+1): the rows' relationships then resolve from the session's
+    identity map. The identity map holds objects weakly, so the caller keeps the returned list until the page is
+    rendered."""
+    return list(db.session.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else []
 
 
 @bp.get("/")
@@ -157,11 +151,10 @@ def queue():
         name: total if name == view else count_tasks(who, now=at, **filters, **view_filters[name])
         for name in ("mine", "unassigned", "overdue")
     }
-    loaded = _preload({t.case_id for t in rows}, {t.assignee_id for t in rows if t.assignee_id})
     return render_template(
         "queue.html", tasks=rows, total=total, page=page, per_page=PER_PAGE, view=view,
         sort=sort, filters=filters, counts=counts, at=at, region_choices=region_choices(who),
-        actions={t.id: task_actions(who, t) for t in rows}, preloaded=loaded,
+        actions={t.id: task_actions(who, t) for t in rows},
     )
 
 
@@ -233,10 +226,8 @@ def cases():
     overdue = request.args.get("overdue") in ("1", "true", "on")
     filters = {"process": _process_arg(), "status": status, "region": region_arg(), "overdue": overdue, "q": q}
     rows, total = services.list_cases(who, now=at, page=page, per_page=PER_PAGE, **filters)
-    loaded = _preload(set(), {c.assignee_id for c in rows if c.assignee_id})
     return render_template("cases.html", cases=rows, total=total, page=page,
-                           per_page=PER_PAGE, filters=filters, at=at,
-                           region_choices=region_choices(who), preloaded=loaded)
+                           per_page=PER_PAGE, filters=filters, at=at, region_choices=region_choices(who))
 
 
 def _event_detail(event) -> str:
@@ -279,7 +270,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
                 conflict: str | None = None, revealed: str | None = None, status: int = 200):
     who, at = actor(), now()
     tasks = open_tasks(case)
-    loaded = _preload(set(), {t.assignee_id for t in tasks if t.assignee_id})
+    loaded = _preload_users({t.assignee_id for t in tasks if t.assignee_id})
     forms = {}
     for task in tasks:
         schema = task_form(task, case.process_version_id)

@@ -192,11 +192,13 @@ def count_tasks(actor: Actor, *, now: datetime, **filters: Any) -> int:
 
 
 def list_tasks(
-    actor: Actor, *, now: datetime, page: int = 1, per_page: int = 50, **filters: Any,
+    actor: Actor, *, now: datetime, page: int = 1, per_page: int = 50, total: int | None = None, **filters: Any,
 ) -> tuple[list[Task], int]:
-    """One page of open tasks, most urgent first, and their total. Filters as `_open_tasks_query`."""
+    """One page of open tasks, most urgent first, and their total (counted unless the caller already has it from
+    `count_tasks` with the same filters). Filters as `_open_tasks_query`."""
     query = _open_tasks_query(actor, now=now, **filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if total is None:
+        total = count_tasks(actor, now=now, **filters)
     if total <= (page - 1) * per_page:
         return [], total
     # Three small steps instead of sorting every matching row: the due time of the page's last task, read from the
@@ -213,7 +215,7 @@ def list_tasks(
     ))
     rows = db.session.scalars(
         select(Task).where(Task.id.in_(ids))
-        .options(joinedload(Task.case).load_only(Case.id, Case.number, Case.process_version_id),
+        .options(joinedload(Task.case).load_only(Case.id, Case.number, Case.status, Case.process_version_id),
                  joinedload(Task.assignee).load_only(User.id, User.username, User.display_name))
         .order_by(*order)
     )
