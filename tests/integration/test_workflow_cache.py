@@ -69,17 +69,6 @@ def test_a_state_written_by_another_process_is_read_from_the_database(inspector,
         "review_complaint", "investigate", "issue_order"]
 
 
-def test_a_stale_case_version_does_not_spend_the_live_workflow_on_a_wrong_state(inspector):
-    case = _open(inspector)
-    stale_version = case.version
-    case = complete(inspector, case, "review_complaint", REVIEW_ACCEPT, at("2021-02-01 10:00"))
-    task = next(t for t in open_tasks(case) if t.name == "investigate")
-    with pytest.raises(CaseChanged):
-        services.complete_task(inspector, task.id, investigate_data("order"), stale_version, at("2021-02-02 10:00"))
-    case = complete(inspector, case, "investigate", investigate_data("order"), at("2021-02-02 10:00"))
-    assert [t.name for t in open_tasks(case)] == ["issue_order"]
-
-
 def test_a_refused_form_or_a_stale_version_leaves_the_live_workflow_for_the_next_step(inspector):
     case = _open(inspector)
     task = next(t for t in open_tasks(case) if t.name == "review_complaint")
