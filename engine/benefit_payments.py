@@ -26,13 +26,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import audit, calendar
 from engine.actors import SYSTEM, Actor
-from engine.benefit_rates import CENT, money
 from engine.clock import engine_context
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, Forbidden
 from engine.models import Case
+from engine.sandbox import money_str
+from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.services.cases import load_workflow, project_case
+from engine.summaries import money_text
 from engine.validation import DataInvalid
 
 # 《失业保险条例》第十五条: why a clerk may stop payments.
@@ -84,7 +86,7 @@ def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The monthly schedule from the first of the month after the decision; one bulk insert (no ORM objects:
     the fast track writes a schedule for every approved claim)."""
     start = date.fromisoformat(data["payment_start"])
-    amount = Decimal(data["monthly_amount"]).quantize(CENT)
+    amount = Decimal(money_str(data["monthly_amount"]))
     rows = []
     for i in range(int(data["months"])):
         due = calendar.add_months(start, i)
@@ -105,7 +107,7 @@ def payments_for_case(case: Case) -> list[BenefitPayment]:
 
 def payment_json(row: BenefitPayment) -> dict[str, Any]:
     return {
-        "seq": row.seq, "period": row.period, "due_on": row.due_on.isoformat(), "amount": money(row.amount),
+        "seq": row.seq, "period": row.period, "due_on": row.due_on.isoformat(), "amount": money_text(row.amount),
         "status": row.status,
         "paid_at": row.paid_at.astimezone(calendar.get_timezone()).isoformat() if row.paid_at else None,
         "cancelled_at": (row.cancelled_at.astimezone(calendar.get_timezone()).isoformat()
@@ -166,8 +168,8 @@ def _pay_case(case_id: int, today: date, now: datetime) -> int:
     for row in due:
         row.status, row.paid_at = "paid", now
     if due:
-        audit.record(case, SYSTEM.username, "payments_made",
-                     {"periods": [r.period for r in due], "amount": money(sum((r.amount for r in due), Decimal()))},
+        total = money_text(sum((r.amount for r in due), Decimal()))
+        audit.record(case, SYSTEM.username, "payments_made", {"periods": [r.period for r in due], "amount": total},
                      now)
     if case.status == "approved" and any(r.status == "paid" for r in rows):
         _signal(case, "payments_started", {"first_period": rows[0].period}, now)
@@ -203,15 +205,5 @@ def run_payments(now: datetime, limit: int = 1000) -> PaymentRun:
     return PaymentRun(paid, cases, errors)
 
 
-def _periodic(now: datetime) -> object:
-    return run_payments(now)
-
-
-def _register_job() -> None:
-    from engine.scheduler import PERIODIC_JOBS
-
-    PERIODIC_JOBS["benefit_payments"] = _periodic
-
-
-_register_job()
+PERIODIC_JOBS["benefit_payments"] = run_payments
 

@@ -21,13 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import calendar
 from engine.clock import rule_value
 from engine.db import UTCDateTime, db
 from engine.regions import lineage
 from engine.sandbox import BPMN_HELPERS
 from engine.services._common import rule_values
-from engine.services.cases import runtime
 from engine.validation import REGION_RE, DataInvalid
 
 CENT = Decimal("0.01")
@@ -55,7 +53,7 @@ class BenefitRate(db.Model):
 # ---------------------------------------------------------------------------------------------------------------
 # Rates.
 
-def money(value: Decimal) -> str:
+def _money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
@@ -80,18 +78,18 @@ def rate_facts(row: BenefitRate, percent: int | Decimal) -> dict[str, str]:
     """What a decision records of the rates it used (strings: money never becomes a float). `percent` is the
     province's benefit_rate_percent, used where the region publishes no benefit rate of its own."""
     if row.benefit_rate is not None:
-        benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {money(row.benefit_rate)} 元/月"
+        benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {_money(row.benefit_rate)} 元/月"
     else:
         pct = Decimal(str(percent))
         benefit = row.minimum_wage * pct / 100
-        basis = f"最低工资 {money(row.minimum_wage)} 元/月 × {pct}%"
+        basis = f"最低工资 {_money(row.minimum_wage)} 元/月 × {pct}%"
     return {
         "region": row.region,
         "effective_from": row.effective_from.isoformat(),
-        "minimum_wage": money(row.minimum_wage),
-        "benefit_rate": money(benefit),
+        "minimum_wage": _money(row.minimum_wage),
+        "benefit_rate": _money(benefit),
         "benefit_rate_basis": basis,
-        "subsistence_rate": money(row.subsistence_rate),
+        "subsistence_rate": _money(row.subsistence_rate),
     }
 
 
@@ -100,23 +98,9 @@ def _helper_benefit_rates(region: str, separation_date: str) -> dict[str, str] |
     return rate_facts(row, rule_value("benefit_rate_percent")) if row is not None else None
 
 
-def _helper_days_between(start: str, end: str) -> int:
-    """Calendar days from the date of `start` to the (Beijing) date of `end`."""
-    first = date.fromisoformat(str(start)[:10])
-    last = datetime.fromisoformat(str(end))
-    if last.tzinfo is not None:
-        last = last.astimezone(calendar.get_timezone())
-    return (last.date() - first).days
+# For the benefit_claim model's DMN inputs (the sandbox reads its helpers live).
+BPMN_HELPERS["benefit_rates"] = _helper_benefit_rates
 
-
-def _register_helpers() -> None:
-    # The runtime's sandbox reads its helpers from its environment's globals, built when the runtime was made.
-    helpers = {"benefit_rates": _helper_benefit_rates, "days_between": _helper_days_between}
-    BPMN_HELPERS.update(helpers)
-    runtime.script_engine.environment.globals.update(helpers)
-
-
-_register_helpers()
 
 RATE_COLUMNS = ("region", "effective_from", "minimum_wage", "benefit_rate", "subsistence_rate", "note")
 
@@ -223,7 +207,7 @@ def rate_json(row: BenefitRate, percent: int | Decimal) -> dict[str, Any]:
     return {
         "id": row.id, "region": row.region, "effective_from": facts["effective_from"],
         "minimum_wage": facts["minimum_wage"],
-        "benefit_rate": money(row.benefit_rate) if row.benefit_rate is not None else None,
+        "benefit_rate": _money(row.benefit_rate) if row.benefit_rate is not None else None,
         "benefit_rate_in_effect": facts["benefit_rate"], "benefit_rate_basis": facts["benefit_rate_basis"],
         "subsistence_rate": facts["subsistence_rate"], "note": row.note,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections import ChainMap
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -67,6 +68,13 @@ def _helper_working_days_after(start: str | datetime | date, n: int) -> str:
     return _iso(calendar.working_days_after(start, int(n)))
 
 
+def _helper_days_between(start: str, end: str) -> int:
+    """Calendar days from the date of `start` to the local date of `end`."""
+    last = datetime.fromisoformat(str(end))
+    return ((calendar.local_date(last) if last.tzinfo is not None else last.date())
+            - date.fromisoformat(str(start)[:10])).days
+
+
 def money(value: Any) -> Decimal:
     """Decimal yuan from a string such as "12500.00" (never from a float)."""
     if isinstance(value, float):
@@ -85,6 +93,7 @@ BPMN_HELPERS: dict[str, Any] = {
     "now": _helper_now,
     "rule": rule_value,
     "working_days_after": _helper_working_days_after,
+    "days_between": _helper_days_between,
     "money": money,
     "money_str": money_str,
 }
@@ -92,7 +101,8 @@ BPMN_HELPERS: dict[str, Any] = {
 
 class SandboxEnvironment(TaskDataEnvironment):
     def __init__(self, helpers: Mapping[str, Any]):
-        super().__init__({"__builtins__": _ALLOWED_BUILTINS, **helpers})
+        # The helpers are read live: a module may add one (engine.benefit_rates) after a runtime was built.
+        super().__init__(ChainMap({"__builtins__": _ALLOWED_BUILTINS}, helpers))
 
     def evaluate(self, expression, context, external_context=None):
         code = _checked_code(expression.strip(), "eval")

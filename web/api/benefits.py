@@ -7,8 +7,9 @@ from decimal import Decimal
 from flask import g, jsonify, request
 
 from engine import benefit_payments, benefits
-from engine.benefit_rates import CENT, rate_in_force_json, rates_json
+from engine.benefit_rates import rate_in_force_json, rates_json
 from engine.services._common import case_in_scope
+from engine.summaries import money_text
 from engine.validation import REGION_RE, DataInvalid
 from web.api import bp, json_body, now, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
@@ -33,7 +34,7 @@ def case_payments(number: str):
     totals: dict[str, str] = {}
     for status in ("scheduled", "paid", "cancelled"):
         amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
-        totals[status] = str(amount.quantize(CENT))
+        totals[status] = money_text(amount)
     return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals})
 
 
