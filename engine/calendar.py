@@ -19,6 +19,7 @@ import io
 import logging
 import re
 import threading
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from os import PathLike
@@ -116,9 +117,7 @@ def add_months(day: date, months: int) -> date:
     """The same day `months` later (the month's last day when it has no such day)."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    next_month = date(year + (month == 12), month % 12 + 1, 1)
-    return min(day.replace(year=year, month=month, day=1) + timedelta(days=day.day - 1),
-               next_month - timedelta(days=1))
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
 # --------------------------------------------------------------------------------------------------- day test

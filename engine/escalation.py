@@ -1,8 +1,9 @@
 """The sweeper: fires what is due by the engine's clock and climbs the escalation ladder of DOMAIN.md.
 
 `sweep(now)` selects due timers by their indexed fire time and handles each in its own transaction that also
-claims it (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional update on SQLite). A sweep that dies
-before its commit leaves the timer pending for the next one; two sweepers never fire the same timer."""
+claims it, with one statement on both databases: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING` (SQLite, which has one writer at a time, drops the lock clause). A sweep that dies before its commit
+leaves the timer pending for the next one; two sweepers never fire the same timer."""
 
 from __future__ import annotations
 

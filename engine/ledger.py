@@ -28,8 +28,8 @@ from engine.summaries import mask_id_number, money_text
 from engine.validation import REGION_RE
 
 MAX_REPORTED_ERRORS = 1000
-# Kept when a worker is imported again: their row's identity and the case opened for them.
-_KEEP = ("id", "created_at", "case_number")
+# Kept when a worker is imported again: when their row was created and the case opened for them.
+_KEEP = ("created_at", "case_number")
 BATCH_SIZE = 1000
 
 
@@ -188,13 +188,13 @@ def priority_group_of(value: str | None) -> str:
 
 
 def create_cases(actor: Actor, now: datetime, *, region: str | None = None,
-                 priority_group: str = "returning_migrant", limit: int = 1000) -> dict[str, Any]:
+                 priority_group: str | None = None, limit: int = 1000) -> dict[str, Any]:
     """Open a `temp_job` case (its own transaction each) for every worker in scope who is not employed, wants to
     work (返岗意愿 = 是) and has no case yet. Returns the numbers opened and the workers skipped, with why."""
     from engine.services.cases import open_case
 
     _require_ledger_role(actor)
-    priority_group_of(priority_group)
+    priority_group = priority_group_of(priority_group)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
         raise DataInvalid({"limit": "须为 1 到 10000 之间的整数"})
     ids = list(db.session.scalars(

@@ -1,5 +1,6 @@
 """Temporary-job placement (process `temp_job`): placements (referrals to the posts of engine/posts.py), the
-process hooks, the case summary and the return-visit ledger's worker rows (import/export in engine/ledger.py).
+process hooks, the case summary and the return-visit ledger's worker rows (import in engine/ledger.py, export in
+engine/ledger_export.py).
 
 How a referral stays consistent (DESIGN.md, one service call = one transaction):
 
@@ -11,8 +12,9 @@ How a referral stays consistent (DESIGN.md, one service call = one transaction):
   records the placement, writes the post's facts and `post_end_at` (the timer's timeDate) into the workflow data
   and queues the referral letter. A full post raises, so the whole completion rolls back: slots never over-fill.
 * `confirm_placement` with `placed: false` moves the case back to `in_service` (matching): the hook frees the slot.
-* The 131 report (engine/service131.py) reads `service_131`, a projection row per case written by a mapper event
-  whenever a temp_job case row is inserted or updated (same transaction), so reports never open workflow state.
+* The 131 report (engine/service131.py) reads `service_131`, a projection row per case written by a
+  `CASE_WRITTEN_HOOKS` hook on every `write_case` of a temp_job case (same transaction), so reports never open
+  workflow state.
 """
 
 from __future__ import annotations

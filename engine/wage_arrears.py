@@ -84,7 +84,7 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             issue_notice(case, "penalty_decision", {
                 "recipient": _employer(data), "penalty": "罚款",
                 "fine_amount": data.get("penalty_amount") or "2000.00",
-                "deadline": (now.astimezone(calendar.get_timezone()) + timedelta(days=15)).date().isoformat(),
+                "deadline": (calendar.local_date(now) + timedelta(days=15)).isoformat(),
                 "facts": [f"你单位拖欠劳动者工资{data.get('verified_amount')}元，经责令限期支付逾期仍未支付。"],
                 "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
             }, now, who)

@@ -231,7 +231,7 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
     validate(parsed.forms["intake.schema.json"], data)
 
     values = rule_values()
-    number = next_case_number(process, region, now.astimezone(calendar.get_timezone()).year)
+    number = next_case_number(process, region, calendar.local_date(now).year)
     start_data = dict(data)
     start_data.update({
         "case_number": number,

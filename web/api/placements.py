@@ -184,7 +184,7 @@ BULK_CASES_REQUEST = {
 def ledger_cases():
     body = json_body(BULK_CASES_REQUEST)
     result = ledger.create_cases(g.actor, now(), region=body.get("region"),
-                                 priority_group=body.get("priority_group", "returning_migrant"),
+                                 priority_group=body.get("priority_group"),
                                  limit=body.get("limit", 1000))
     return jsonify(result), 201 if result["opened"] else 200
 
