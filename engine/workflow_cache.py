@@ -5,8 +5,9 @@ The database stays the truth. An entry is added only when the transaction that w
 used only while the stored state is still exactly the state it was written as: a change made by another process,
 a rolled-back write or a restored backup all read as a miss, and the workflow is restored from the database as
 before. A step takes its entry out, so two steps never share a workflow object; it goes back when its own write
-commits. One rule keeps the entry equal to its state: a workflow is changed only before it is written (every
-write goes through `keep`), never after.
+commits. Within the writing transaction the workflow can be taken again (a status hook that adds to what its step
+just wrote) and written again. One rule keeps the entry equal to its state: a workflow is changed only before it
+is written (every write goes through `keep`), never after.
 """
 
 from __future__ import annotations
@@ -35,14 +36,19 @@ class WorkflowCache:
         self._entries: OrderedDict[int, tuple[Any, str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, case_id: int, version_key: Any, state: str) -> Any | None:
+    def take(self, session: Session, case_id: int, version_key: Any, state: str) -> Any | None:
         """The live workflow of this case if it is exactly `state` on process version `version_key`, taken out of
-        the cache (the caller owns it now); else None."""
-        with self._lock:
-            entry = self._entries.pop(case_id, None)
-        if entry is None:
-            return None
-        workflow, kept_state, kept_version = entry
+        the cache (the caller owns it now); else None. A workflow written earlier in `session`'s transaction (a
+        status hook that changes the workflow its step just wrote) is taken from what that transaction keeps."""
+        entry = (session.info.get(_PENDING) or {}).pop(case_id, None)
+        if entry is not None:
+            _cache, workflow, kept_state, kept_version = entry
+        else:
+            with self._lock:
+                entry = self._entries.pop(case_id, None)
+            if entry is None:
+                return None
+            workflow, kept_state, kept_version = entry
         # Equal strings are compared by length, then memory: a few microseconds for a whole state.
         if kept_version != version_key or kept_state != state:
             return None

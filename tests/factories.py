@@ -97,7 +97,7 @@ def stored_workflow(case):
     parsed = processes.parsed_by_id(case.process_version_id)
     stored = runtime.loads(parsed, case.workflow_state)
     if processes.workflows.size:
-        live = processes.workflows.take(case.id, case.process_version_id, case.workflow_state)
+        live = processes.workflows.take(db.session(), case.id, case.process_version_id, case.workflow_state)
         assert live is not None, "every write of a workflow keeps it for the next step"
         assert runtime.dumps(live) == case.workflow_state, "the live workflow changed after it was written"
         processes.workflows.keep(db.session(), case.id, case.process_version_id, live, case.workflow_state)

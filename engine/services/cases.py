@@ -257,7 +257,7 @@ def load_workflow(case: Case) -> tuple[ParsedProcess, BpmnWorkflow]:
     still what is stored (engine.workflow_cache), else restored from the stored state."""
     # By id: a parsed version is cached, so its stored files (the largest row there is) are not loaded again.
     parsed = processes.parsed_by_id(case.process_version_id)
-    workflow = processes.workflows.take(case.id, case.process_version_id, case.workflow_state)
+    workflow = processes.workflows.take(db.session(), case.id, case.process_version_id, case.workflow_state)
     if workflow is None:
         workflow = runtime.loads(parsed, case.workflow_state)
     return parsed, workflow

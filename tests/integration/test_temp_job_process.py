@@ -285,6 +285,22 @@ def test_referral_takes_a_slot_issues_the_letter_and_confirmation_is_due_in_5_wo
     assert db.session.get(Document, letter.id).status == "rendered"
 
 
+def test_a_live_referral_step_restores_no_workflow(clerk, workflow_source, monkeypatch):
+    """The referral's status hook writes the post's facts into the workflow its step has just written: it takes
+    that same workflow, so the step neither restores one nor loses the first write."""
+    post = new_post(clerk)
+    case = served_case(clerk)
+    restored = []
+    real_loads = runtime.loads
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime, "loads", lambda *args: restored.append(1) or real_loads(*args))
+        case = complete(clerk, case, "match_post", {"post_id": post.id}, at("2021-02-09 10:00"))
+    assert len(restored) == (0 if workflow_source == "live" else 2)
+    check_projection(case)
+    assert case.summary["report_by"] == "2021-02-22"
+    assert runtime.inspect(stored_workflow(case)[1]).data["post_end_at"] == "2021-05-15T00:00:00+08:00"
+
+
 def test_placed_then_exit_review_closes_post_ended(clerk, sup):
     post = new_post(clerk)
     case = referred_case(clerk, post)

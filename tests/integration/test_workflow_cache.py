@@ -55,7 +55,7 @@ def test_a_state_written_by_another_process_is_read_from_the_database(inspector,
     # This process keeps the live workflow at "investigate"; another process (no cache of its own here) moves the
     # case on to "issue_order", and this one still holds the older workflow.
     at_investigate = case.workflow_state
-    held = processes.workflows.take(case.id, case.process_version_id, at_investigate)
+    held = processes.workflows.take(db.session(), case.id, case.process_version_id, at_investigate)
     assert held is not None
     with monkeypatch.context() as other_process:
         other_process.setattr(processes.workflows, "size", 0)
@@ -77,45 +77,53 @@ def test_a_refused_form_or_a_stale_version_leaves_the_live_workflow_for_the_next
     with pytest.raises(CaseChanged):
         services.complete_task(inspector, task.id, REVIEW_ACCEPT, case.version - 1, at("2021-02-01 10:00"))
     db.session.expire_all()
-    assert processes.workflows.take(case.id, case.process_version_id, case.workflow_state) is not None
+    assert processes.workflows.take(db.session(), case.id, case.process_version_id, case.workflow_state) is not None
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The cache on its own, with a session of its own.
 
 @pytest.fixture
-def session():
+def engine():
     engine = create_engine("sqlite://")
-    with Session(engine) as s:
-        yield s
+    yield engine
     engine.dispose()
 
 
-def test_kept_workflows_are_there_after_commit_only(session):
+@pytest.fixture
+def session(engine):
+    with Session(engine) as s:
+        yield s
+
+
+def test_kept_workflows_are_there_after_commit_only(engine, session):
     cache = WorkflowCache(size=4)
     workflow = object()
     cache.keep(session, 1, "v1", workflow, "state-1")
-    assert cache.take(1, "v1", "state-1") is None, "nothing is used before its transaction commits"
+    with Session(engine) as another:
+        assert cache.take(another, 1, "v1", "state-1") is None, "nothing is used elsewhere before the commit"
+    assert cache.take(session, 1, "v1", "state-1") is workflow, "the writing transaction itself may take it again"
+    assert cache.take(session, 1, "v1", "state-1") is None
     session.execute(text("SELECT 1"))  # as a write does: inside a transaction
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.rollback()
     session.commit()
-    assert cache.take(1, "v1", "state-1") is None, "a rolled-back write is forgotten"
+    assert cache.take(session, 1, "v1", "state-1") is None, "a rolled-back write is forgotten"
     session.execute(text("SELECT 1"))
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.close()
     session.commit()
-    assert cache.take(1, "v1", "state-1") is None, "a write whose session closed uncommitted is forgotten"
+    assert cache.take(session, 1, "v1", "state-1") is None, "a write whose session closed uncommitted is forgotten"
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.commit()
-    assert cache.take(1, "v1", "state-2") is None, "another stored state is a miss"
+    assert cache.take(session, 1, "v1", "state-2") is None, "another stored state is a miss"
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.commit()
-    assert cache.take(1, "v2", "state-1") is None, "another process version is a miss"
+    assert cache.take(session, 1, "v2", "state-1") is None, "another process version is a miss"
     cache.keep(session, 1, "v1", workflow, "state-1")
     session.commit()
-    assert cache.take(1, "v1", "state-1") is workflow
-    assert cache.take(1, "v1", "state-1") is None, "a step takes its workflow out: no two steps share one"
+    assert cache.take(session, 1, "v1", "state-1") is workflow
+    assert cache.take(session, 1, "v1", "state-1") is None, "a step takes its workflow out: no two steps share one"
 
 
 def test_the_last_write_in_a_transaction_wins_and_the_oldest_entries_make_room(session):
@@ -124,13 +132,13 @@ def test_the_last_write_in_a_transaction_wins_and_the_oldest_entries_make_room(s
     cache.keep(session, 1, "v", first, "a")
     cache.keep(session, 1, "v", second, "b")
     session.commit()
-    assert cache.take(1, "v", "a") is None
+    assert cache.take(session, 1, "v", "b") is second
     for case_id in (1, 2, 3):
         cache.keep(session, case_id, "v", second, f"s{case_id}")
         session.commit()
     assert len(cache) == 2
-    assert cache.take(1, "v", "s1") is None
-    assert cache.take(3, "v", "s3") is second
+    assert cache.take(session, 1, "v", "s1") is None
+    assert cache.take(session, 3, "v", "s3") is second
 
 
 def test_a_cache_of_size_zero_keeps_nothing(session):
@@ -151,4 +159,4 @@ def test_a_workflow_changed_after_its_write_is_caught_at_commit_when_checking(se
     workflow.state = "changed later"
     with pytest.raises(WorkflowChangedAfterWrite, match="case 1"):
         session.commit()
-    assert cache.take(1, "v", "written") is None
+    assert cache.take(session, 1, "v", "written") is None
