@@ -111,6 +111,12 @@ def version_hash(version_id: int) -> str:
     return _hashes[version_id]
 
 
+def configure_workflow_cache(size: int, *, check: bool = False) -> None:
+    """How many live workflows this process keeps (0: none), and whether every commit checks them (tests)."""
+    workflows.size = size
+    workflows.check_with = runtime.dumps if check else None
+
+
 def forget() -> None:
     """Drop what is remembered of stored versions (after process_versions rows were deleted: ids may be reused)."""
     _stored.clear()

@@ -16,6 +16,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 MONEY_RE = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
 REGION_RE = re.compile(r"^[1-8][0-9]{5}$")
+# The largest row id: PostgreSQL's INTEGER. An id past it in a URL or a body is refused, not sent to the database.
+MAX_ROW_ID = 2**31 - 1
 
 
 def ascii_digits(text: str) -> bool:

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 import config as settings
 from engine import calendar
+from engine.validation import MAX_ROW_ID
 
 
 def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
@@ -27,8 +28,7 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     from engine import documents, processes
 
     documents.configure(app.config["DOCUMENTS_DIR"], app.config["PUBLIC_BASE_URL"])
-    processes.workflows.size = app.config["WORKFLOW_CACHE_SIZE"]
-    processes.workflows.check_with = processes.runtime.dumps if app.config["WORKFLOW_CACHE_CHECK"] else None
+    processes.configure_workflow_cache(app.config["WORKFLOW_CACHE_SIZE"], check=app.config["WORKFLOW_CACHE_CHECK"])
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -92,11 +92,11 @@ def register_extensions(app: Flask) -> None:
 
 
 class RowIdConverter(IntegerConverter):
-    """`<row_id:name>`: a row id, 1 to 2**31 - 1. A larger number matches no route (404) rather than overflowing the
+    """`<row_id:name>`: a row id, 1 to MAX_ROW_ID. A larger number matches no route (404) rather than overflowing the
     database's integer (a 500)."""
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
-        super().__init__(url_map, min=1, max=2**31 - 1)
+    def __init__(self, url_map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ROW_ID)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from engine.actors import SYSTEM, Actor
+from engine.placements import PRIORITY_GROUPS
 from web.cli import fail
 
 ledger_cli = AppGroup("ledger", help="The return-visit ledger (回访台账): import, export, temp_job cases.")
@@ -43,8 +44,7 @@ def _print_cases(result: dict) -> None:
 @click.option("--user", "username", help="Act as this user (default: the system account)")
 @click.option("--create-cases", is_flag=True, help="Then open temp_job cases for unemployed workers who want work")
 @click.option("--priority-group", default="returning_migrant", show_default=True,
-              type=click.Choice(["poverty_alleviated", "low_income", "employment_difficulty", "returning_migrant",
-                                 "other"]), help="Priority group of the cases opened")
+              type=click.Choice([*PRIORITY_GROUPS, "other"]), help="Priority group of the cases opened")
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(10, 50000))
 @click.option("--progress-every", default=10000, show_default=True, type=click.IntRange(1, 10**7),
               help="Print a progress line every N rows (on standard error)")
@@ -103,8 +103,7 @@ def export_command(path: str, region: str | None, username: str | None) -> None:
 @click.option("--region", help="Only workers of this region")
 @click.option("--user", "username", help="Act as this user (default: the system account)")
 @click.option("--priority-group", default="returning_migrant", show_default=True,
-              type=click.Choice(["poverty_alleviated", "low_income", "employment_difficulty", "returning_migrant",
-                                 "other"]))
+              type=click.Choice([*PRIORITY_GROUPS, "other"]))
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 10000))
 def cases_command(region: str | None, username: str | None, priority_group: str, limit: int) -> None:
     """Open temp_job cases for unemployed workers of the ledger who want work and have no case yet."""

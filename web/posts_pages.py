@@ -27,8 +27,7 @@ def posts():
     rows, total = catalogue.list_posts(who, page=page, per_page=pages.PER_PAGE, **filters)
     return render_template("posts.html", posts=rows, total=total, page=page,
                            per_page=pages.PER_PAGE, filters=filters,
-                           kinds=catalogue.POST_KIND_TITLES, region_choices=region_choices(who),
-                           can_post=catalogue.may_post(who))
+                           kinds=catalogue.POST_KIND_TITLES, region_choices=region_choices(who))
 
 
 def _post_form(template_schema: dict, *, post=None, status: int = 200, errors: dict | None = None,

@@ -10,6 +10,7 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from engine import documents
+from pdfs.formatting import cn_date
 
 bp = Blueprint("verify", __name__)
 
@@ -24,7 +25,7 @@ def _cn_date(value: str | None) -> str | None:
         day = date.fromisoformat(value[:10])
     except ValueError:
         return value
-    return f"{day.year}年{day.month}月{day.day}日"
+    return cn_date(day)
 
 
 @bp.get("/verify")

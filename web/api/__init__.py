@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.actors import Actor
 from engine.errors import Conflict, DataInvalid, EngineError, Forbidden, NotFound
-from engine.validation import validate
+from engine.validation import REGION_RE, ascii_digits, validate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -101,6 +101,20 @@ def query_choice(name: str, choices: tuple[str, ...], default: str | None = None
     if raw is not None and raw not in choices:
         raise DataInvalid({name: "取值应为 " + " | ".join(choices)})
     return raw
+
+
+def query_region(*, prefix: bool = False) -> str | None:
+    """`?region=`: one six-digit division code, or with `prefix` any leading part of one (a list narrowed to a
+    prefecture). Region scoping itself is the engine's; this only refuses what is not a code."""
+    region = request.args.get("region") or None
+    if region is None:
+        return None
+    if prefix:
+        if not ascii_digits(region):
+            raise DataInvalid({"region": "行政区划代码须为数字"})
+    elif not REGION_RE.match(region):
+        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    return region
 
 
 def paging() -> tuple[int, int]:

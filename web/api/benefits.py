@@ -10,8 +10,7 @@ from engine import benefit_payments, benefits
 from engine.benefit_rates import rate_in_force_json, rates_json
 from engine.services._common import case_in_scope
 from engine.summaries import money_text
-from engine.validation import REGION_RE, DataInvalid
-from web.api import bp, json_body, now, token_required
+from web.api import bp, json_body, now, query_region, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import CASE_SECTIONS, full_case_json
 
@@ -49,9 +48,7 @@ def stop_case_payments(number: str):
 @bp.get("/benefit-rates")
 @token_required
 def benefit_rates():
-    region = request.args.get("region") or None
-    if region is not None and not REGION_RE.match(region):
-        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    region = query_region()
     items = rates_json(region)
     on = request.args.get("on")
     body: dict = {"items": items, "total": len(items)}

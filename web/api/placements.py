@@ -9,19 +9,22 @@ from flask import g, jsonify, request, send_file
 
 from engine import ledger, ledger_export, ledger_sheet, placements, posts, service131
 from engine.errors import DataInvalid
-from engine.validation import ascii_digits
-from web.api import bp, json_body, now, page_json, paging, query_bool, query_choice, token_required
+from engine.validation import MAX_ROW_ID
+from web.api import (
+    bp,
+    json_body,
+    now,
+    page_json,
+    paging,
+    query_bool,
+    query_choice,
+    query_region,
+    token_required,
+)
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import full_case_json
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _region_arg() -> str | None:
-    region = request.args.get("region") or None
-    if region is not None and not (ascii_digits(region) and len(region) == 6):
-        raise DataInvalid({"region": "行政区划代码须为6位数字"})
-    return region
 
 
 def _xlsx(content: bytes, name: str):
@@ -37,7 +40,7 @@ def list_posts():
     page, per_page = paging()
     status = query_choice("status", ("open", "closed"))
     kind = query_choice("kind", posts.POST_KINDS)
-    rows, total = posts.list_posts(g.actor, region=_region_arg(), status=status, kind=kind, page=page,
+    rows, total = posts.list_posts(g.actor, region=query_region(), status=status, kind=kind, page=page,
                                         per_page=per_page)
     return page_json([posts.post_json(p) for p in rows], total, page, per_page)
 
@@ -68,7 +71,7 @@ def update_post(post_id: int):
 MATCH_POST_REQUEST = {
     "type": "object",
     "properties": {
-        "post_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        "post_id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
         "case_version": {"type": "integer", "minimum": 1},
         "note": {"type": "string", "maxLength": 1000},
     },
@@ -101,13 +104,13 @@ def match_post(number: str):
 @bp.get("/reports/131")
 @token_required
 def report_131():
-    return jsonify(service131.report_131(g.actor, _region_arg()))
+    return jsonify(service131.report_131(g.actor, query_region()))
 
 
 @bp.get("/reports/131.xlsx")
 @token_required
 def report_131_xlsx():
-    return _xlsx(ledger_export.report_131_bytes(g.actor, _region_arg()), "131-service-report.xlsx")
+    return _xlsx(ledger_export.report_131_bytes(g.actor, query_region()), "131-service-report.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -157,14 +160,14 @@ def list_ledger():
     q = request.args.get("q") or None
     if q is not None and len(q) > 50:
         raise DataInvalid({"q": "最多 50 个字符"})
-    rows, total = ledger.list_workers(g.actor, region=_region_arg(), which=which, q=q, page=page, per_page=per_page)
+    rows, total = ledger.list_workers(g.actor, region=query_region(), which=which, q=q, page=page, per_page=per_page)
     return page_json([ledger.worker_json(w) for w in rows], total, page, per_page)
 
 
 @bp.get("/ledger.xlsx")
 @token_required
 def export_ledger():
-    content, _ = ledger_export.export_bytes(g.actor, _region_arg())
+    content, _ = ledger_export.export_bytes(g.actor, query_region())
     return _xlsx(content, "return-visit-ledger-lists.xlsx")
 
 

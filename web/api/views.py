@@ -6,10 +6,10 @@ from flask import current_app, g, jsonify, request
 from sqlalchemy import text
 
 from engine import accounts, services
+from engine.actors import ROLES
 from engine.db import db
 from engine.errors import DataInvalid
-from engine.services.cases import case_history, open_tasks
-from engine.validation import ascii_digits
+from engine.services.cases import OPENING_ROLES, case_history, open_tasks
 from web.api import (
     bp,
     error,
@@ -19,6 +19,7 @@ from web.api import (
     paging,
     query_bool,
     query_choice,
+    query_region,
     token_required,
 )
 from web.api.schemas import COMPLETE_TASK_REQUEST, OPEN_CASE_REQUEST, TOKEN_REQUEST
@@ -89,10 +90,8 @@ def open_case():
 @token_required
 def list_cases():
     page, per_page = paging()
-    process = query_choice("process", ("wage_arrears", "benefit_claim", "temp_job"))
-    region = request.args.get("region") or None
-    if region is not None and not ascii_digits(region):
-        raise DataInvalid({"region": "行政区划代码须为数字"})
+    process = query_choice("process", tuple(sorted(OPENING_ROLES)))
+    region = query_region(prefix=True)
     q = request.args.get("q") or None
     if q is not None and len(q) > 100:
         raise DataInvalid({"q": "最多 100 个字符"})
@@ -113,11 +112,9 @@ def get_case(number: str):
 def list_tasks():
     page, per_page = paging()
     assigned = query_choice("assigned", ("me", "unassigned", "any"), "any")
-    role = query_choice("role", ("inspector", "clerk", "supervisor", "head"))
-    process = query_choice("process", ("wage_arrears", "benefit_claim", "temp_job"))
-    region = request.args.get("region") or None
-    if region is not None and not ascii_digits(region):
-        raise DataInvalid({"region": "行政区划代码须为数字"})
+    role = query_choice("role", tuple(r for r in ROLES if r != "admin"))
+    process = query_choice("process", tuple(sorted(OPENING_ROLES)))
+    region = query_region(prefix=True)
     at = now()
     rows, total = services.list_tasks(g.actor, now=at, assigned=assigned, role=role, region=region,
                                       overdue=query_bool("overdue"), process=process, page=page, per_page=per_page)
