@@ -43,6 +43,7 @@ if __package__ in (None, ""):  # `python bench/sweep.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import empty_tables, make_app  # noqa: E402 - after the path fix above
+from bench.dataset import INVESTIGATE, ORDER, REVIEW, complete_step  # noqa: E402
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2021, 3, 1, 9, 0, tzinfo=BEIJING)  # a Monday; 5 working days to review: due end of Mon 8 March
@@ -74,24 +75,13 @@ def _intake(i: int) -> dict:
 def _to_payment_deadline(actor, i: int) -> None:
     """One case through the services up to the issued rectification order: its payment-deadline timer (3 working
     days from the order on 2 March) is due at NOW."""
-    from sqlalchemy import select
-
     from engine import services
-    from engine.db import db
-    from engine.models import Case, Task
 
     case = services.open_case(actor, "wage_arrears", "532301", _intake(i), OPENED)
     case_id = case.id
-    for name, data, hours in [
-        ("review_complaint", {"decision": "accept"}, 1),
-        ("investigate", {"verified_amount": "126000.00", "workers_owed": 12, "outcome": "order",
-                         "findings": "经调取工资台账、考勤记录，核实拖欠情况属实"}, 2),
-        ("issue_order", {"payment_deadline_days": 3}, 25),
-    ]:
-        task_id, version = db.session.execute(
-            select(Task.id, Case.version).join(Case, Case.id == Task.case_id)
-            .where(Task.case_id == case_id, Task.state == "open", Task.name == name)).one()
-        services.complete_task(actor, task_id, data, version, OPENED + timedelta(hours=hours))
+    for name, data, hours in [("review_complaint", REVIEW, 1), ("investigate", INVESTIGATE, 2),
+                              ("issue_order", ORDER, 25)]:
+        complete_step(actor, case_id, name, data, OPENED + timedelta(hours=hours))
 
 
 def _explain(stmt, postgres: bool) -> list[str]:
@@ -252,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     from flask_migrate import upgrade
     from sqlalchemy import func, select, update
 
-    from engine import escalation
+    from engine import escalation, processes
     from engine.db import db
     from engine.documents import Document
     from engine.models import Case, Task, Timer
@@ -293,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 if done and done % 1000 == 0:
                     print(f"  fired {done:,} / ~{total:,}", end="\r", file=sys.stderr, flush=True)
 
+            # A scheduler is its own process (README): it holds none of the workflows the services just wrote.
+            processes.workflows.clear()
             started, cpu = time.perf_counter(), time.process_time()
             # Firing only: the notices the BPMN cases queued on their way here are rendered by the outbox, which
             # bench.notices measures.
