@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # pragma: no cover - imported as bench._common
@@ -135,22 +134,6 @@ def each_database(postgres: bool = True) -> Iterator[tuple[str, str, Path]]:
             yield "postgresql", url, Path(folder)
     elif postgres:
         print("[postgresql] skipped: set BENCH_DATABASE_URL=postgresql://... to measure it")
-
-
-@dataclass
-class Timing:
-    count: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else float("inf")
-
-
-def timed(fn, *args, **kwargs) -> tuple[object, float]:
-    started = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - started
 
 
 def percentile(values: list[float], pct: float) -> float:

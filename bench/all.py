@@ -34,9 +34,9 @@ SUMMARY_RE = re.compile(r"target|\bratio\b|MISSED|\bmet\b", re.IGNORECASE)
 
 def available() -> list[str]:
     present = [m for m in MODULES if (BENCH_DIR / f"{m}.py").is_file()]
-    # Modules added later without being listed here still run, after the known ones; helpers (no main) do not.
+    # Modules added later without being listed here still run, after the known ones; helpers (_name.py) do not.
     extra = sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.stem.startswith("_")
-                   and p.stem not in MODULES and p.stem != "all" and "\ndef main(" in p.read_text(encoding="utf-8"))
+                   and p.stem not in MODULES and p.stem != "all")
     return present + extra
 
 

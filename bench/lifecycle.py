@@ -1,5 +1,5 @@
 """Complete wage-arrears lifecycles through the engine services, against the same BPMN run by bare SpiffWorkflow,
-and the inspector's task list at 100,000 cases (bench/task_list.py).
+and the inspector's task list at 100,000 cases (bench/_task_list.py).
 
     .venv/bin/python -m bench.lifecycle                     # SQLite, and PostgreSQL when BENCH_DATABASE_URL
                                                             # (or TEST_DATABASE_URL) is a postgresql:// URL
@@ -38,9 +38,9 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/lifecycle.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import task_list  # noqa: E402 - after the path fix above
+from bench import _task_list  # noqa: E402 - after the path fix above
 from bench._common import each_database, env_int, machine, make_app, verdict  # noqa: E402
-from bench.dataset import (  # noqa: E402
+from bench._dataset import (  # noqa: E402
     BEIJING,
     INVESTIGATE,
     ORDER,
@@ -311,7 +311,7 @@ def run_backend(label: str, url: str, workdir: Path, args) -> dict[str, Any]:
                   f"{parts['commits']:.0f} commits taking {parts['commit_ms']:.1f} ms), "
                   f"the rest {parts['rest']:.1f} ms (SQLAlchemy, projections, audit, validation, notices)", flush=True)
         if args.list_cases:
-            figures["list_ms"] = task_list.measure(app, label, args.list_cases, args.runs)
+            figures["list_ms"] = _task_list.measure(app, label, args.list_cases, args.runs)
     finally:
         with app.app_context():
             db.session.remove()

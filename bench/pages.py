@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.pages [--cases 100000] [--runs 15]
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python -m bench.pages   # SQLite, then PostgreSQL
 
-The cases are the lifecycle bench's bulk copies of a real case (bench.dataset.populate); requests go through the
+The cases are the lifecycle bench's bulk copies of a real case (bench._dataset.populate); requests go through the
 real app (Flask test client, signed in through Flask-Login's session) after the day's dashboard snapshot that the
 scheduler takes every 10 minutes, so the figure is the server's time for the
 whole page: the queries, the templates and the translations. Target: under 200 ms each."""
@@ -45,7 +45,7 @@ def run_backend(label: str, url: str, workdir: Path, cases: int, runs: int) -> l
 
     from sqlalchemy import select
 
-    from bench.dataset import REGION, populate
+    from bench._dataset import REGION, populate
     from engine import accounts, clear_zero_snapshots
     from engine.db import db
     from engine.models import Case

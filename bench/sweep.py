@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # `python bench/sweep.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import empty_tables, make_app  # noqa: E402 - after the path fix above
-from bench.dataset import INVESTIGATE, ORDER, REVIEW, complete_step  # noqa: E402
+from bench._dataset import INVESTIGATE, ORDER, REVIEW, complete_step  # noqa: E402
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2021, 3, 1, 9, 0, tzinfo=BEIJING)  # a Monday; 5 working days to review: due end of Mon 8 March

@@ -77,6 +77,17 @@ def _cheap_password_hashing(monkeypatch) -> None:
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
+@pytest.fixture(params=["live", "restored"])
+def workflow_source(request, monkeypatch) -> str:
+    """Runs a test twice: with the live-workflow cache (engine.workflow_cache), and with it off so that every step
+    restores its workflow from the database."""
+    if request.param == "restored":
+        from engine import processes
+
+        monkeypatch.setattr(processes.workflows, "size", 0)
+    return request.param
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():

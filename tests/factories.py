@@ -103,13 +103,3 @@ def stored_workflow(case):
         processes.workflows.keep(db.session(), case.id, case.process_version_id, live, case.workflow_state)
         db.session.commit()
     return parsed, stored
-
-
-def each_workflow_source(request, monkeypatch) -> str:
-    """For a fixture with params=["live", "restored"]: "restored" turns the live-workflow cache off, so every
-    step restores its workflow from the database."""
-    if request.param == "restored":
-        from engine import processes
-
-        monkeypatch.setattr(processes.workflows, "size", 0)
-    return request.param

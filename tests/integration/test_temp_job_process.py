@@ -22,14 +22,9 @@ from engine.posts import Post
 from engine.service131 import Service131
 from engine.services.cases import open_tasks, runtime
 from tests.conftest import SHANGHAI, at, make_user
-from tests.factories import complete, each_workflow_source, fire_due_timers, open_task, stored_workflow
+from tests.factories import complete, fire_due_timers, open_task, stored_workflow
 
-pytestmark = pytest.mark.usefixtures("ctx")
-
-
-@pytest.fixture(autouse=True, params=["live", "restored"])
-def workflow_source(request, monkeypatch) -> str:
-    return each_workflow_source(request, monkeypatch)
+pytestmark = pytest.mark.usefixtures("ctx", "workflow_source")
 
 OPENED = at("2021-02-01 09:00")  # a Monday
 

@@ -26,7 +26,6 @@ from tests.conftest import SHANGHAI, at, make_user
 from tests.factories import (
     REVIEW_ACCEPT,
     complete,
-    each_workflow_source,
     fire_due_timers,
     investigate_data,
     open_task,
@@ -34,12 +33,7 @@ from tests.factories import (
     wage_arrears_intake,
 )
 
-pytestmark = pytest.mark.usefixtures("ctx")
-
-
-@pytest.fixture(autouse=True, params=["live", "restored"])
-def workflow_source(request, monkeypatch) -> str:
-    return each_workflow_source(request, monkeypatch)
+pytestmark = pytest.mark.usefixtures("ctx", "workflow_source")
 
 OPENED = at("2021-02-01 09:00")  # a Monday
 

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 from bench._common import describe_ms, time_get, verdict
-from bench.dataset import REGION, T_OPEN, populate, select_user
+from bench._dataset import REGION, T_OPEN, populate, select_user
 
 TARGET_MS = 20
 
