@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.db import db
 from engine.models import RuleSetting
-from engine.rules import RULES, coerce
+from engine.rules import RULES, coerce, in_force
 from engine.services._common import transactional
 from engine.validation import DataInvalid
 
@@ -35,14 +35,10 @@ def rules_in_force() -> list[RuleInForce]:
     stored = {row.key: row for row in db.session.scalars(select(RuleSetting))}
     found = []
     for key, rule in RULES.items():
-        row, value, valid = stored.get(key), rule.default, True
-        if row is not None:
-            try:
-                value = coerce(key, row.value)
-            except ValueError:
-                valid = False
-        found.append(RuleInForce(key, rule.title, rule.unit, rule.default, value, row.value if row else None, valid,
-                                 row.updated_by if row else None, rule.basis))
+        row = stored.get(key)
+        value, ignored = in_force(key, row.value if row else None)
+        found.append(RuleInForce(key, rule.title, rule.unit, rule.default, value, row.value if row else None,
+                                 ignored is None, row.updated_by if row else None, rule.basis))
     return found
 
 

@@ -99,3 +99,14 @@ def coerce(key: str, raw: str) -> int | Decimal | str:
             rule.unit, "不小于0的整数")
         raise ValueError(f"规则 {key}（{rule.title}）的取值应为{expected}，不能是 {raw!r}") from None
     return text
+
+
+def in_force(key: str, stored: str | None) -> tuple[int | Decimal | str, str | None]:
+    """The value the engine uses for a rule with this stored override (None: no override), and why the override is
+    ignored when it is not valid for the rule (typed into the table by hand): the statutory default applies then."""
+    if stored is None:
+        return RULES[key].default, None
+    try:
+        return coerce(key, stored), None
+    except ValueError as exc:
+        return RULES[key].default, str(exc)

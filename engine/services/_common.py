@@ -15,7 +15,7 @@ from engine.actors import Actor, region_filter
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, NotFound
 from engine.models import Case, RuleSetting
-from engine.rules import RULES, coerce
+from engine.rules import RULES, in_force
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,9 @@ def rule_values() -> dict[str, Any]:
     the table by hand) is ignored with an error in the log: the statutory default applies, the engine keeps running."""
     values: dict[str, Any] = {key: rule.default for key, rule in RULES.items()}
     # A plain statement, built once: the settings are read as they stand, nothing pending needs flushing first.
-    for key, value in db.session.connection().execute(_SETTINGS):
+    for key, stored in db.session.connection().execute(_SETTINGS):
         if key in RULES:
-            try:
-                values[key] = coerce(key, value)
-            except ValueError as exc:
-                log.error("rule setting ignored, the default %s applies: %s", RULES[key].default, exc)
+            values[key], ignored = in_force(key, stored)
+            if ignored:
+                log.error("rule setting ignored, the default %s applies: %s", RULES[key].default, ignored)
     return values
