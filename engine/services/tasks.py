@@ -13,7 +13,7 @@ from engine import audit, processes
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
 from engine.db import db
-from engine.errors import CaseChanged, Conflict, DataInvalid, Forbidden, NotFound
+from engine.errors import CaseChanged, Conflict, DataInvalid, EngineError, Forbidden, NotFound
 from engine.models import Case, Task, User
 from engine.services._common import rule_values, transactional
 from engine.services.cases import (
@@ -49,26 +49,36 @@ def task_in_scope(actor: Actor, task_id: str) -> Task:
     return task
 
 
-def _require_open_and_role(actor: Actor, task: Task) -> None:
+def _refusal(actor: Actor, task: Task, action: str) -> EngineError | None:
+    """Why `actor` may not "claim", "release" or "work" (complete) `task` now, as the error the service raises;
+    None when they may. The services enforce it; pages offer only what it allows (task_actions)."""
     if task.state != "open":
-        raise Conflict("该任务已办结")
+        return Conflict("该任务已办结")
+    held_by_other = task.assignee_id not in (None, actor.user_id)
+    if action == "release":
+        return Forbidden("只能退回自己认领的任务") if held_by_other and not actor.has_role("supervisor") else None
     if not actor.has_role(task.role):
-        raise Forbidden(f"此任务须由「{task.role}」角色办理")
+        return Forbidden(f"此任务须由「{task.role}」角色办理")
+    if held_by_other:
+        return Conflict(f"该任务已由 {task.assignee.username} 认领")
+    return None
+
+
+def _require(actor: Actor, task: Task, action: str) -> None:
+    refusal = _refusal(actor, task, action)
+    if refusal is not None:
+        raise refusal
 
 
 def task_actions(actor: Actor, task: Task) -> frozenset[str]:
-    """What `actor` may do with `task` now, by the rules claim_task, release_task and complete_task enforce:
-    "claim" (in the task's role, nobody holds it), "release" (they hold it, or a supervisor) and "work" (in the
-    role, and nobody else holds it). For pages to offer only what will succeed."""
-    if task.state != "open":
-        return frozenset()
-    in_role = actor.has_role(task.role)
+    """What `actor` may do with `task` now, for pages to offer only what will succeed: "claim" (nobody holds it
+    yet), "release" (somebody holds it) and "work", each when the service would allow it."""
     actions = set()
-    if in_role and task.assignee_id is None:
+    if task.assignee_id is None and _refusal(actor, task, "claim") is None:
         actions.add("claim")
-    if task.assignee_id is not None and (task.assignee_id == actor.user_id or actor.has_role("supervisor")):
+    if task.assignee_id is not None and _refusal(actor, task, "release") is None:
         actions.add("release")
-    if in_role and task.assignee_id in (None, actor.user_id):
+    if _refusal(actor, task, "work") is None:
         actions.add("work")
     return frozenset(actions)
 
@@ -76,7 +86,7 @@ def task_actions(actor: Actor, task: Task) -> frozenset[str]:
 @transactional
 def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
     task = task_in_scope(actor, task_id)
-    _require_open_and_role(actor, task)
+    _require(actor, task, "claim")
     # Conditional update: of two people claiming at once, exactly one gets the task.
     claimed = db.session.execute(
         update(Task)
@@ -99,10 +109,7 @@ def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
 @transactional
 def release_task(actor: Actor, task_id: str, now: datetime) -> Task:
     task = task_in_scope(actor, task_id)
-    if task.state != "open":
-        raise Conflict("该任务已办结")
-    if task.assignee_id not in (None, actor.user_id) and not actor.has_role("supervisor"):
-        raise Forbidden("只能退回自己认领的任务")
+    _require(actor, task, "release")
     if task.assignee_id is not None:
         task.assignee_id = None
         case = db.session.get(Case, task.case_id)
@@ -113,9 +120,7 @@ def release_task(actor: Actor, task_id: str, now: datetime) -> Task:
 @transactional
 def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now: datetime) -> Case:
     task = task_in_scope(actor, task_id)
-    _require_open_and_role(actor, task)
-    if task.assignee_id is not None and task.assignee_id != actor.user_id:
-        raise Conflict(f"该任务已由 {task.assignee.username} 认领")
+    _require(actor, task, "work")
     if isinstance(case_version, bool) or not isinstance(case_version, int):
         raise DataInvalid({"case_version": "必填，须为整数（案件当前版本号）"})
     if not isinstance(data, dict):
@@ -152,7 +157,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         before = case.status
         for hook in TASK_CLOSED_HOOKS:
             hook(task.id, task.escalation_level, now)
-        data_after = project_case(case, workflow, parsed, now, values)
+        data_after = project_case(case, workflow, parsed, now, values, actor.username)
         audit.record(case, actor.username, "task_completed",
                      {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
         for hook in TASK_COMPLETED_HOOKS:
