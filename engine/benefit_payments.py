@@ -116,14 +116,14 @@ def payment_json(row: BenefitPayment) -> dict[str, Any]:
     }
 
 
-def _signal(case: Case, name: str, payload: dict[str, Any], now: datetime) -> None:
-    """Tell the case's workflow that something happened to its payments, and project the result."""
+def _signal(case: Case, name: str, payload: dict[str, Any], now: datetime, by: str) -> None:
+    """Tell the case's workflow that something happened to its payments (`by` whom), and project the result."""
     parsed, workflow = load_workflow(case)
     values = rule_values()
     with engine_context(now, values):
         workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
         workflow.do_engine_steps()
-        project_case(case, workflow, parsed, now, values)
+        project_case(case, workflow, parsed, now, values, by)
 
 
 @transactional
@@ -155,7 +155,8 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
                  {"reason": data["reason"], "note": data["note"], "effective_on": effective.isoformat(),
                   "cancelled_months": cancelled}, now)
     _signal(case, "payments_stopped", {"reason": data["reason"], "note": data["note"].strip(),
-                                       "effective_on": effective.isoformat(), "by": actor.username}, now)
+                                       "effective_on": effective.isoformat(), "by": actor.username}, now,
+            actor.username)
     return case
 
 
@@ -172,9 +173,9 @@ def _pay_case(case_id: int, today: date, now: datetime) -> int:
         audit.record(case, SYSTEM.username, "payments_made", {"periods": [r.period for r in due], "amount": total},
                      now)
     if case.status == "approved" and any(r.status == "paid" for r in rows):
-        _signal(case, "payments_started", {"first_period": rows[0].period}, now)
+        _signal(case, "payments_started", {"first_period": rows[0].period}, now, SYSTEM.username)
     if case.status == "paying" and not any(r.status == "scheduled" for r in rows):
-        _signal(case, "payments_finished", {"last_period": rows[-1].period}, now)
+        _signal(case, "payments_finished", {"last_period": rows[-1].period}, now, SYSTEM.username)
     return len(due)
 
 

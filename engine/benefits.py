@@ -17,15 +17,13 @@ from typing import Any
 from sqlalchemy import (
     Index,
     and_,
-    select,
 )
 
 from engine import calendar
 from engine.benefit_payments import create_schedule
-from engine.db import db
 from engine.documents import issue_notice
 from engine.errors import Conflict
-from engine.models import Case, Task
+from engine.models import Case
 from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, open_case_of_person
 from engine.summaries import Projection, mask_id_number, summarizer
 from engine.validation import DataInvalid
@@ -164,16 +162,6 @@ def _period_title(day: date) -> str:
     return f"{day.year}年{day.month}月"
 
 
-def _decider(case: Case, data: dict[str, Any]) -> str:
-    if data.get("decided_by") == "rules":
-        return "system"
-    last = db.session.scalar(
-        select(Task.completed_by).where(Task.case_id == case.id, Task.state == "completed")
-        .order_by(Task.completed_at.desc())
-    )
-    return last or "system"
-
-
 def _facts_paragraph(data: dict[str, Any]) -> str:
     received = (data.get("received_at") or "")[:10]
     reason = "非因本人意愿中断就业" if data.get("separation_reason") == "involuntary" else "因本人意愿中断就业"
@@ -184,9 +172,10 @@ def _facts_paragraph(data: dict[str, Any]) -> str:
             f"{'有' if data.get('seeking_work') else '无'}求职要求。")
 
 
-def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
+def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
     if case.process != PROCESS:
         return
+    decider = "system" if data.get("decided_by") == "rules" else by
     name = (data.get("claimant") or {}).get("name") or "申领人"
     benefit_type = data.get("benefit_type") or "not_eligible"
     explanation = rule_text(data)
@@ -205,7 +194,7 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> 
             "payment_schedule": [{"period": _period_title(r["due_on"]), "amount": str(r["amount"])} for r in rows],
             "payment_method": f"按月发放至本人社会保障卡金融账户（尾号{str(data.get('bank_account', ''))[-4:]}）",
             "facts": facts, "legal_basis": LEGAL_BASIS[benefit_type],
-        }, now, _decider(case, data))
+        }, now, decider)
     elif case.status == "rejected":
         decision = data.get("decision_rule") or {}
         if data.get("decided_by") == "clerk":
@@ -219,7 +208,7 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> 
             "decided_by": data.get("decided_by"),
             "facts": [_facts_paragraph(data), f"适用规则：{explanation}。"],
             "legal_basis": LEGAL_BASIS["not_eligible"],
-        }, now, _decider(case, data))
+        }, now, decider)
 
 
 STATUS_HOOKS.append(_on_status)

@@ -104,7 +104,7 @@ def _fire_bpmn(timer: Row, now: datetime, values: dict[str, Any], report: SweepR
         if runtime.waits_on(workflow, timer.spiff_task_id):
             # Never mark a timer fired that the workflow still waits on (it would be re-projected and spin).
             raise RuntimeError(f"timer {timer.name} of {case.number} did not fire at {now.isoformat()}")
-        project_case(case, workflow, parsed, now, values)
+        project_case(case, workflow, parsed, now, values, SYSTEM.username)
     audit.record(case, SYSTEM.username, "timer_fired",
                  {"timer": timer.name, "fire_at": timer.fire_at.isoformat(), "status": [before, case.status]}, now)
     report.fired.append(f"{case.number} {timer.name}")

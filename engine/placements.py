@@ -172,7 +172,7 @@ def refer_to_post(actor: Actor, number: str, post_id: Any, case_version: Any, no
     return complete_task.__wrapped__(actor, task.id, data, case_version, now)
 
 
-def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
+def _refer(case: Case, data: dict[str, Any], now: datetime, by: str) -> None:
     post_id = data.get("post_id")
     post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
     if post is None or post.region not in lineage(case.region):
@@ -208,7 +208,7 @@ def _refer(case: Case, data: dict[str, Any], now: datetime) -> None:
     _write_into_workflow(case, data, facts)
     seeker = data.get("seeker") or {}
     placement.document_id = issue_referral_letter(case, referral_letter_facts(seeker, post, facts["report_by"]),
-                                                  now, _match_actor(case))
+                                                  now, by)
 
 
 def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -226,14 +226,6 @@ def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]
     projection = summarize(case.process, data)
     write_case(case, {"summary": projection.summary,
                       "search_text": f"{case.number.lower()} {projection.search_text}"}, workflow)
-
-
-def _match_actor(case: Case) -> str:
-    name = db.session.scalar(
-        select(Task.completed_by).where(Task.case_id == case.id, Task.name == "match_post",
-                                        Task.state == "completed").order_by(Task.completed_at.desc()).limit(1)
-    )
-    return name or "system"
 
 
 PRIORITY_GROUP_TITLES = {
@@ -292,11 +284,11 @@ def _release(case: Case, now: datetime) -> None:
         db.session.refresh(post)
 
 
-def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
+def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
     if case.process != PROCESS:
         return
     if case.status == "referred":
-        _refer(case, data, now)
+        _refer(case, data, now, by)
     elif before == "referred" and case.status == "in_service":
         _release(case, now)
     elif case.status == "placed":

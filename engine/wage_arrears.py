@@ -101,7 +101,7 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             }, now, who)
 
 
-def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime) -> None:
+def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
     if case.process != "wage_arrears" or case.status not in CLOSED_STATUSES:
         return
     issue_notice(case, "case_closure_notice", {

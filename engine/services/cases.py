@@ -34,8 +34,8 @@ OPENING_ROLES = {
 # Hooks other modules add to: called as hook(case, data, parsed, now) inside open_case before projection,
 # e.g. to refuse a second open benefit claim for the same person.
 OPEN_CASE_CHECKS: dict[str, list] = {}
-# Called as hook(case, before_status, data, now) after every projection that changed the status, in the same
-# transaction (notices, payment schedules).
+# Called as hook(case, before_status, data, now, by) after every projection that changed the status, in the same
+# transaction (notices, payment schedules); `by` is who made the change (a username, or "system" for a timer).
 STATUS_HOOKS: list = []
 # Called as hook(case, task_name, form_data, data, now, actor) after a user task's completion is projected
 # (notices that follow a decision).
@@ -130,8 +130,9 @@ def write_case(case: Case, changes: dict[str, Any], workflow: BpmnWorkflow | Non
         hook(case)
 
 
-def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any]) -> dict:
-    """Write the workflow state and every projection of it onto rows (the caller's transaction)."""
+def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any], by: str) -> dict:
+    """Write the workflow state and every projection of it onto rows (the caller's transaction); `by` is who
+    moved the workflow (for the status hooks)."""
     connection = db.session.connection()
     view = runtime.inspect(workflow)
     data = view.data
@@ -198,7 +199,7 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
     write_case(case, changes, workflow)
     if case.status != before:
         for hook in STATUS_HOOKS:
-            hook(case, before, data, now)
+            hook(case, before, data, now, by)
     return data
 
 
@@ -248,7 +249,7 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
         check(case, data, parsed, now)
     audit.record(case, actor.username, "case_opened", {"process": process, "region": region, "data": data}, now)
     with engine_context(now, values):
-        project_case(case, workflow, parsed, now, values)
+        project_case(case, workflow, parsed, now, values, actor.username)
     return case
 
 

@@ -19,7 +19,7 @@ from engine import benefit_payments, benefit_rates, documents, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import Conflict, NotFound
-from engine.models import Case, Task
+from engine.models import AuditEvent, Case, Task
 from engine.services.cases import open_tasks
 from engine.validation import DataInvalid
 from tests.conftest import at, make_user
@@ -76,6 +76,13 @@ def open_claim(clerk, data=None, region="532301", now=OPENED) -> Case:
 
 def docs_of(case, kind=None):
     return [d for d in documents.documents_for_case(case) if kind is None or d.kind == kind]
+
+
+def issued_by(case, kind) -> list[str]:
+    """Who issued each notice of `kind`, from the case's audit trail."""
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                         AuditEvent.kind == "notice_issued").order_by(AuditEvent.seq))
+    return [e.actor for e in events if e.detail["kind"] == kind]
 
 
 def pdf_text(document) -> str:
@@ -388,6 +395,20 @@ def test_refusal_letter_states_the_reason_and_rule(rates, clerk):
     assert "不予核定失业保险待遇通知书" in text
     assert "不符合“已办理失业登记”的条件" in text and "E01" in text
     assert "六十日内" in text and "六个月内" in text
+
+
+def test_the_letter_is_issued_by_whoever_decided(rates, clerk, supervisor):
+    by_rules = open_claim(clerk, claim_data(contribution_months=60))
+    assert issued_by(by_rules, "benefit_decision_approval") == ["system"]  # the clerk only entered the claim
+    reviewed = open_claim(clerk, claim_data(seed=2, contribution_months=40, separation_reason="voluntary"))
+    reviewed = complete(clerk, reviewed, "review_claim", {"decision": "approve", "reason": "确系本人辞职"},
+                        OPENED + timedelta(hours=2))
+    assert issued_by(reviewed, "benefit_decision_approval") == [clerk.username]
+    overruled = open_claim(clerk, claim_data(seed=3, contribution_months=40, separation_reason="voluntary"))
+    overruled = complete(clerk, overruled, "review_claim", {"decision": "reject", "reason": "申领人已在外地就业"},
+                         OPENED + timedelta(hours=2))
+    overruled = complete(supervisor, overruled, "approve_claim", {"approved": True}, OPENED + timedelta(hours=3))
+    assert issued_by(overruled, "benefit_decision_refusal") == [supervisor.username]
 
 
 # ---------------------------------------------------------------------------------------------------------------
