@@ -18,18 +18,22 @@ from engine.validation import DataInvalid
 
 
 def fail(exc: Exception) -> NoReturn:
-    """A refused command: roll back, name what was wrong on stderr (each field, or each bad row of a file) and exit
+    """A refused command: roll back, name what was wrong on stderr (each bad row of a file, or each field) and exit
     with status 2. Nothing was changed."""
+    from engine.ledger import LedgerInvalid
+
     db.session.rollback()
-    for row_error in getattr(exc, "errors", []):  # a file's bad rows (engine.ledger.LedgerInvalid)
-        click.echo(f"error: {row_error}", err=True)
-    if getattr(exc, "total", 0) > len(getattr(exc, "errors", [])):
-        click.echo(f"error: ... and {exc.total - len(exc.errors)} more", err=True)
-    if isinstance(exc, DataInvalid) and not getattr(exc, "errors", None):
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
+    if isinstance(exc, LedgerInvalid):
+        lines = [str(row_error) for row_error in exc.errors]
+        if exc.total > len(exc.errors):
+            lines.append(f"... and {exc.total - len(exc.errors)} more")
+        lines.append(exc.message)
+    elif isinstance(exc, DataInvalid) and exc.fields:
+        lines = [f"{field}: {message}" for field, message in exc.fields.items()]
     else:
-        click.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        lines = [getattr(exc, "message", str(exc))]
+    for line in lines:
+        click.echo(f"error: {line}", err=True)
     raise SystemExit(2) from None
 
 
