@@ -44,8 +44,8 @@ def _tails() -> dict[int, tuple[int, str]]:
     return tails[1]
 
 
-def record(case: CaseRef, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> AuditEvent:
-    """Append one event to the case's chain (in the caller's transaction); the returned event is not in the session.
+def record(case: CaseRef, actor: str, kind: str, detail: dict[str, Any], at: datetime) -> None:
+    """Append one event to the case's chain (in the caller's transaction).
 
     Written at once with a plain INSERT: events are only ever appended here, so no pending change has to be flushed
     first, and the chain's tail is the one this transaction appended last, else the newest stored event."""
@@ -64,7 +64,6 @@ def record(case: CaseRef, actor: str, kind: str, detail: dict[str, Any], at: dat
            "prev_hash": prev, "hash": digest}
     connection.execute(_INSERT, row)
     tails[case.id] = (seq, digest)
-    return AuditEvent(**row)
 
 
 @dataclass
