@@ -5,9 +5,22 @@ can cite `basis`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+# The values a province may set, by unit, unless a rule says otherwise: wide enough for any real policy, narrow
+# enough that a typo (an extra zero, a year in the wrong century) is refused instead of stalling the engine or
+# putting a deadline decades away.
+_BOUNDS: dict[str, tuple] = {
+    "working_days": (1, 250),  # about a year of working days
+    "days": (1, 366),
+    "months": (1, 24),
+    "percent": (1, 100),
+    "yuan": (Decimal("0"), Decimal("100000000")),
+    "date": ("2000-01-01", "2100-12-31"),
+}
 
 
 @dataclass(frozen=True)
@@ -17,6 +30,13 @@ class Rule:
     unit: str  # working_days | days | yuan | percent | months | date (YYYY-MM-DD) | text
     title: str
     basis: str
+    minimum: int | Decimal | str | None = None  # None: the unit's bound (_BOUNDS)
+    maximum: int | Decimal | str | None = None
+
+    @property
+    def bounds(self) -> tuple:
+        low, high = _BOUNDS.get(self.unit, (None, None))
+        return (low if self.minimum is None else self.minimum, high if self.maximum is None else self.maximum)
 
 
 _RULES = [
@@ -33,7 +53,8 @@ _RULES = [
     Rule("approve_enforcement_days", 3, "working_days", "处置措施审批期限", "《行政处罚法》；移送案件规定"),
     Rule("review_case_deadline_days", 2, "working_days", "办案期限审查期限", "《劳动保障监察条例》第十七条"),
     Rule("case_conclusion_days", 60, "working_days", "办案期限", "《劳动保障监察条例》第十七条：60个工作日内完成"),
-    Rule("case_extension_days", 30, "working_days", "办案期限延长", "《劳动保障监察条例》第十七条：可延长30个工作日"),
+    Rule("case_extension_days", 30, "working_days", "办案期限延长", "《劳动保障监察条例》第十七条：可延长30个工作日",
+         minimum=0),
     Rule("escalation_level2_days", 2, "working_days", "逾期二级督办间隔", "本局督办制度"),
     Rule("escalation_level3_days", 2, "working_days", "逾期三级督办间隔", "本局督办制度"),
     Rule("criminal_threshold_single_amount", Decimal("10000"), "yuan", "移送公安金额标准（个人）",
@@ -73,32 +94,39 @@ def default_value(key: str) -> int | Decimal | str:
 
 
 _WHOLE_UNITS = ("working_days", "days", "percent", "months")
+_AMOUNT_RE = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_EXPECTED = {"date": "日期 YYYY-MM-DD", "yuan": "金额（元，最多两位小数）", "percent": "整数百分比"}
 
 
 def coerce(key: str, raw: str) -> int | Decimal | str:
-    """Turn a stored override back into the rule's type; ValueError (naming the rule) when it is not one."""
+    """Turn a stored override back into the rule's type; ValueError (naming the rule and what it accepts) when it
+    is not one or lies outside the rule's bounds."""
     rule = RULES.get(key)
     if rule is None:
         raise UnknownRule(key)
     text = str(raw).strip()
+    value: int | Decimal | str = text
     try:
         if rule.unit in _WHOLE_UNITS or isinstance(rule.default, int):
-            value: int | Decimal | str = int(text)
-            if value < 0 or (rule.unit == "percent" and value > 100):
+            if not (text.isascii() and text.isdigit()):
                 raise ValueError
-            return value
-        if isinstance(rule.default, Decimal):
-            amount = Decimal(text)
-            if not amount.is_finite() or amount < 0:
+            value = int(text)
+        elif isinstance(rule.default, Decimal):
+            if not _AMOUNT_RE.fullmatch(text):
                 raise ValueError
-            return amount
-        if rule.unit == "date":
-            return date.fromisoformat(text).isoformat()
-    except (ValueError, ArithmeticError):
-        expected = {"date": "日期 YYYY-MM-DD", "yuan": "不小于0的金额", "percent": "0–100 的整数"}.get(
-            rule.unit, "不小于0的整数")
-        raise ValueError(f"规则 {key}（{rule.title}）的取值应为{expected}，不能是 {raw!r}") from None
-    return text
+            value = Decimal(text)
+        elif rule.unit == "date":
+            if not _DATE_RE.fullmatch(text):
+                raise ValueError
+            value = date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(f"规则 {key}（{rule.title}）的取值应为{_EXPECTED.get(rule.unit, '整数')}，"
+                         f"不能是 {raw!r}") from None
+    low, high = rule.bounds
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"规则 {key}（{rule.title}）的取值应在 {low} 至 {high} 之间，不能是 {raw!r}")
+    return value
 
 
 def in_force(key: str, stored: str | None) -> tuple[int | Decimal | str, str | None]:

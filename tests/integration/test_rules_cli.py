@@ -19,7 +19,11 @@ def run(app, *args: str):
 def test_bad_values_are_refused_and_change_nothing(app, ctx):
     for key, value in [("acceptance_review_days", "五"), ("acceptance_review_days", "-1"),
                        ("benefit_rate_percent", "120"), ("claim_supervisor_ceiling", "NaN"),
-                       ("campaign_start", "next week")]:
+                       ("campaign_start", "next week"),
+                       # Out of bounds: a deadline centuries away used to stall every case opening (500).
+                       ("acceptance_review_days", "99999999999999999999"), ("temp_post_max_months", "0"),
+                       ("claim_supervisor_ceiling", "1e5"), ("campaign_start", "0001-01-01"),
+                       ("payment_deadline_days", "251")]:
         result = run(app, "set", "--by", "admin_all", "--", key, value)
         assert result.exit_code == 2, (key, value, result.output)
         assert key in result.output and "error: value" in result.output
@@ -52,3 +56,14 @@ def test_list_names_a_stored_value_the_engine_ignores(app, ctx):
     db.session.commit()
     line = next(x for x in run(app, "list").output.splitlines() if x.startswith("investigation_days"))
     assert " 15 " in line and "'fifteen' is invalid" in line
+
+
+def test_every_default_is_within_its_rule_and_the_bounds_are_inclusive(app, ctx):
+    from engine.rules import RULES, coerce
+
+    for key, rule in RULES.items():
+        assert coerce(key, str(rule.default)) == rule.default, key
+        low, high = rule.bounds
+        if low is not None:
+            assert coerce(key, str(low)) == low and coerce(key, str(high)) == high, key
+    assert run(app, "set", "--by", "admin_all", "case_extension_days", "0").exit_code == 0  # no extension at all
