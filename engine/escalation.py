@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, Row, String, Text, bindparam, func, insert, select, update
@@ -163,6 +163,8 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
     case = _CaseRef(task.case_id, task.number, task.process, task.region)
     told = [task.assignee] if task.assignee else []
     told += _supervisors(case.region, "supervisor", report.people)
+    if level == 3:  # DOMAIN.md: level 3 goes to the region's head
+        told += _supervisors(case.region, "head", report.people)
     escalation = {
         "case_id": case.id, "task_id": task.id, "task_name": task.name, "task_title": task.title,
         "region": case.region, "level": level, "status": "open", "due_at": task.due_at, "opened_at": now,
@@ -185,21 +187,20 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
             "overdue_task": f"案件 {case.number} 的「{task.title}」",
             "due_on": calendar.local_date(task.due_at).isoformat() if task.due_at else "",
             "deadline": deadline.date().isoformat(),
-            "facts": [
-                f"案件 {case.number} 的「{task.title}」办理期限已于"
-                f"{task.due_at.astimezone(calendar.get_timezone()):%Y年%m月%d日}届满，至今未办结。",
-                f"根据督办制度，现予{LEVEL_NAMES[level]}。",
-            ],
+            # The notice itself states the task, its due date, the days overdue, the level and what to do by
+            # when: no facts or requirements that would say it all a second time.
             "legal_basis": ["《劳动保障监察条例》第十七条", "本局案件督办制度"],
-            "requirements": ["请于期限内办结并书面报告办理结果；逾期未办结的，将逐级督办。"],
         }, now, SYSTEM.username)
     connection.execute(_INSERT_ESCALATION, escalation)
     next_level = level + 1
     if next_level in LEVEL_ROLES:
         key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
+        # Counted from when this level was due, or, after a scheduler outage of more than a day, from the day
+        # before it was raised: the levels still come the rule's interval apart instead of all in one sweep.
+        start = max(timer.fire_at, now - timedelta(days=1))
         connection.execute(_INSERT_TIMER, {
             "case_id": case.id, "kind": "task_due", "task_id": task.id, "spiff_task_id": None, "name": task.name,
-            "level": next_level, "fire_at": calendar.working_days_after(timer.fire_at, int(values[key])),
+            "level": next_level, "fire_at": calendar.working_days_after(start, int(values[key])),
         })
     audit.record(case, SYSTEM.username, "task_escalated",
                  {"task": task.name, "task_id": task.id, "level": level, "notified": told}, now)
@@ -326,7 +327,7 @@ SUPERVISION_FORM = {
     "properties": {
         "action": {"type": "string", "title": "督办措施", "enum": ["urged", "reassigned", "reported"],
                    "x-enum-titles": {"urged": "已催办", "reassigned": "已改派", "reported": "已报告上级"}},
-        "comment": {"type": "string", "title": "督办意见", "minLength": 1, "maxLength": 1000},
+        "comment": {"type": "string", "title": "督办意见", "minLength": 1, "maxLength": 1000, "pattern": "\\S"},
     },
     "required": ["action", "comment"],
     "additionalProperties": False,

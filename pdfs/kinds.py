@@ -162,9 +162,11 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Supervision (escalation) of an overdue task, sent to the responsible unit.
         Required: escalation_level (e.g. "一级督办" or an int 1..3), overdue_task (what is overdue),
                   due_on (the original due date), deadline (new date by which to finish and report).
-        Optional: requirements.
+        Optional: requirements, facts (the opening sentence already states the task, its due date and the days
+                  overdue).
         """,
         ("escalation_level", "overdue_task", "due_on", "deadline"),
+        exempt=("facts",),
     ),
     NoticeKind(
         "case_closure_notice",

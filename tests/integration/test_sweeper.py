@@ -72,10 +72,13 @@ def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, insp
     notice = db.session.scalars(select(documents.Document).where(documents.Document.kind == "supervision_notice")).one()
     assert notice.status == "rendered" and "督" in notice.number
 
-    # Level 3 goes to the region's head.
+    # Level 3 goes to the region's head: a supervision task in the head's queue, and the head is told.
     escalation.sweep(at("2021-03-13 00:00"))
     heads = db.session.scalars(select(Task).where(Task.name == "supervise_overdue", Task.role == "head")).all()
     assert len(heads) == 1
+    third = db.session.scalars(select(escalation.Escalation).where(escalation.Escalation.level == 3)).one()
+    assert "head_cz" in third.notified.split(",") and "sup_cz" in third.notified.split(",")
+    assert "head_cz" not in first.notified.split(",")
     assert escalation.sweep(at("2021-04-30 00:00")).escalated == []  # the ladder ends at level 3
 
     # Doing the task resolves every escalation and closes the supervision tasks.
@@ -89,6 +92,32 @@ def test_unpaid_order_leads_to_payment_check_and_the_escalation_ladder(ctx, insp
         "completed"}
     kinds = [e.kind for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]
     assert kinds.count("task_escalated") == 3
+
+
+def test_after_a_scheduler_outage_the_levels_still_come_their_interval_apart(ctx, inspector, supervisor):
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))  # the payment deadline passes: check_payment is due Mon 8 March
+    # The scheduler was down for two weeks: one sweep raises level 1 only, not all three levels at once.
+    report = escalation.sweep(at("2021-03-22 09:00"))
+    assert report.escalated == [f"{case.number} check_payment → level 1"]
+    assert escalation.sweep(at("2021-03-23 09:00")).escalated == []
+    assert escalation.sweep(at("2021-03-25 00:00")).escalated == [f"{case.number} check_payment → level 2"]
+
+
+def test_the_supervision_notice_says_each_thing_once(ctx, inspector, supervisor):
+    import io
+
+    import pypdf
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    for moment in ("2021-03-05 08:00", "2021-03-09 00:00", "2021-03-11 00:00"):
+        escalation.sweep(at(moment))
+    notice = db.session.scalars(select(documents.Document).where(documents.Document.kind == "supervision_notice")).one()
+    with documents.path_of(notice).open("rb") as handle:
+        text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(handle.read())).pages)
+    text = "".join(text.split())
+    assert case.number in text and text.count("2021年3月8日") == 1 and "届满" not in text
+    assert text.count("逾期仍未办结") == 1 and "逾期未办结的，将逐级督办" not in text
 
 
 def test_sixty_working_day_clock_goes_to_the_supervisor(ctx, inspector, supervisor):
