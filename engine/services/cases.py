@@ -62,15 +62,21 @@ def next_case_number(process: str, region: str, year: int) -> str:
     return f"{prefix}-{region}-{year}-{last:06d}"
 
 
-_OPEN_CASE_OF_PERSON = select(Case.number).where(
+_OPEN_CASE_OF_PERSON = select(Case.number, Case.region).where(
     Case.process == bindparam("process"), Case.subject_id_number == bindparam("id_number"), Case.closed_at.is_(None),
     Case.id != bindparam("case_id")).limit(1)
+OTHER_REGION_CASE = "（其他地区的案件）"
 
 
 def open_case_of_person(case: Case, id_number: str) -> str | None:
-    """The number of another open case of `case`'s process for the person with this ID number, if any."""
-    return db.session.scalar(_OPEN_CASE_OF_PERSON, {"process": case.process, "id_number": id_number.upper(),
-                                                    "case_id": case.id})
+    """How to name another open case of `case`'s process for the person with this ID number, if there is one: its
+    number when it is in `case`'s own region, else OTHER_REGION_CASE. The one-open-case rule holds everywhere, but
+    a case outside the region is not the opener's to see (it would answer 404), so its number is not told."""
+    other = db.session.execute(_OPEN_CASE_OF_PERSON, {"process": case.process, "id_number": id_number.upper(),
+                                                      "case_id": case.id}).first()
+    if other is None:
+        return None
+    return other.number if other.region.startswith(scope_prefix(case.region)) else OTHER_REGION_CASE
 
 
 def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) -> datetime | None:

@@ -486,6 +486,15 @@ def test_one_open_claim_per_person(rates, clerk):
         open_claim(clerk, claim_data(contribution_months=12))
 
 
+def test_a_claim_in_another_region_blocks_without_telling_its_number(rates, clerk, far_clerk):
+    theirs = open_claim(far_clerk, claim_data(contribution_months=40, separation_reason="voluntary"),
+                        region="532322")
+    with pytest.raises(Conflict) as dup:
+        open_claim(clerk, claim_data(contribution_months=12))
+    # Still one open claim per person, but the other county's case number (a 404 for this clerk) is not told.
+    assert theirs.number not in dup.value.message and "其他地区" in dup.value.message
+
+
 def test_an_id_number_ending_in_x_is_one_person_however_typed(rates, clerk):
     seed = next(n for n in range(1, 1000) if claim_data(n)["claimant"]["id_number"].endswith("X"))
     first = open_claim(clerk, claim_data(seed, contribution_months=40, separation_reason="voluntary"))
