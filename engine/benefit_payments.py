@@ -33,7 +33,7 @@ from engine.models import Case
 from engine.sandbox import money_str
 from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
-from engine.services.cases import load_workflow, project_case
+from engine.services.cases import load_workflow, project_case, write_case
 from engine.summaries import money_text
 from engine.validation import DataInvalid
 
@@ -169,6 +169,9 @@ def _pay_case(case_id: int, today: date, now: datetime) -> int:
     for row in due:
         row.status, row.paid_at = "paid", now
     if due:
+        # The case row is written (its version moves) even when its status stays: a clerk stopping payments at the
+        # same moment then conflicts with this run instead of cancelling a month this run has just paid.
+        write_case(case, {})
         total = money_text(sum((r.amount for r in due), Decimal()))
         audit.record(case, SYSTEM.username, "payments_made", {"periods": [r.period for r in due], "amount": total},
                      now)

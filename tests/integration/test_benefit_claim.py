@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -460,6 +461,42 @@ def test_stop_payments_cancels_the_remaining_months(rates, clerk, far_clerk):
     with pytest.raises(Conflict):
         benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "x"},
                                        at("2021-04-11 09:00"))
+
+
+def test_a_stop_racing_the_payment_run_never_cancels_a_paid_month(rates, clerk, monkeypatch):
+    import threading
+
+    case = open_claim(clerk, claim_data(contribution_months=12))
+    benefit_payments.run_payments(at("2021-03-01 09:00"))  # March paid: the claim is paying
+    number, app = case.number, current_app._get_current_object()
+    db.session.remove()
+    original, ran = benefit_payments.payments_for_case, []
+
+    def then_the_run_pays(of_case):
+        rows = original(of_case)
+        if not ran:  # the stop has read the schedule: April's payment run commits before it writes
+            ran.append(True)
+
+            def pay() -> None:
+                with app.app_context():
+                    ran.append(benefit_payments.run_payments(at("2021-04-01 09:00")))
+                    db.session.remove()
+
+            worker = threading.Thread(target=pay)
+            worker.start()
+            worker.join(timeout=30)
+        return rows
+
+    monkeypatch.setattr(benefit_payments, "payments_for_case", then_the_run_pays)
+    with pytest.raises(Conflict):
+        benefit_payments.stop_payments(clerk, number, {"reason": "reemployed", "note": "已就业"},
+                                       at("2021-04-01 09:30"))
+    assert ran[1].paid == 1 and ran[1].errors == []
+    monkeypatch.undo()
+    db.session.remove()
+    case = db.session.scalar(select(Case).where(Case.number == number))
+    assert [r.status for r in benefit_payments.payments_for_case(case)][:3] == ["paid", "paid", "scheduled"]
+    assert case.status == "paying"
 
 
 def test_stop_before_the_first_payment(rates, clerk):
