@@ -74,4 +74,6 @@ class TestConfig(Config):
 
 
 def config_for(name: str | None) -> type[Config]:
-    return {"development": DevelopmentConfig, "test": TestConfig}.get(name or "", Config)
+    """The configuration APP_ENV names. TestConfig is not among them: its secret key is in the repository, so only
+    the test suite, which passes the class itself, may run with it."""
+    return {"development": DevelopmentConfig}.get(name or "", Config)

@@ -664,6 +664,20 @@ def test_cookies_are_secure_outside_debugging_and_tests(monkeypatch):
         importlib.reload(config)
 
 
+def test_app_env_cannot_select_the_test_configuration(monkeypatch):
+    """TestConfig's secret key is in the repository: a deployment with APP_ENV=test must not run on it."""
+    import pytest
+
+    from web import create_app
+
+    import config
+
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setattr(config.Config, "SECRET_KEY", None)  # as on a machine without SECRET_KEY set
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
 def test_generated_form_round_trips_nested_objects_rows_and_lists():
     """The generator behind every task and intake form: dotted names, rows for short lists of records, one line
     per item for lists of strings, checkboxes for lists of choices; `form_data` turns the post back into JSON."""
