@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -39,6 +38,7 @@ from web import labels
 from web.api import now
 from web.api.serializers import task_form
 from web.auth import require_login, safe_local_url
+from web.downloads import notice_pdf
 from web.formatting import format_day, format_dt, format_money
 from web.forms import form_data as parse_form
 from web.forms import schema_fields, split_errors
@@ -330,7 +330,7 @@ def document(document_id: int):
     if path is None or not path.exists():
         return render_template("errors/error.html", status=404, title=_("文书尚未生成"),
                                detail=_("该文书正在生成，请稍后刷新。")), 404
-    return send_file(path, mimetype="application/pdf", download_name=f"{found.number}.pdf", max_age=0)
+    return notice_pdf(path, found)
 
 
 # The intake forms and the posts catalogue register their routes on `bp`.

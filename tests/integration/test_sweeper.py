@@ -265,6 +265,13 @@ def test_documents_api_and_public_verification(ctx, client, inspector):
     order = next(d for d in listed if d["kind"] == "rectification_order")
     with client.get(order["url"], headers=auth) as pdf:
         assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+        # Named by its number, and for ASCII-only clients by its verification code (unique, unlike the digits
+        # left of a Chinese number).
+        disposition = pdf.headers["Content-Disposition"]
+    from urllib.parse import quote
+
+    assert f'filename=notice-{order["verification_code"]}.pdf' in disposition
+    assert "filename*=UTF-8''" + quote(f'{order["number"]}.pdf') in disposition
 
     public = client.get(f"/api/v1/verify/{order['verification_code']}")
     assert public.status_code == 200

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, send_file
+from flask import g, jsonify
 
 from engine import documents, escalation, services
 from web.api import bp, error, page_json, paging, query_choice, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import CASE_SECTIONS
+from web.downloads import notice_pdf
 
 CASE_SECTIONS["documents"] = lambda case: [documents.document_json(d) for d in documents.documents_for_case(case)]
 CASE_SECTIONS["escalations"] = lambda case: [escalation.escalation_json(e)
@@ -28,7 +29,7 @@ def document_pdf(document_id: int):
     path = documents.path_of(document)
     if path is None or not path.exists():
         return error(409, "not_ready", "文书正在生成，请稍后再试")
-    return send_file(path, mimetype="application/pdf", download_name=f"{document.number}.pdf")
+    return notice_pdf(path, document)
 
 
 @bp.get("/verify/<code>")
