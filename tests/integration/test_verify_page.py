@@ -132,8 +132,9 @@ def test_supervision_notices_of_the_escalation_ladder_render(inspector, supervis
     make_user("head_cz", ["head"], "532300")
     ordered_case(inspector, at("2021-03-01 10:00"))
     escalation.sweep(at("2021-03-05 08:00"), render_notices=False)  # the order's deadline: a payment check
-    escalation.sweep(at("2021-03-22 09:00"), render_notices=False)  # the check is overdue: up the ladder
-    rows = _all_rendered(at("2021-03-22 09:00"))
+    for moment in ("2021-03-09 00:00", "2021-03-11 00:00", "2021-03-13 00:00"):  # the check is overdue: up the
+        escalation.sweep(at(moment), render_notices=False)                       # ladder, a level at a time
+    rows = _all_rendered(at("2021-03-13 00:00"))
     supervision = [row for row in rows if row.kind == "supervision_notice"]
     assert supervision, [row.kind for row in rows]
     text = _text(documents.path_of(supervision[0]))
