@@ -4,6 +4,8 @@ The decision itself lives in bpmn/benefit_claim/ (three DMN tables and the scrip
 holds what the model needs from the database and what follows a decision:
 
 * the one-open-claim-per-person check and the intake checks a JSON Schema cannot express;
+* the limits a clerk's decision may not pass (months and monthly amount of the approved type), checked on the
+  review and approval forms before the workflow moves;
 * the decision letters (approval / refusal), issued through the notice outbox when the status changes;
 * the approval creates the monthly payment schedule (engine/benefit_payments.py); the regional rates the model
   looks up live in engine/benefit_rates.py.
@@ -12,6 +14,7 @@ holds what the model needs from the database and what follows a decision:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -19,12 +22,15 @@ from sqlalchemy import (
     and_,
 )
 
-from engine import calendar
+from engine import benefit_rates, calendar
 from engine.benefit_payments import create_schedule
 from engine.documents import issue_notice
 from engine.errors import Conflict
 from engine.models import Case
+from engine.rules import RULES
+from engine.sandbox import money, money_str
 from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, open_case_of_person
+from engine.services.tasks import TASK_FORM_CHECKS
 from engine.summaries import Projection, mask_id_number, summarizer
 from engine.validation import DataInvalid
 
@@ -70,6 +76,96 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
 
 
 OPEN_CASE_CHECKS.setdefault(PROCESS, []).append(_check_open)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What a decision may grant (engine.services.tasks.TASK_FORM_CHECKS). A clerk may go against the rules' suggestion
+# (the supervisor approves that), never past the law's maximum for the type granted: no approval makes that lawful.
+
+_BENEFIT_ARTICLES = "《失业保险条例》第十七条、第十八条"
+
+
+def _rates(case: Case, inputs: dict[str, Any], values: dict[str, Any]) -> dict[str, str] | None:
+    """The rates the decision used; when there were none at intake, those loaded since for the separation date."""
+    if inputs.get("rates"):
+        return inputs["rates"]
+    separation = (case.summary or {}).get("separation_date")
+    row = benefit_rates.rate_in_force(case.region, date.fromisoformat(str(separation)[:10])) if separation else None
+    return benefit_rates.rate_facts(row, values["benefit_rate_percent"]) if row is not None else None
+
+
+def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tuple[int | None, Decimal | None, str]:
+    """The most months and the highest monthly amount the law allows this claimant for `benefit_type` (None: the
+    claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`)."""
+    inputs = ((case.summary or {}).get("rule") or {}).get("inputs") or {}
+    rates = _rates(case, inputs, values)
+    if benefit_type == "unemployment_benefit":
+        # Months by contribution band, minus those already drawn; the region's benefit rate.
+        band = inputs.get("max_benefit_months")
+        months = None if band is None else int(band) - int(inputs.get("months_already_drawn") or 0)
+        return months, money(rates["benefit_rate"]) if rates else None, _BENEFIT_ARTICLES
+    if benefit_type == "unemployment_subsidy":
+        amount = (money(money_str(money(rates["benefit_rate"]) * values["subsidy_rate_percent"] / 100))
+                  if rates else None)
+        return int(values["subsidy_max_months"]), amount, RULES["subsidy_max_months"].basis
+    # Temporary living allowance: months by contribution band (none from 12 months on); the subsistence rate.
+    band = inputs.get("allowance_months")
+    amount = money(rates["subsistence_rate"]) if rates else None
+    return (None if band is None else int(band)), amount, _EXPANSION_NOTICE
+
+
+def beyond_the_law(case: Case, benefit_type: str, months: int | None, monthly_amount: str | None,
+                   values: dict[str, Any]) -> dict[str, str]:
+    """{review form field: message} for a grant of `benefit_type` the law does not allow this claimant; `months`
+    and `monthly_amount` None: as the rules compute them."""
+    title = BENEFIT_TITLES[benefit_type]
+    max_months, max_amount, basis = legal_maximum(case, benefit_type, values)
+    errors = {}
+    if max_months is not None and max_months < 1:
+        errors["approved_type"] = f"按累计缴费月数和已领取月数，申领人可领取{title}的月数为0（{basis}）"
+    elif max_months is not None and months is not None and months > max_months:
+        errors["approved_months"] = f"{title}最多核定 {max_months} 个月（{basis}）"
+    if monthly_amount is not None:
+        if money(monthly_amount) <= 0:
+            errors["approved_monthly_amount"] = "月发放标准须大于0"
+        elif max_amount is not None and money(monthly_amount) > max_amount:
+            errors["approved_monthly_amount"] = f"{title}月发放标准最高 {money_str(max_amount)} 元（{basis}）"
+    return errors
+
+
+def _check_review(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                  now: datetime) -> None:
+    if form["decision"] != "approve":
+        return
+    summary = case.summary or {}
+    benefit_type = form.get("approved_type") or summary.get("suggested_type") or "not_eligible"
+    if benefit_type == "not_eligible":
+        raise DataInvalid({"approved_type": "规则认定不符合条件：批准时须选择待遇类型"})
+    errors = beyond_the_law(case, benefit_type, form.get("approved_months"), form.get("approved_monthly_amount"),
+                            values)
+    # The rules compute the amount from the rates the claim was decided on (benefit_amount.dmn): none, none to use.
+    rates = ((summary.get("rule") or {}).get("inputs") or {}).get("rates")
+    if form.get("approved_monthly_amount") is None and not rates:
+        errors.setdefault("approved_monthly_amount",
+                          "无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准")
+    if errors:
+        raise DataInvalid(errors)
+
+
+def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                    now: datetime) -> None:
+    # A decision made before these limits were checked is sent back, not approved.
+    summary = case.summary or {}
+    benefit_type = summary.get("benefit_type")
+    if not form.get("approved") or benefit_type not in BENEFIT_TITLES or benefit_type == "not_eligible":
+        return
+    errors = beyond_the_law(case, benefit_type, summary.get("months"), summary.get("monthly_amount"), values)
+    if errors:
+        raise DataInvalid({"approved": "不能批准：" + "；".join(errors.values()) + "。请不予批准，退回重新审核"})
+
+
+TASK_FORM_CHECKS.setdefault((PROCESS, "review_claim"), []).append(_check_review)
+TASK_FORM_CHECKS.setdefault((PROCESS, "approve_claim"), []).append(_check_approval)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -184,7 +280,7 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         start = rows[0]["due_on"]
         end = calendar.add_months(start, len(rows)) - timedelta(days=1)
         title = BENEFIT_TITLES[benefit_type]
-        facts = [_facts_paragraph(data), f"核定待遇类型：{title}。适用规则：{explanation}。"]
+        facts = [_facts_paragraph(data)]  # the letter's table states the type and the rule
         if data.get("decided_by") == "clerk" and data.get("review_reason"):
             facts.append(f"经办人员审核意见：{data['review_reason']}")
         issue_notice(case, "benefit_decision_approval", {
@@ -206,7 +302,7 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         issue_notice(case, "benefit_decision_refusal", {
             "recipient": name, "rule": condition, "reason": reason, "rule_text": explanation,
             "decided_by": data.get("decided_by"),
-            "facts": [_facts_paragraph(data), f"适用规则：{explanation}。"],
+            "facts": [_facts_paragraph(data)],  # the letter states the rule itself (rule_text)
             "legal_basis": LEGAL_BASIS["not_eligible"],
         }, now, decider)
 

@@ -77,6 +77,14 @@ _RULES = [
          "年度根治欠薪冬季专项行动部署"),
     Rule("clear_zero_spring_festival_deadline", "2021-02-10", "date", "两清零目标二期限（其他欠薪春节前动态清零）",
          "年度根治欠薪冬季专项行动部署"),
+    Rule("penalty_min_amount", Decimal("2000"), "yuan", "罚款金额下限", "《劳动保障监察条例》第三十条"),
+    Rule("penalty_max_amount", Decimal("20000"), "yuan", "罚款金额上限", "《劳动保障监察条例》第三十条"),
+    # A province may narrow the statutory 50-100% (its discretion standard), never widen it: the form's schema
+    # holds the statute.
+    Rule("compensation_min_percent", 50, "percent", "加付赔偿金比例下限（应付金额的百分比）",
+         "《劳动保障监察条例》第二十六条", minimum=50, maximum=100),
+    Rule("compensation_max_percent", 100, "percent", "加付赔偿金比例上限（应付金额的百分比）",
+         "《劳动保障监察条例》第二十六条", minimum=50, maximum=100),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

@@ -11,8 +11,10 @@ from engine.documents import issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
-from engine.sandbox import money
+from engine.sandbox import money, money_str
 from engine.services.cases import STATUS_HOOKS, TASK_COMPLETED_HOOKS
+from engine.services.tasks import TASK_FORM_CHECKS
+from engine.validation import DataInvalid
 
 REJECTION_GROUNDS = "《劳动保障监察条例》第十七条；《关于实施〈劳动保障监察条例〉若干规定》第十七条"
 CLOSED_STATUSES = {"cleared": "欠薪已全部清偿，案件办结。", "withdrawn": "经调查核实，未发现拖欠工资行为，案件撤销。",
@@ -31,6 +33,12 @@ def _employer(data: dict[str, Any]) -> str:
 
 def _complainant(data: dict[str, Any]) -> str:
     return (data.get("complainant") or {}).get("name") or "投诉人"
+
+
+def _project(data: dict[str, Any]) -> str:
+    # "鹿城镇安置房二期" reads "鹿城镇安置房二期项目", but a name that already says 项目 or 工程 keeps its own word.
+    name = (data.get("project") or {}).get("name") or ""
+    return name if name.endswith(("项目", "工程")) else f"{name}项目"
 
 
 def _matter(data: dict[str, Any]) -> str:
@@ -69,7 +77,7 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             "recipient": _employer(data), "amount_owed": data.get("verified_amount", "0.00"),
             "worker_count": int(data.get("workers_owed") or 0), "deadline": _day(data.get("payment_due_at"), now),
             "facts": [
-                f"经调查，你单位在{(data.get('project') or {}).get('name', '')}项目中拖欠"
+                f"经调查，你单位在{_project(data)}中拖欠"
                 f"{int(data.get('workers_owed') or 0)}名劳动者"
                 f"{data.get('period_from', '')}至{data.get('period_to', '')}期间工资"
                 f"共计{data.get('verified_amount')}元。",
@@ -113,5 +121,63 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
     }, now, "system")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Form checks (engine.services.tasks.TASK_FORM_CHECKS): figures the law bounds, refused before the step runs.
+
+def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                   now: datetime) -> None:
+    # `amount_paid` is the total paid so far (API.md), so it may not pass the verified arrears: more would clear
+    # the case and count money never owed as recovered ("不解决不销账" the other way round).
+    summary = case.summary or {}
+    verified = summary.get("verified_amount")
+    if verified is not None and money(form["amount_paid"]) > money(verified):
+        recorded, owed = summary.get("amount_paid") or "0.00", summary.get("amount_outstanding") or verified
+        raise DataInvalid({"amount_paid": f"累计已支付金额不得超过核实欠薪金额 {verified} 元"
+                                          f"（此前已记录支付 {recorded} 元，尚欠 {owed} 元）"})
+
+
+def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int | None,
+                             values: dict[str, Any]) -> dict[str, str]:
+    """{field: message} for a fine or a compensation rate outside the range the rules in force allow."""
+    errors = {}
+    if penalty_amount is not None:
+        low, high = money(values["penalty_min_amount"]), money(values["penalty_max_amount"])
+        if not low <= money(penalty_amount) <= high:
+            errors["penalty_amount"] = (f"罚款金额应在 {money_str(low)} 元至 {money_str(high)} 元之间"
+                                        f"（{RULES['penalty_max_amount'].basis}）")
+    if compensation_rate is not None:
+        low, high = values["compensation_min_percent"], values["compensation_max_percent"]
+        if not low <= compensation_rate <= high:
+            errors["compensation_rate"] = (f"加付赔偿金比例应在应付金额的 {low}% 至 {high}% 之间"
+                                           f"（{RULES['compensation_max_percent'].basis}）")
+    return errors
+
+
+def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                       now: datetime) -> None:
+    errors = enforcement_out_of_range(form.get("penalty_amount"), form.get("compensation_rate"), values)
+    if errors:
+        raise DataInvalid(errors)
+
+
+def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                    now: datetime) -> None:
+    # A supervisor's approval does not make an unlawful fine lawful: a measure chosen before the limits were
+    # checked (or before the province narrowed them) is sent back, not approved.
+    measures = (case.summary or {}).get("measures") or []
+    if not form.get("approved") or not {"penalty", "compensation_order"} & set(measures):
+        return
+    data = workflow_data()  # the summary does not carry the amounts
+    errors = enforcement_out_of_range(data.get("penalty_amount") if "penalty" in measures else None,
+                                      data.get("compensation_rate") if "compensation_order" in measures else None,
+                                      values)
+    if errors:
+        raise DataInvalid({"approved": "不能批准：" + "；".join(errors.values())
+                                       + "。请不予同意，退回重新确定处置措施"})
+
+
 TASK_COMPLETED_HOOKS.append(_on_task_completed)
 STATUS_HOOKS.append(_on_status)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "check_payment"), []).append(_check_payment)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_check_enforcement)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from engine.clock import engine_context
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, DataInvalid, EngineError, Forbidden, NotFound
 from engine.models import Case, Task, User
+from engine.runtime import ParsedProcess
 from engine.services._common import rule_values, transactional
 from engine.services.cases import (
     NON_WORKFLOW_TASKS,
@@ -24,6 +27,7 @@ from engine.services.cases import (
     project_case,
     reflect,
     runtime,
+    write_case,
 )
 from engine.validation import validate
 
@@ -31,6 +35,15 @@ _TASKS = Task.__table__
 _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open")
              .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
                      completed_by=bindparam("completed_by"), assignee_id=bindparam("assignee_id")))
+
+# Checks of a task's form against the case that a JSON Schema cannot express (an amount paid above what is owed, a
+# fine outside its legal range), keyed by (process, task name), added to by the process modules at import:
+# check(case, form, workflow_data, values, now) raises DataInvalid({"field": "message"}). They run after the
+# schema and before the task is claimed or the workflow moves, so a refusal changes nothing. `case.summary` is the
+# workflow data as projected at the case's current version: read it where it suffices; `workflow_data()` restores
+# the stored workflow's data (a full restore, so only when the summary lacks what the check needs); `values` are
+# the rules in force.
+TASK_FORM_CHECKS: dict[tuple[str, str], list[Callable[..., None]]] = {}
 
 
 _IN_SCOPE: dict[str, Any] = {}
@@ -99,9 +112,8 @@ def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
         holder = task.assignee.username if task.assignee else "他人"
         raise Conflict(f"该任务已由 {holder} 认领")
     case = db.session.get(Case, task.case_id)
-    case.assignee_id = actor.user_id
+    write_case(case, {"assignee_id": actor.user_id})
     audit.record(case, actor.username, "task_claimed", {"task": task.name, "task_id": task.id}, now)
-    db.session.flush()
     db.session.refresh(task)
     return task
 
@@ -111,8 +123,11 @@ def release_task(actor: Actor, task_id: str, now: datetime) -> Task:
     task = task_in_scope(actor, task_id)
     _require(actor, task, "release")
     if task.assignee_id is not None:
-        task.assignee_id = None
         case = db.session.get(Case, task.case_id)
+        # The case is nobody's any more when its holder was the one who held this task; either way the case
+        # changed, so its version moves (API.md: with every change).
+        write_case(case, {"assignee_id": None} if case.assignee_id == task.assignee_id else {})
+        task.assignee_id = None
         audit.record(case, actor.username, "task_released", {"task": task.name, "task_id": task.id}, now)
     return task
 
@@ -134,6 +149,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         handler(actor, task, data, now)
         task.state, task.completed_at, task.completed_by = "completed", now, actor.username
         task.assignee_id = task.assignee_id or actor.user_id
+        write_case(case, {})  # the workflow did not move, but the case did (its tasks, its history)
         audit.record(case, actor.username, "task_completed", {"task": task.name, "task_id": task.id, "data": data},
                      now)
         db.session.flush()
@@ -142,6 +158,12 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     meta = parsed.user_tasks[task.name]
     if meta.form_file:
         validate(parsed.forms[meta.form_file], data)
+    values = rule_values()
+    checks = TASK_FORM_CHECKS.get((case.process, task.name))
+    if checks:
+        workflow_data = _stored_data(parsed, case)
+        for check in checks:
+            check(case, data, workflow_data, values, now)
     # Conditional: of two completions at once, exactly one changes the row (the other waits for the row lock on
     # PostgreSQL, then finds the task done).
     completion = {"state": "completed", "completed_at": now, "completed_by": actor.username,
@@ -151,7 +173,6 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     reflect(task, completion)
     # Only now, when the step will run: a refused form or a lost race leaves the live workflow for the next step.
     parsed, workflow = load_workflow(case)
-    values = rule_values()
     with engine_context(now, values):
         runtime.complete_user_task(workflow, UUID(task.id), data)
         before = case.status
@@ -163,6 +184,17 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         for hook in TASK_COMPLETED_HOOKS:
             hook(case, task.name, data, data_after, now, actor)
     return case
+
+
+def _stored_data(parsed: ParsedProcess, case: Case) -> Callable[[], dict[str, Any]]:
+    """The case's workflow data, restored from its stored state on the first call. Not the live workflow: a check
+    that refuses must leave that one kept for the step that will run (engine.workflow_cache)."""
+
+    @cache
+    def data() -> dict[str, Any]:
+        return runtime.inspect(runtime.loads(parsed, case.workflow_state)).data
+
+    return data
 
 
 def _open_tasks_query(

@@ -331,10 +331,13 @@ def test_no_rates_in_force_goes_to_the_clerk(rates, clerk, supervisor):
                       now=at("2018-03-20 10:00"))
     assert case.status == "under_review"
     assert any("没有生效的失业保险待遇标准" in r for r in case.summary["review_reasons"])
-    # Approving without an amount is sent back to the clerk; with one it needs the supervisor.
-    case = complete(clerk, case, "review_claim", {"decision": "approve", "reason": "按规则核定"},
-                    at("2018-03-20 11:00"))
-    assert case.status == "under_review" and "月发放标准" in case.summary["review_reasons"][0]
+    # Approving without an amount is refused naming it (nothing changes); with one it needs the supervisor.
+    version = case.version
+    with pytest.raises(DataInvalid) as bad:
+        complete(clerk, case, "review_claim", {"decision": "approve", "reason": "按规则核定"}, at("2018-03-20 11:00"))
+    assert set(bad.value.fields) == {"approved_monthly_amount"}
+    db.session.refresh(case)
+    assert case.status == "under_review" and case.version == version
     case = complete(clerk, case, "review_claim", {"decision": "approve", "reason": "按2018年标准",
                                                   "approved_monthly_amount": "1200.00"}, at("2018-03-20 12:00"))
     assert case.status == "awaiting_approval"
@@ -374,6 +377,7 @@ def test_approval_letter_states_amount_months_schedule_and_rule(rates, clerk):
     assert "2021年3月1日" in text and "2022年8月31日" in text  # start and end of the 18 months
     assert "第18期" in text and "2022年8月" in text
     assert "E04" in text and "M5" in text and "A1" in text and "最低工资1500.00元/月×90%" in text
+    assert text.count("适用规则") == 1 and text.count("E04") == 1  # stated once, in the letter's table
     assert "六十日内" in text and "六个月内" in text
     assert letter.verification_code in text
 
@@ -395,6 +399,7 @@ def test_refusal_letter_states_the_reason_and_rule(rates, clerk):
     text = pdf_text(letter)
     assert "不予核定失业保险待遇通知书" in text
     assert "不符合“已办理失业登记”的条件" in text and "E01" in text
+    assert text.count("适用规则") == 1  # stated once
     assert "六十日内" in text and "六个月内" in text
 
 
@@ -582,8 +587,10 @@ def test_bad_intake_names_the_field(rates, clerk, overrides, field):
     assert db.session.scalar(select(Task.id)) is None
 
 
-def test_a_zero_amount_is_sent_back_to_the_clerk(rates, clerk):
+def test_a_zero_amount_is_refused_naming_the_field(rates, clerk):
+    # Refused before the workflow runs (tests/integration/test_legal_limits.py), not sent back as a new review.
     case = open_claim(clerk, claim_data(contribution_months=40, separation_reason="voluntary"))
-    case = complete(clerk, case, "review_claim", {"decision": "approve", "reason": "x",
-                                                  "approved_monthly_amount": "0"}, OPENED)
-    assert case.status == "under_review" and case.summary["review_reasons"] == ["月发放标准须大于0"]
+    with pytest.raises(DataInvalid) as bad:
+        complete(clerk, case, "review_claim", {"decision": "approve", "reason": "x", "approved_monthly_amount": "0"},
+                 OPENED)
+    assert bad.value.fields == {"approved_monthly_amount": "月发放标准须大于0"}

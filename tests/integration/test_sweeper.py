@@ -8,12 +8,14 @@ import sys
 import textwrap
 import threading
 
+import pytest
 from sqlalchemy import func, select, update
 
 from engine import documents, escalation, services
 from engine.db import db
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import open_tasks
+from engine.validation import DataInvalid
 from tests.conftest import TEST_DB_URL, at, requires_postgres
 from tests.factories import complete, ordered_case, wage_arrears_intake
 
@@ -102,6 +104,28 @@ def test_after_a_scheduler_outage_the_levels_still_come_their_interval_apart(ctx
     assert report.escalated == [f"{case.number} check_payment → level 1"]
     assert escalation.sweep(at("2021-03-23 09:00")).escalated == []
     assert escalation.sweep(at("2021-03-25 00:00")).escalated == [f"{case.number} check_payment → level 2"]
+
+
+def test_a_supervisor_reassigning_an_overdue_task_frees_it_and_moves_the_case_version(ctx, inspector, supervisor):
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))
+    check = open_tasks(case)[0]
+    services.claim_task(inspector, check.id, at("2021-03-05 09:00"))
+    for moment in ("2021-03-09 00:00", "2021-03-11 00:00"):  # levels 1 and 2: a supervision task
+        escalation.sweep(at(moment))
+    supervision = db.session.scalars(select(Task).where(Task.name == "supervise_overdue")).one()
+    db.session.refresh(case)
+    version = case.version
+    with pytest.raises(DataInvalid) as blank:
+        services.complete_task(supervisor, supervision.id, {"action": "urged", "comment": "   "}, version,
+                               at("2021-03-11 09:00"))
+    assert set(blank.value.fields) == {"comment"}
+    done = services.complete_task(supervisor, supervision.id, {"action": "reassigned", "comment": "改由他人办理"},
+                                  version, at("2021-03-11 09:00"))
+    assert done.version > version
+    db.session.refresh(check)
+    assert check.state == "open" and check.assignee_id is None  # back in the region's unassigned queue
+    assert db.session.get(Task, supervision.id).state == "completed"
 
 
 def test_the_supervision_notice_says_each_thing_once(ctx, inspector, supervisor):

@@ -67,9 +67,18 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     by_kind = {row.kind: row for row in rows}
     order = _text(documents.path_of(by_kind["rectification_order"]))
     assert "100,000.00元" in order and "人民币壹拾万元整" in order and "2021年2月18日" in order
+    assert "在鹿城镇安置房二期项目中拖欠" in order
     acceptance = _text(documents.path_of(by_kind["acceptance_notice"]))
     assert "六十个工作日内（即" in acceptance
     assert by_kind["rectification_order"].number == "楚市人社监令〔2021〕1号"
+
+
+def test_a_project_name_that_says_project_is_not_doubled():
+    from engine.wage_arrears import _project
+
+    assert _project({"project": {"name": "楚雄市体育馆项目"}}) == "楚雄市体育馆项目"
+    assert _project({"project": {"name": "鹿城大道改扩建工程"}}) == "鹿城大道改扩建工程"
+    assert _project({"project": {"name": "鹿城镇安置房二期"}}) == "鹿城镇安置房二期项目"
 
 
 def test_verify_page_shows_the_document_without_personal_data(client, inspector):
