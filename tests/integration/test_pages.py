@@ -668,9 +668,8 @@ def test_app_env_cannot_select_the_test_configuration(monkeypatch):
     """TestConfig's secret key is in the repository: a deployment with APP_ENV=test must not run on it."""
     import pytest
 
-    from web import create_app
-
     import config
+    from web import create_app
 
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setattr(config.Config, "SECRET_KEY", None)  # as on a machine without SECRET_KEY set
