@@ -362,11 +362,18 @@ def test_task_list_claim_release_complete(insp, insp2):
     assert insp2.post(f"/tasks/{task['id']}/release").status_code == 403
     assert counts() == before
 
+    held = insp.get(f"/cases/{case['number']}").get_json()
+    assert held["assignee"] == "insp_cx"
     released = insp.post(f"/tasks/{task['id']}/release")
     assert released.status_code == 200
     assert released.get_json()["assignee"] is None
+    # The case is nobody's again, and the change moved its version.
+    free = insp.get(f"/cases/{case['number']}").get_json()
+    assert free["assignee"] is None and free["version"] > held["version"]
     assert insp2.post(f"/tasks/{task['id']}/claim").get_json()["assignee"] == "insp_cx2"
+    assert insp.get(f"/cases/{case['number']}").get_json()["assignee"] == "insp_cx2"
     assert insp2.post(f"/tasks/{task['id']}/release").status_code == 200
+    assert insp.get(f"/cases/{case['number']}").get_json()["assignee"] is None
 
     version = insp.get(f"/cases/{case['number']}").get_json()["version"]
     done = insp.post(f"/tasks/{task['id']}/complete", {"data": {"decision": "accept"}, "case_version": version})
