@@ -52,6 +52,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+def like_escape(typed: str) -> str:
+    """Text a user typed, for LIKE ... ESCAPE '\\': `%` and `_` are then the characters themselves, not wildcards."""
+    return typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def upsert(table: Table, rows: list[dict[str, Any]], keys: Sequence[str], keep: Collection[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET every other given column but `keep`, in the caller's
     transaction, on SQLite and PostgreSQL alike. Rows are written in the order given: callers that may race sort

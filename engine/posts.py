@@ -18,7 +18,7 @@ from engine.regions import region_name
 from engine.sandbox import money
 from engine.services._common import rule_values, transactional
 from engine.summaries import money_text
-from engine.validation import MONEY_RE, validate
+from engine.validation import POSITIVE_MONEY_PATTERN, TEXT_PATTERN, validate
 
 POST_KINDS = ("disinfection", "sanitation", "community_service", "other")
 POST_KIND_TITLES = {
@@ -67,14 +67,14 @@ def post_json(post: Post) -> dict[str, Any]:
     }
 
 
-_TEXT = {"type": "string", "minLength": 1}
+_TEXT = {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}  # not blank, no control characters
 POST_FIELDS: dict[str, dict] = {
     "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},
     "kind": {"type": "string", "enum": list(POST_KINDS), "title": "岗位类别", "x-enum-titles": POST_KIND_TITLES},
     "employer": {**_TEXT, "maxLength": 100, "title": "用工单位或社区"},
     "region": {"type": "string", "format": "region", "title": "行政区划代码"},
     "slots": {"type": "integer", "minimum": 1, "maximum": 100000, "title": "岗位数"},
-    "monthly_pay": {"type": "string", "format": "money", "pattern": MONEY_RE.pattern, "title": "月工资（元）"},
+    "monthly_pay": {"type": "string", "format": "money", "pattern": POSITIVE_MONEY_PATTERN, "title": "月工资（元）"},
     "start_date": {"type": "string", "format": "date", "title": "开始日期"},
     "end_date": {"type": "string", "format": "date", "title": "结束日期"},
     "work_place": {"type": ["string", "null"], "maxLength": 100, "title": "工作地点"},

@@ -1,14 +1,18 @@
 """The 131 service (一次职业指导、三个岗位信息、一次培训) owed to temp_job job seekers: the `service_131` projection row
 per case, written with every write of a temp_job case's row (engine.services.cases.write_case), and the
-per-region report that reads it, so reports never open workflow state."""
+per-region report that reads it, so reports never open workflow state; and the checks of the service's forms that
+a JSON Schema cannot say (dates not in the future, three different offers)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, String, func, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import calendar
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.db import db
 from engine.errors import DataInvalid, NotFound
@@ -16,6 +20,7 @@ from engine.models import Case
 from engine.placements import PROCESS, SERVICE_131_PARTS, case_expr
 from engine.regions import region_name
 from engine.services.cases import CASE_WRITTEN_HOOKS
+from engine.services.tasks import TASK_FORM_CHECKS
 from engine.validation import REGION_RE
 
 
@@ -57,6 +62,57 @@ def _project_131(case: Case) -> None:
 
 
 CASE_WRITTEN_HOOKS.append(_project_131)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The 131 service's forms: what a JSON Schema cannot say.
+
+# Per task, the dates of things already done (guidance given, training recommended, reporting for work).
+_DONE_DATES = {"career_guidance": ("guidance_date",), "training": ("training_date",),
+               "confirm_placement": ("reported_on",)}
+
+
+def _offer_key(offer: dict[str, Any]) -> tuple[str, str]:
+    """Employer and post, with case and spacing ignored: "甲公司 保洁" and "甲公司  保洁 " are one offer."""
+    def norm(value: Any) -> str:
+        return " ".join(str(value or "").split()).casefold()
+
+    return norm(offer.get("employer")), norm(offer.get("job"))
+
+
+def _check_form(task: str) -> Callable[..., None]:
+    """The check of `task`'s form (engine.services.tasks.TASK_FORM_CHECKS: before the step runs, so a refusal
+    changes nothing): no date in the future or before the case was opened, three offers of three different posts."""
+    return lambda case, form, workflow_data, values, now: _check_dates_and_offers(case, task, form, now)
+
+
+def _check_dates_and_offers(case: Case, task: str, form: dict[str, Any], now: datetime) -> None:
+    dated = [(name, form.get(name)) for name in _DONE_DATES.get(task, ())]
+    fields: dict[str, str] = {}
+    if task == "job_offers":
+        offers = [o for o in form.get("offers") or [] if isinstance(o, dict)]
+        dated += [(f"offers.{i}.date", offer.get("date")) for i, offer in enumerate(offers)]
+        first: dict[tuple[str, str], int] = {}
+        for i, offer in enumerate(offers):
+            key = _offer_key(offer)
+            if key in first:
+                fields[f"offers.{i}.job"] = f"与第 {first[key] + 1} 个岗位相同：须推荐3个不同的岗位"
+            first.setdefault(key, i)
+    today, opened = calendar.local_date(now), calendar.local_date(case.opened_at)
+    for name, value in dated:
+        if not isinstance(value, str):
+            continue
+        day = date.fromisoformat(value)  # the form schema checked the format
+        if day > today:
+            fields[name] = f"日期不能晚于今天（{today.isoformat()}）"
+        elif day < opened:
+            fields[name] = f"日期不能早于求职登记日期（{opened.isoformat()}）"
+    if fields:
+        raise DataInvalid(fields)
+
+
+for _task in ("career_guidance", "job_offers", "training", "confirm_placement"):
+    TASK_FORM_CHECKS.setdefault((PROCESS, _task), []).append(_check_form(_task))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -5,17 +5,65 @@ message beside its input."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema.protocols import Validator
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-MONEY_RE = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
-PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
-REGION_RE = re.compile(r"^[1-8][0-9]{5}$")
+
+@functools.cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` (ECMA-262, as JSON Schema and HTML mean it) compiled for Python: an unescaped `$` outside a
+    character class becomes `\\Z`, because Python's `$` also matches before a final newline ("532301\\n")."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+class WholeString:
+    """A regex a value must match as a whole. `pattern` stays its ECMA-262 text, which the schemas, openapi.json
+    and the HTML forms publish; `match` (like `fullmatch` and `search`) never stops before a trailing newline."""
+
+    __slots__ = ("pattern", "regex")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.regex = ecma_regex(pattern)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.regex.fullmatch(text)
+
+    fullmatch = search = match
+
+
+MONEY_RE = WholeString(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+# Money that must be more than zero (an amount owed, a wage): "0.01" up, at most two decimals.
+POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+PHONE_RE = WholeString(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
+REGION_RE = WholeString(r"^[1-8][0-9]{5}$")
+# A name or title: at least one visible character and no control characters (C0, DEL, C1, line separators), which
+# would break notices, exports and logs. Unambiguous classes, so a long value costs linear time.
+TEXT_PATTERN = (r"^[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f]"
+                r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")
+_DATE_RE = WholeString(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # The largest row id: PostgreSQL's INTEGER. An id past it in a URL or a body is refused, not sent to the database.
 MAX_ROW_ID = 2**31 - 1
 
@@ -52,7 +100,7 @@ def _is_uscc(value: object) -> bool:
 def _is_date(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+    if not _DATE_RE.match(value):
         raise ValueError("not YYYY-MM-DD")
     date.fromisoformat(value)
     return True
@@ -77,6 +125,11 @@ _FORMAT_MESSAGES = {
     "region": "行政区划代码须为6位数字",
 }
 
+_PATTERN_MESSAGES = {
+    POSITIVE_MONEY_PATTERN: "金额须大于 0，以元为单位，最多两位小数，如 \"12500.00\"",
+    TEXT_PATTERN: "须含有文字，且不能含换行等控制字符",
+}
+
 
 class DataInvalid(ValueError):
     """Raised with every field's message; nothing was changed."""
@@ -87,14 +140,23 @@ class DataInvalid(ValueError):
         self.message = message
 
 
-_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+def _pattern(validator: Validator, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    # jsonschema searches with Python's re, where `$` matches before a final newline; JSON Schema means ECMA-262.
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _validator(schema: dict) -> Draft202012Validator:
+# Draft 2020-12 with `pattern` evaluated as ECMA-262 does: the validator every form and request goes through.
+SchemaValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+_validators: dict[int, tuple[dict, Validator]] = {}
+
+
+def _validator(schema: dict) -> Validator:
     # Schemas are loaded once per process version and kept, so identity is a safe cache key.
     hit = _validators.get(id(schema))
     if hit is None or hit[0] is not schema:
-        hit = (schema, Draft202012Validator(schema, format_checker=format_checker))
+        hit = (schema, SchemaValidator(schema, format_checker=format_checker))
         _validators[id(schema)] = hit
     return hit[1]
 
@@ -138,6 +200,8 @@ def _message(error) -> str:
     if v == "maxLength":
         return f"最多 {error.validator_value} 个字符"
     if v == "pattern":
+        if error.validator_value in _PATTERN_MESSAGES:
+            return _PATTERN_MESSAGES[error.validator_value]
         if "money" in str(error.schema.get("format", "")):
             return _FORMAT_MESSAGES["money"]
         return "格式无效"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine import calendar
@@ -12,7 +12,7 @@ from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
 from engine.sandbox import money, money_str
-from engine.services.cases import STATUS_HOOKS, TASK_COMPLETED_HOOKS
+from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, TASK_COMPLETED_HOOKS
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.validation import DataInvalid
 
@@ -122,7 +122,18 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Form checks (engine.services.tasks.TASK_FORM_CHECKS): figures the law bounds, refused before the step runs.
+# Intake and form checks a JSON Schema cannot say, refused before anything is written.
+
+def _check_period(case: Case, data: dict[str, Any], parsed: Any, now: datetime) -> None:
+    # The arrears period runs forwards and has ended by the day the complaint is received: wages not yet due are
+    # not in arrears. (After the intake schema: both dates are valid YYYY-MM-DD.)
+    start, end = date.fromisoformat(data["period_from"]), date.fromisoformat(data["period_to"])
+    received = calendar.local_date(now)
+    if end < start:
+        raise DataInvalid({"period_to": "拖欠截止日期不能早于拖欠起始日期"})
+    if end > received:
+        raise DataInvalid({"period_to": f"拖欠截止日期不能晚于投诉登记日期（{received.isoformat()}）"})
+
 
 def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                    now: datetime) -> None:
@@ -178,6 +189,7 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
 
 TASK_COMPLETED_HOOKS.append(_on_task_completed)
 STATUS_HOOKS.append(_on_status)
+OPEN_CASE_CHECKS.setdefault("wage_arrears", []).append(_check_period)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "check_payment"), []).append(_check_payment)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_check_enforcement)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import audit, calendar, processes
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.clock import engine_context
-from engine.db import db
+from engine.db import db, like_escape
 from engine.errors import CaseChanged, DataInvalid, Forbidden, NotFound
 from engine.models import AuditEvent, Case, Task, Timer, User
 from engine.rules import RULES
@@ -312,8 +312,10 @@ def list_cases(
     if overdue:
         query = query.where(Case.closed_at.is_(None), Case.due_at < now)
     if q:
-        needle = f"%{q.strip().lower()}%"
-        query = query.where(or_(Case.search_text.like(needle), Case.number.like(needle.upper())))
+        # `%` and `_` typed in a search are the characters themselves, not LIKE's wildcards.
+        needle = f"%{like_escape(q.strip().lower())}%"
+        query = query.where(or_(Case.search_text.like(needle, escape="\\"),
+                                Case.number.like(needle.upper(), escape="\\")))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if total <= (page - 1) * per_page:
         return [], total

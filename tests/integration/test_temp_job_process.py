@@ -455,7 +455,7 @@ def test_131_parts_given_after_referral_keep_the_status_and_close_with_the_case(
     assert case.status == "in_service"
     assert wf_task_names(case) == ["career_guidance", "job_offers", "match_post", "training"]
     case = step(clerk, case, "match_post", {"post_id": post.id}, at("2021-02-03 10:00"))
-    case = step(clerk, case, "training", TRAINING, at("2021-02-04 10:00"))
+    case = step(clerk, case, "training", {**TRAINING, "training_date": "2021-02-04"}, at("2021-02-04 10:00"))
     assert case.status == "referred" and case.summary["post_id"] == post.id
     assert case.summary["service_131_owed"] == ["career_guidance", "job_offers"]
     case = step(clerk, case, "confirm_placement", {"placed": True}, at("2021-02-05 10:00"))

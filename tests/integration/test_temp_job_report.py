@@ -28,7 +28,7 @@ def people(ctx):
     def case(actor: Actor, region: str, n: int, *parts: tuple[str, dict]):
         c = services.open_case(actor, "temp_job", region, intake(id_prefix=f"{region}199001{n:02d}001"), T)
         for name, data in parts:
-            c = complete(actor, c, name, data, at("2021-02-03 10:00"))
+            c = complete(actor, c, name, data, at("2021-02-05 10:00"))  # after the forms' dates
         return c
 
     case(cx, "532301", 1)                                                                   # owes all three

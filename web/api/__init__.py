@@ -60,15 +60,41 @@ def _unexpected(exc: Exception):
     return error(500, "internal_error", "服务器内部错误，已记录，请稍后重试")
 
 
+# How deep a request body may nest: the deepest form is a few levels; validating, storing and rendering deeper
+# data recurses, and the parser itself runs out of stack long before the body size limit.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` deep; a loop, not recursion, over hostile input."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        elif not isinstance(node, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node)
+    return False
+
+
 def json_body(schema: dict | None = None) -> dict:
     """The request's JSON object, validated against `schema`; a clear 400 otherwise."""
     if not request.is_json:
         raise DataInvalid({"body": "请求须为 JSON（Content-Type: application/json）"}, "请求体不是 JSON")
-    body = request.get_json(silent=True)
+    too_deep = DataInvalid({"body": f"JSON 嵌套层级过深（最多 {MAX_JSON_DEPTH} 层）"}, "请求体不是有效的 JSON")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # `silent` covers ValueError only
+        raise too_deep from None
     if body is None:
         raise DataInvalid({"body": "JSON 格式错误"}, "请求体不是有效的 JSON")
     if not isinstance(body, dict):
         raise DataInvalid({"body": "须为 JSON 对象"})
+    if _too_deep(body, MAX_JSON_DEPTH):
+        raise too_deep
     if schema is not None:
         validate(schema, body)
     return body
@@ -78,11 +104,11 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise DataInvalid({name: "须为整数"}) from None
-    if not low <= value <= high:
+    # int() would also take " 5\n", "1_0" and non-ASCII digits.
+    if not ascii_digits(raw.removeprefix("-")):
+        raise DataInvalid({name: "须为整数"})
+    value = int(raw) if len(raw) <= 20 else None  # longer is past any bound (and int() refuses 4,300 digits)
+    if value is None or not low <= value <= high:
         raise DataInvalid({name: f"须在 {low} 到 {high} 之间"})
     return value
 

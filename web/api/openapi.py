@@ -7,6 +7,7 @@ import json
 from functools import lru_cache
 
 from engine import processes
+from engine.services.cases import OPENING_ROLES
 from web.api import schemas as s
 
 
@@ -66,7 +67,7 @@ def build_spec() -> dict:
         "/cases": {
             "post": _op("Open a case", body=open_case, ok=s.CASE, status="201"),
             "get": _op("List cases in the caller's region", ok=s.page_of(s.CASE), params=[
-                _q("process", {"type": "string"}), _q("status", {"type": "string"}),
+                _q("process", {"enum": sorted(OPENING_ROLES)}), _q("status", {"enum": list(s.case_statuses())}),
                 _q("region", {"type": "string"}), _q("overdue", {"type": "boolean"}),
                 _q("q", {"type": "string"}, "case number, names, employer"), *PAGING]),
         },

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
+from engine import processes
 from engine.services.cases import OPENING_ROLES
+
+# The process models' scripts set a case's status (`status = 'cleared'`); every case opens as "received".
+_STATUS_SET = re.compile(r"""\bstatus\s*=\s*['"]([a-z_]+)['"]""")
+
+
+@functools.lru_cache(maxsize=32)
+def _statuses_in(model: str) -> frozenset[str]:
+    return frozenset(_STATUS_SET.findall(model))
+
+
+def case_statuses() -> tuple[str, ...]:
+    """Every status a case can have, read from the process models in bpmn/ (`GET /cases?status=`)."""
+    found = {"received"}
+    for process in processes.process_names():
+        for name, text in processes.read_files(process).items():
+            if name.endswith(".bpmn"):
+                found |= _statuses_in(text)
+    return tuple(sorted(found))
+
 
 TOKEN_REQUEST = {
     "type": "object",

@@ -22,7 +22,7 @@ from web.api import (
     query_region,
     token_required,
 )
-from web.api.schemas import COMPLETE_TASK_REQUEST, OPEN_CASE_REQUEST, TOKEN_REQUEST
+from web.api.schemas import COMPLETE_TASK_REQUEST, OPEN_CASE_REQUEST, TOKEN_REQUEST, case_statuses
 from web.api.serializers import case_json, event_json, task_json
 
 # Extra sections of a case (documents, escalations), filled in by the modules that own them.
@@ -95,7 +95,7 @@ def list_cases():
     q = request.args.get("q") or None
     if q is not None and len(q) > 100:
         raise DataInvalid({"q": "最多 100 个字符"})
-    status = request.args.get("status") or None
+    status = query_choice("status", case_statuses())
     rows, total = services.list_cases(g.actor, now=now(), process=process, status=status, region=region,
                                       overdue=query_bool("overdue"), q=q, page=page, per_page=per_page)
     return page_json([case_json(c) for c in rows], total, page, per_page)
