@@ -26,6 +26,7 @@ from engine.db import UTCDateTime, db
 from engine.regions import lineage
 from engine.sandbox import BPMN_HELPERS
 from engine.services._common import rule_values
+from engine.textfiles import decode_text
 from engine.validation import REGION_RE, DataInvalid
 
 CENT = Decimal("0.01")
@@ -128,12 +129,20 @@ class ImportResult:
     updated: int
 
 
-def import_rates(text: str, actor_name: str, now: datetime) -> ImportResult:
-    """Load rates from CSV text (header: region,effective_from,minimum_wage,benefit_rate,subsistence_rate[,note]).
+def import_rates(source: str | bytes, actor_name: str, now: datetime) -> ImportResult:
+    """Load rates from CSV (header: region,effective_from,minimum_wage,benefit_rate,subsistence_rate[,note]): text,
+    or the file's bytes in UTF-8 or GBK (engine.textfiles).
 
     All or nothing: any bad cell raises DataInvalid naming `line N.column`; a (region, effective_from) already
     loaded is updated. Does not commit."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = decode_text(source, "CSV") if isinstance(source, bytes) else source
+    try:
+        return _import_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")), actor_name, now)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit: not a rates file
+        raise DataInvalid({"file": f"CSV 格式错误：{exc}"}, "CSV 数据有误，未导入任何一行") from exc
+
+
+def _import_rows(reader: csv.DictReader, actor_name: str, now: datetime) -> ImportResult:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in RATE_COLUMNS[:5] if c not in header]
     if missing:

@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 
 from engine.actors import Actor, region_filter, scope_prefix
-from engine.db import db, upsert
+from engine.db import db, like_escape, upsert
 from engine.errors import DataInvalid, Forbidden, NotFound
 from engine.ledger_sheet import BY_KEY, RowError, read_rows, validate_row
 from engine.placements import PRIORITY_GROUPS, LedgerWorker
@@ -73,9 +73,10 @@ def _import_region(actor: Actor, region: str | None) -> str:
     return region
 
 
-def _require_ledger_role(actor: Actor) -> None:
+def _require_ledger_role(actor: Actor, message: str = "只有经办人员或科室负责人可以管理回访台账") -> None:
+    """Clerks and supervisors (and administrators): the ledger names people with their phones and employers."""
     if not any(actor.has_role(r) for r in ("clerk", "supervisor")):
-        raise Forbidden("只有经办人员或科室负责人可以管理回访台账")
+        raise Forbidden(message)
 
 
 @transactional
@@ -151,6 +152,9 @@ def worker_json(worker: LedgerWorker) -> dict[str, Any]:
 
 
 def workers_in_scope(actor: Actor, region: str | None):
+    """The ledger's workers `actor` may read, as a query: every reader (lists, exports, bulk cases) starts here,
+    so the role check is here too."""
+    _require_ledger_role(actor, "只有经办人员或科室负责人可以查看回访台账")
     query = select(LedgerWorker).where(region_filter(LedgerWorker.region, actor))
     if region:
         if not REGION_RE.match(region):
@@ -169,7 +173,7 @@ def list_workers(actor: Actor, *, region: str | None = None, which: str | None =
             raise DataInvalid({"list": "取值应为 " + " | ".join(LISTS)})
         query = query.where(LISTS[which][1]())
     if q:
-        query = query.where(LedgerWorker.name.like(f"%{q.strip()}%"))
+        query = query.where(LedgerWorker.name.like(f"%{like_escape(q.strip())}%", escape="\\"))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(LedgerWorker.region, LedgerWorker.id)
                               .offset((page - 1) * per_page).limit(per_page))

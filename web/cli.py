@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -82,40 +83,66 @@ def verify() -> None:
 
 
 @click.command("seed-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist (for make run)")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users or data already exist (for make run)")
 def seed_demo(if_empty: bool) -> None:
     """Load demo users and cases across the Chuxiong prefecture's counties."""
     from web.demo import seed
 
-    seed(click.echo, if_empty=if_empty)
+    try:
+        seed(click.echo, if_empty=if_empty)
+    except Conflict as exc:
+        fail(exc)
 
 
 scheduler_cli = AppGroup("scheduler", help="Run the escalation scheduler.")
 documents_cli = AppGroup("documents", help="The notice outbox.")
 
 
-def _parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use ISO 8601, e.g. 2021-02-01T09:00+08:00", param_hint="--now") from None
-    if moment.tzinfo is None:
-        from engine import calendar
+NOW_YEARS = range(2000, 2101)
 
-        moment = moment.replace(tzinfo=calendar.get_timezone())
-    return moment
+
+class MomentType(click.ParamType):
+    """The one type of every `--now`: an ISO 8601 moment, e.g. 2021-02-01T09:00+08:00 (without an offset: in the
+    configured time zone), in the years NOW_YEARS. Dates near year 1 or 9999 overflow in time-zone and working-day
+    arithmetic, and are typos anyway."""
+
+    name = "datetime"
+
+    def convert(self, value: str | datetime, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                self.fail("use ISO 8601, e.g. 2021-02-01T09:00+08:00", param, ctx)
+        if moment.tzinfo is None:
+            from engine import calendar
+
+            moment = moment.replace(tzinfo=calendar.get_timezone())
+        if moment.year not in NOW_YEARS:
+            self.fail(f"{value} is out of range: the year must be {NOW_YEARS.start} to {NOW_YEARS.stop - 1}",
+                      param, ctx)
+        return moment
+
+
+MOMENT = MomentType()
+
+
+def now_option(help_text: str) -> Callable[[Callable], Callable]:
+    """`--now MOMENT` (default: the real time, which the command takes with `now or datetime.now(UTC)`)."""
+    return click.option("--now", type=MOMENT, default=None, help=help_text)
 
 
 @click.command("sweep")
-@click.option("--now", "now_text", help="Sweep as if at this time (ISO 8601, e.g. 2021-02-01T09:00+08:00)")
+@now_option("Sweep as if at this time (ISO 8601, e.g. 2021-02-01T09:00+08:00)")
 @click.option("--dry-run", is_flag=True, help="Print what would fire and escalate; change nothing")
-def sweep_command(now_text: str | None, dry_run: bool) -> None:
+def sweep_command(now: datetime | None, dry_run: bool) -> None:
     """Run one escalation sweep: fire due timers, escalate overdue tasks, render waiting notices."""
     from engine import escalation
 
-    now = _parse_now(now_text)
+    now = now or datetime.now(UTC)
     if dry_run:
         plan = escalation.forecast(now)
         for item in plan:

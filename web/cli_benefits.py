@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from engine.db import db
 from engine.validation import DataInvalid
-from web.cli import fail
+from web.cli import fail, now_option
 
 SAMPLE_RATES = Path(__file__).resolve().parent.parent / "bpmn" / "benefit_claim" / "sample_rates_532300.csv"
 
@@ -24,15 +24,16 @@ benefits_cli.add_command(rates_cli)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--by", "imported_by", default="cli", help="Name recorded as the importer")
 def rates_import(file: str, imported_by: str) -> None:
-    """Load rates from FILE.csv (region,effective_from,minimum_wage,benefit_rate,subsistence_rate[,note]).
+    """Load rates from FILE.csv (region,effective_from,minimum_wage,benefit_rate,subsistence_rate[,note]) in UTF-8
+    or GBK (as Chinese Excel saves it).
 
     All rows or none: a bad cell is reported as `line N.column` and nothing is loaded. benefit_rate may be blank
     (then the rule benefit_rate_percent of the minimum wage applies)."""
     from engine import benefit_rates
+    from engine.textfiles import read_text
 
-    text = Path(file).read_text(encoding="utf-8")
     try:
-        result = benefit_rates.import_rates(text, imported_by, datetime.now(UTC))
+        result = benefit_rates.import_rates(read_text(file), imported_by, datetime.now(UTC))
         db.session.commit()
     except DataInvalid as exc:
         fail(exc)
@@ -54,13 +55,12 @@ def rates_list(region: str | None) -> None:
 
 
 @benefits_cli.command("pay")
-@click.option("--now", "now_text", help="Run as if at this time (ISO 8601, e.g. 2021-03-01T09:00+08:00)")
-def pay(now_text: str | None) -> None:
+@now_option("Run as if at this time (ISO 8601, e.g. 2021-03-01T09:00+08:00)")
+def pay(now: datetime | None) -> None:
     """Pay every scheduled month due by today; claims whose schedule ended are closed."""
     from engine import benefit_payments
-    from web.cli import _parse_now
 
-    result = benefit_payments.run_payments(_parse_now(now_text))
+    result = benefit_payments.run_payments(now or datetime.now(UTC))
     for line in result.errors:
         click.echo(f"error: {line}", err=True)
     click.echo(f"{result.paid} monthly payments made for {result.cases} claims, {len(result.errors)} errors")
@@ -100,8 +100,9 @@ def seed_benefits(users: dict, now: datetime, echo: Callable[[str], None]) -> No
     from engine import benefit_payments, benefit_rates, calendar, services
     from engine.models import Case
     from engine.services.cases import open_tasks
+    from engine.textfiles import read_text
 
-    result = benefit_rates.import_rates(SAMPLE_RATES.read_text(encoding="utf-8"), "demo", now)
+    result = benefit_rates.import_rates(read_text(SAMPLE_RATES), "demo", now)
     db.session.commit()
     echo(f"loaded {result.created + result.updated} benefit rates for Chuxiong (sample)")
     if db.session.scalar(select(Case.id).where(Case.process == "benefit_claim").limit(1)) is not None:

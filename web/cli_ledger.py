@@ -4,6 +4,7 @@ demo data (appended to web.demo.DEMO_SEEDERS when this module is imported, which
 from __future__ import annotations
 
 import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -82,12 +83,23 @@ def import_command(path: str, region: str, username: str | None, create_cases: b
         _print_cases(ledger.create_cases(actor, datetime.now(UTC), region=region, priority_group=priority_group))
 
 
+def _export_target(ctx: click.Context, param: click.Parameter, path: str) -> str:
+    """Checked before any list is read: click.Path checks only a file that exists, not the directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise click.BadParameter(f"directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"directory {directory} is not writable")
+    return path
+
+
 @ledger_cli.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.argument("path", type=click.Path(dir_okay=False, writable=True), callback=_export_target)
 @click.option("--region", help="Only this region (default: all the user's)")
 @click.option("--user", "username", help="Act as this user (default: the system account)")
 def export_command(path: str, region: str | None, username: str | None) -> None:
-    """Write the three lists of the notice (going home, returning, unemployed) to PATH as Excel sheets."""
+    """Write the three lists of the notice (going home, returning, unemployed) to PATH as Excel sheets (whole or
+    not at all: an existing file is replaced only when the new one is complete)."""
     from engine import ledger, ledger_export
     from engine.errors import EngineError
     from engine.validation import DataInvalid
@@ -196,10 +208,19 @@ def seed_temp_jobs(users: dict[str, Actor], now: datetime, echo) -> None:
         task = next(t for t in open_tasks(case) if t.name == name)
         return services.complete_task(actor, task.id, data, case.version, when)
 
-    guidance = {"guidance_date": (day - timedelta(days=38)).isoformat(), "guidance_content": "求职技巧与职业规划指导"}
-    offers = {"offers": [{"employer": e, "job": j, "date": (day - timedelta(days=37)).isoformat()} for e, j in (
-        ("楚雄鹿城物业公司", "保洁员"), ("彝人古镇酒店", "客房服务员"), ("楚雄市某超市", "理货员"))]}
-    training = {"training_programme": "家政服务员培训", "training_date": (day - timedelta(days=36)).isoformat()}
+    def on(when: datetime) -> str:
+        return calendar.local_date(when).isoformat()  # each part of the 131 service dated the day it is recorded
+
+    def guidance(when: datetime) -> dict:
+        return {"guidance_date": on(when), "guidance_content": "求职技巧与职业规划指导"}
+
+    def offers(when: datetime) -> dict:
+        return {"offers": [{"employer": e, "job": j, "date": on(when)} for e, j in (
+            ("楚雄鹿城物业公司", "保洁员"), ("彝人古镇酒店", "客房服务员"), ("楚雄市某超市", "理货员"))]}
+
+    def training(when: datetime) -> dict:
+        return {"training_programme": "家政服务员培训", "training_date": on(when)}
+
     numbers = []
     for i, (name, group) in enumerate(DEMO_SEEKERS):
         region = "532322" if i == 5 else "532301"
@@ -212,11 +233,11 @@ def seed_temp_jobs(users: dict[str, Actor], now: datetime, echo) -> None:
         numbers.append(case.number)
         if i == 0:
             continue  # registered: the 131 service still owed in full
-        case = complete(clerk, case, "career_guidance", guidance, t + timedelta(days=1))
+        case = complete(clerk, case, "career_guidance", guidance(t + timedelta(days=1)), t + timedelta(days=1))
         if i == 1:
             continue  # registered: guidance given, offers and training owed
-        case = complete(clerk, case, "job_offers", offers, t + timedelta(days=2))
-        case = complete(clerk, case, "training", training, t + timedelta(days=3))
+        case = complete(clerk, case, "job_offers", offers(t + timedelta(days=2)), t + timedelta(days=2))
+        case = complete(clerk, case, "training", training(t + timedelta(days=3)), t + timedelta(days=3))
         if i == 6:
             complete(clerk, case, "market_outcome", {"market_outcome": "employed", "employer": "楚雄市某超市"},
                      t + timedelta(days=4))

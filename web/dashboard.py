@@ -205,15 +205,17 @@ def workbook_bytes(chosen: list[tuple[str, list[str], list[list[Any]], dict]]) -
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from engine.xlsx import append_row, save
+
     book = Workbook()
     book.remove(book.active)
     for title, headers, rows, formats in chosen:
         sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
-        sheet.append(headers)
+        append_row(sheet, headers)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            append_row(sheet, row)  # text stays text: never a live formula
         for column, number_format in formats.items():
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
                 cell.number_format = number_format
@@ -221,7 +223,7 @@ def workbook_bytes(chosen: list[tuple[str, list[str], list[list[Any]], dict]]) -
             sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(12, len(header) * 2 + 2)
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
-    book.save(buffer)
+    save(book, buffer)
     return buffer.getvalue()
 
 

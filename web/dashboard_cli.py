@@ -4,20 +4,22 @@ deployments without a scheduler (a nightly cron)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask.cli import AppGroup
 
-from web.cli import _parse_now
+from web.cli import now_option
 
 dashboard_cli = AppGroup("dashboard", help="The clear-zero dashboard.")
 
 
 @dashboard_cli.command("snapshot")
-@click.option("--now", "now_text", help="Snapshot as if at this time (ISO 8601, e.g. 2021-02-01T20:00+08:00)")
-def snapshot(now_text: str | None) -> None:
+@now_option("Snapshot as if at this time (ISO 8601, e.g. 2021-02-01T20:00+08:00)")
+def snapshot(now: datetime | None) -> None:
     """Record today's clear-zero figures per region; running it again the same day replaces them."""
     from engine import calendar, clear_zero_snapshots
 
-    now = _parse_now(now_text)
+    now = now or datetime.now(UTC)
     written = clear_zero_snapshots.take_snapshot(now)
     click.echo(f"clear-zero snapshot for {calendar.local_date(now).isoformat()}: {written} regions")

@@ -13,7 +13,10 @@ from sqlalchemy import func, select
 from engine import accounts, escalation, services
 from engine.actors import Actor
 from engine.db import db
-from engine.models import User
+from engine.errors import Conflict
+from engine.models import Case, User
+from engine.placements import LedgerWorker
+from engine.posts import Post
 from engine.services.cases import open_tasks
 
 DEMO_USERS = [
@@ -134,10 +137,26 @@ PLAN = [
 ]
 
 
+def data_present() -> str | None:
+    """What the database holds that seeding would add again (cases, posts, ledger workers), or None. Seeding
+    commits case by case, so it must not start on such a database: it would stop halfway on a duplicate."""
+    for model, what in ((Case, "cases"), (Post, "temporary posts"), (LedgerWorker, "ledger workers")):
+        count = db.session.scalar(select(func.count()).select_from(model))
+        if count:
+            return f"{what}: {count}"
+    return None
+
+
 def seed(echo: Callable[[str], None], *, if_empty: bool = False) -> None:
-    if if_empty and db.session.scalar(select(func.count(User.id))):
-        echo("demo data already loaded (users exist); nothing to do")
+    """Load the demo users and data. Raises Conflict, before changing anything, when the database already holds
+    cases, posts or ledger workers (with `if_empty`: does nothing when it holds users or any of these)."""
+    present = data_present()
+    if if_empty and (present or db.session.scalar(select(func.count(User.id)))):
+        echo("demo data already loaded (users or data exist); nothing to do")
         return
+    if present:
+        raise Conflict(f"demo data already present ({present}); nothing changed. Seed an empty database, or use "
+                       "--if-empty to skip seeding when data exists")
     now = datetime.now(UTC)
     lines = []
     users: dict[str, Actor] = {}

