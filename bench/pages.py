@@ -31,11 +31,11 @@ def _signed_in_client(app, username: str):
     from engine.models import User
 
     with app.app_context():
-        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        session_id = db.session.scalar(select(User).where(User.username == username)).get_id()  # "id:epoch"
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)  # what Flask-Login keeps after a sign-in
+        session["_user_id"] = session_id  # what Flask-Login keeps after a sign-in
         session["_fresh"] = True
     return client
 

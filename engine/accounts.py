@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Update, case, literal, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from engine.actors import ROLES
-from engine.db import db
-from engine.errors import Conflict, EngineError
+from engine.db import UTCDateTime, db
+from engine.errors import Conflict, EngineError, Forbidden
 from engine.models import ApiToken, User
 from engine.validation import REGION_RE, DataInvalid
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,64}")
 MIN_PASSWORD_LENGTH = 10
 
 
 class LockedOut(EngineError):
     code = "too_many_attempts"
+
+
+class PasswordChangeRequired(Forbidden):
+    """A temporary password opens only the web page that replaces it: no API token until then."""
+
+    code = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__("须先登录网页修改临时密码，之后才能使用 API")
 
 
 def hash_password(password: str) -> str:
@@ -47,7 +58,7 @@ def create_user(
 ) -> User:
     """Create a user (does not commit)."""
     fields = {}
-    if not USERNAME_RE.match(username or ""):
+    if not USERNAME_RE.fullmatch(username or ""):  # fullmatch: "alice\n" is not a name
         fields["username"] = "用户名须为2-64位字母、数字或 _ . -"
     bad_roles = [r for r in roles if r not in ROLES]
     if not roles or bad_roles:
@@ -79,32 +90,64 @@ def authenticate(username: str, password: str, now: datetime, *, max_failures: i
         return None
     if user.locked_until and user.locked_until > now:
         raise LockedOut("登录失败次数过多，账户已暂时锁定，请稍后再试")
+    user_id = user.id
     try:
         _hasher.verify(user.password_hash, password or "")
         ok = user.active
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
+        count, locked_until = db.session.execute(failure_statement(user_id, now, max_failures, lock_minutes)).one()
         db.session.commit()
+        if count == 0:  # this failure reached the limit
+            log.warning("user %s locked until %s after %d failed sign-ins", username, locked_until, max_failures)
         return None
-    if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
-        user.locked_until = None
+    # Parallel failures may have locked the account while this password was being checked: that lock holds.
+    cleared = db.session.execute(
+        update(User).where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=0, locked_until=None).execution_options(synchronize_session=False))
+    if cleared.rowcount == 0:
+        db.session.commit()
+        raise LockedOut("登录失败次数过多，账户已暂时锁定，请稍后再试")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.session.commit()
     return user
 
 
-def set_password(user: User, new_password: str) -> None:
+def failure_statement(user_id: int, now: datetime, max_failures: int, lock_minutes: int) -> Update:
+    """One failed sign-in as a single UPDATE: the count is incremented in the database, not in Python, so parallel
+    failures cannot overwrite each other; reaching `max_failures` sets the lock and starts the count afresh.
+    RETURNING gives the new (failed_logins, locked_until)."""
+    reached = User.failed_logins + 1 >= max_failures
+    return (
+        update(User).where(User.id == user_id)
+        .values(failed_logins=case((reached, 0), else_=User.failed_logins + 1),
+                locked_until=case((reached, literal(now + timedelta(minutes=lock_minutes), UTCDateTime())),
+                                  else_=User.locked_until))
+        .returning(User.failed_logins, User.locked_until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def set_password(user: User, new_password: str, now: datetime, *, temporary: bool = False) -> None:
+    """Set a new password (`temporary`: an administrator's reset, to be changed at the next sign-in) and commit.
+    Every API token of the user is revoked and every page session signed out: the caller signs its own session in
+    again if it should stay (web/auth.py change_password)."""
     check_password_strength(new_password)
     user.password_hash = hash_password(new_password)
-    user.must_change_password = False
+    user.must_change_password = temporary
+    user.session_epoch = User.session_epoch + 1  # in SQL: two changes at once still give two new epochs
+    revoke_all_tokens(user, now)
     db.session.commit()
+
+
+def revoke_all_tokens(user: User, now: datetime) -> int:
+    """Revoke every live API token of `user` (does not commit); how many were revoked."""
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 def _token_hash(token: str) -> str:
@@ -112,6 +155,8 @@ def _token_hash(token: str) -> str:
 
 
 def issue_token(user: User, now: datetime, hours: int) -> str:
+    if user.must_change_password:
+        raise PasswordChangeRequired
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
                             expires_at=now + timedelta(hours=hours)))
@@ -125,6 +170,8 @@ def user_for_token(token: str, now: datetime) -> User | None:
                             .where(ApiToken.token_hash == _token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
+    if row.user.must_change_password:  # a token from before a reset to a temporary password
+        raise PasswordChangeRequired
     return row.user
 
 

@@ -40,6 +40,8 @@ class User(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Part of every page session's id (get_id): raising it on a password change signs out the other sessions.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def roles(self) -> list[str]:
@@ -62,7 +64,8 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # "id:epoch", so a session signed before the user's last password change no longer loads (web/auth.py).
+        return f"{self.id}:{self.session_epoch or 0}"
 
 
 class ApiToken(db.Model):

@@ -149,7 +149,7 @@ def post_in_scope(actor: Actor, post_id: int) -> Post:
 @transactional
 def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
     _require_posting_role(actor)
-    validate(UPDATE_POST_SCHEMA, body)
+    validate(UPDATE_POST_SCHEMA, body, root="body")
     post = post_in_scope(actor, post_id)
     dates = (post.start_date, post.end_date)
     _apply(post, body)

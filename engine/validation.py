@@ -171,7 +171,7 @@ def _field_path(error) -> str:
         extra = re.findall(r"'([^']+)'", error.message)
         if extra:
             path.append(extra[0])
-    return ".".join(path) or "data"
+    return ".".join(path)
 
 
 def _message(error) -> str:
@@ -209,15 +209,18 @@ def _message(error) -> str:
         return f"至少选择 {error.validator_value} 项"
     if v == "uniqueItems":
         return "不能重复"
+    if v == "minProperties":  # an update that changes nothing (PATCH {})
+        return "至少修改一个字段"
     return error.message
 
 
-def validate(schema: dict[str, Any], data: Any) -> None:
-    """Raise DataInvalid naming every bad field; return None when the data fits the schema."""
+def validate(schema: dict[str, Any], data: Any, *, root: str = "data") -> None:
+    """Raise DataInvalid naming every bad field; return None when the data fits the schema. `root` names an error
+    of the object as a whole (a case's `data`, a request's `body`)."""
     validator = _validator(schema)
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path = _field_path(error)
+        path = _field_path(error) or root
         if path not in fields:
             fields[path] = _message(error)
     if fields:

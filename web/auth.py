@@ -21,6 +21,9 @@ from web.labels import message
 bp = Blueprint("auth", __name__)
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
+# Set in the session when someone picks a language with the switch (not kept over a sign-out, so the next person
+# at a shared PC signs in in their own language).
+LANGUAGE_CHOSEN = "language_chosen"
 # Reachable while a password change is pending (and without signing in, for the first three).
 OPEN_ENDPOINTS = {"auth.login", "auth.set_language", "static", "auth.logout", "auth.change_password"}
 
@@ -68,12 +71,19 @@ def compile_translations_if_needed(app) -> None:
             app.logger.warning("could not compile %s", po)
 
 
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The user of a session id "id:epoch" (User.get_id). A session from before the user's last password change
+    carries an older epoch and is signed out. A bare "id" was written before epochs existed: it counts as epoch 0,
+    so it lasts only until the user's first password change."""
+    user_id, _sep, epoch = (session_id or "").partition(":")
     try:
         user = db.session.get(User, int(user_id))
+        epoch_number = int(epoch or 0)
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or epoch_number != (user.session_epoch or 0):
+        return None
+    return user
 
 
 def select_locale() -> str:
@@ -140,10 +150,11 @@ def login():
             if user is None:
                 error, status = _("用户名或密码错误"), 401
         if user is not None:
-            language = session.get("language")
+            language = session.get("language") if session.get(LANGUAGE_CHOSEN) else None
             session.clear()  # no session fixation
             login_user(user)
-            if language in LANGUAGES and not user.language:
+            # A language picked on the sign-in page is the one this person reads: it wins over the stored one.
+            if language in LANGUAGES and user.language != language:
                 user.language = language
                 db.session.commit()
             if user.must_change_password:
@@ -187,11 +198,13 @@ def change_password():
             ok, errors["new_password"] = False, _("新密码不能与当前密码相同")
         if ok:
             try:
-                accounts.set_password(user, form.new_password.data)
+                accounts.set_password(user, form.new_password.data, now())
             except DataInvalid as exc:
                 db.session.rollback()
                 errors["new_password"] = message(exc.fields.get("password", exc.message))
             else:
+                # The change signed out every session of the user (new epoch): this one signs in again and stays.
+                login_user(user)
                 flash(_("密码已修改"), "success")
                 return redirect(url_for("pages.index"))
         status = 400
@@ -205,6 +218,7 @@ def set_language():
     language = request.form.get("language", "")
     if language in LANGUAGES:
         session["language"] = language
+        session[LANGUAGE_CHOSEN] = True
         if current_user.is_authenticated:
             user = db.session.get(User, current_user.id)
             user.language = language

@@ -242,6 +242,21 @@ ENGINE_MESSAGES = (
     N_("不能在您的辖区以外发布岗位"), N_("不能在您的辖区以外登记案件"),
     N_("只有失业保险经办人员或主管可以停发待遇"), N_("只有经办人员或科室负责人可以管理岗位"),
     N_("只能退回自己认领的任务"), N_("您的角色不能登记此类案件"), N_("文书不存在"), N_("案件不存在"),
+    N_("至少修改一个字段"),
+    N_("须含有文字，且不能含换行等控制字符"), N_("金额须大于 0，以元为单位，最多两位小数，如 \"12500.00\""),
+    N_("拖欠截止日期不能早于拖欠起始日期"), N_("月发放标准须大于0"), N_("规则认定不符合条件：批准时须选择待遇类型"),
+    N_("无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准"),
+)
+
+# Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the
+# posts form (engine/posts.py) and the supervision form (engine/escalation.py SUPERVISION_FORM). Shown through
+# schema_text(); tests/integration/test_account_security.py checks this list against those schemas.
+ENGINE_FORM_TEXTS = (
+    N_("新增临时性岗位"), N_("修改临时性岗位"), N_("岗位名称"), N_("岗位类别"), N_("消杀防疫"), N_("保洁环卫"),
+    N_("社区服务"), N_("其他"), N_("用工单位或社区"),
+    N_("行政区划代码"), N_("岗位数"), N_("月工资（元）"), N_("开始日期"), N_("结束日期"), N_("工作地点"),
+    N_("岗位说明"), N_("状态"), N_("招用中"), N_("已关闭"),
+    N_("督办处理"), N_("督办措施"), N_("已催办"), N_("已改派"), N_("已报告上级"), N_("督办意见"),
 )
 
 # Messages the engine builds with numbers in them: pattern -> translated template.
@@ -265,6 +280,12 @@ _DYNAMIC = [
     (re.compile(r"^该申领人已有未办结的失业保险待遇申请 (?P<n>\S+)，不能重复申领$"),
      _l("该申领人已有未办结的失业保险待遇申请 %(n)s，不能重复申领")),
     (re.compile(r"^类型应为 (?P<n>.+)$"), _l("类型应为 %(n)s")),
+    (re.compile(r"^拖欠截止日期不能晚于投诉登记日期（(?P<n>[^）]+)）$"),
+     _l("拖欠截止日期不能晚于投诉登记日期（%(n)s）")),
+    (re.compile(r"^日期不能晚于今天（(?P<n>[^）]+)）$"), _l("日期不能晚于今天（%(n)s）")),
+    (re.compile(r"^日期不能早于求职登记日期（(?P<n>[^）]+)）$"), _l("日期不能早于求职登记日期（%(n)s）")),
+    (re.compile(r"^与第 (?P<n>\d+) 个岗位相同：须推荐3个不同的岗位$"),
+     _l("与第 %(n)s 个岗位相同：须推荐3个不同的岗位")),
 ]
 
 

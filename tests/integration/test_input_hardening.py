@@ -148,6 +148,9 @@ def test_user_region_with_a_trailing_newline_is_refused(ctx):
     with pytest.raises(DataInvalid) as err:
         accounts.create_user("clerk_nl", PASSWORD, ["clerk"], "532301\n", CLOCK)
     assert "region" in err.value.fields
+    with pytest.raises(DataInvalid) as err:
+        accounts.create_user("clerk_nl\n", PASSWORD, ["clerk"], "532301", CLOCK)
+    assert "username" in err.value.fields
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -269,3 +269,11 @@ def test_slots_are_never_over_filled_in_sequence(ctx, clerk):
                                NOW)
     db.session.expire_all()
     assert db.session.get(Post, post.id).filled == 1
+
+
+def test_patch_without_fields_says_so_in_the_users_terms(client, clerk, clock):
+    h = auth(client, "clerk_cx")
+    post = client.post("/api/v1/posts", json=body(), headers=h).get_json()
+    r = client.patch(f"/api/v1/posts/{post['id']}", json={}, headers=h)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["fields"] == {"body": "至少修改一个字段"}
