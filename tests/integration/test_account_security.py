@@ -151,6 +151,9 @@ def test_temporary_password_gets_no_api_token(browser, clock):
     page.post("/password", data={"current_password": "Temp-pass-123", "new_password": NEW_PASSWORD,
                                  "confirm": NEW_PASSWORD, "csrf_token": csrf(page, "/password")})
     assert api_token(api, "new_clerk", NEW_PASSWORD).status_code == 200
+    # The contract says so too.
+    documented = api.get("/api/v1/openapi.json").get_json()["paths"]["/auth/token"]["post"]["responses"]
+    assert {"401", "403", "429"} <= set(documented)
 
 
 def test_token_of_a_user_flagged_for_a_password_change_is_refused(browser, clock):

@@ -12,13 +12,11 @@ from web.api import schemas as s
 
 
 def _op(summary: str, *, body: dict | None = None, ok: dict | None = None, status: str = "200",
-        params: list | None = None, auth: bool = True, content: str = "application/json") -> dict:
+        params: list | None = None, auth: bool = True, content: str = "application/json",
+        errors: tuple[str, ...] = ("400", "401", "404", "409")) -> dict:
     op: dict = {"summary": summary, "responses": {
         status: {"description": "OK", "content": {content: {"schema": ok or {"type": "object"}}}},
-        "400": {"$ref": "#/components/responses/Error"},
-        "401": {"$ref": "#/components/responses/Error"},
-        "404": {"$ref": "#/components/responses/Error"},
-        "409": {"$ref": "#/components/responses/Error"},
+        **{code: {"$ref": "#/components/responses/Error"} for code in errors},
     }}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -61,7 +59,9 @@ def build_spec() -> dict:
     open_case = json.loads(json.dumps(s.OPEN_CASE_REQUEST))
     open_case["properties"]["data"] = {"oneOf": intake_refs} if intake_refs else {"type": "object"}
     paths = {
-        "/auth/token": {"post": _op("Issue a bearer token", body=s.TOKEN_REQUEST, auth=False)},
+        # 403: a temporary password must be changed in the pages first; 429: locked after repeated failures.
+        "/auth/token": {"post": _op("Issue a bearer token", body=s.TOKEN_REQUEST, auth=False,
+                                    errors=("400", "401", "403", "429"))},
         "/auth/revoke": {"post": _op("Revoke the bearer token sent")},
         "/health": {"get": _op("Health of the database and the scheduler", auth=False)},
         "/cases": {
