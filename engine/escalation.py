@@ -173,7 +173,7 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
     role = LEVEL_ROLES.get(level)
     if role:
         # A supervision task (督办) in the supervisor's (level 2) or the head's (level 3) queue.
-        deadline = calendar.working_days_after(now, int(values["escalation_level2_days"]))
+        deadline = calendar.working_days_after(now, int(values[f"escalation_level{level}_days"]))
         escalation["supervision_task_id"] = str(uuid.uuid4())
         connection.execute(_INSERT_TASK, {
             "id": escalation["supervision_task_id"], "case_id": case.id, "process": case.process,

@@ -82,7 +82,7 @@ ROLE_LABELS: dict[str, object] = {
 }
 
 EVENT_LABELS: dict[str, object] = {
-    "case_opened": _l("登记立案"),
+    "case_opened": _l("案件登记"),  # not 立案: a complaint is filed (立案) only when accepted
     "task_claimed": _l("认领任务"),
     "task_released": _l("退回任务"),
     "task_completed": _l("办结任务"),
@@ -92,6 +92,14 @@ EVENT_LABELS: dict[str, object] = {
     "id_number_revealed": _l("查看完整身份证号码"),
     "case_migrated": _l("流程版本迁移"),
     "case_extended": _l("延长办案期限"),
+}
+
+# The processes' timer events by BPMN id (their names in the models), for the case history's "期限届满" lines.
+TIMER_LABELS: dict[str, object] = {
+    "payment_deadline": _l("整改期限届满"),
+    "case_clock": _l("办案期限届满"),
+    "case_clock_extended": _l("延长期限届满"),
+    "post_end": _l("岗位期满"),
 }
 
 ESCALATION_LEVELS: dict[int, object] = {
@@ -194,6 +202,10 @@ def status_label(code: str | None) -> str:
 def task_label(name: str | None, title: str | None = None) -> str:
     """The task name's label; an unknown task falls back to its Chinese BPMN title (translated when known)."""
     return _label(TASK_LABELS, name, title)
+
+
+def timer_label(name: str | None) -> str:
+    return _label(TIMER_LABELS, name)
 
 
 def process_label(code: str | None) -> str:

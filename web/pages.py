@@ -249,7 +249,7 @@ def _event_detail(event) -> str:
     if event.kind == "case_opened" and d.get("process"):
         parts.append(labels.process_label(d["process"]))
     if event.kind == "timer_fired" and d.get("timer"):
-        parts.append(d["timer"])
+        parts.append(labels.timer_label(d["timer"]))
     return _("；").join(str(p) for p in parts)
 
 

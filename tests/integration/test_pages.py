@@ -391,11 +391,39 @@ def test_case_page_shows_summary_parties_masked_and_history(web, inspector, cloc
     full_id = case.subject_id_number
     assert full_id and full_id not in response.get_data(as_text=True)
     assert "*" * 14 + full_id[-4:] in body
-    for expected in ("李建国", "楚雄市某建筑劳务有限公司", "已登记", "受理审查", "登记立案", "办理记录", "暂无文书"):
+    for expected in ("李建国", "楚雄市某建筑劳务有限公司", "已登记", "受理审查", "案件登记", "办理记录", "暂无文书"):
         assert expected in body, expected
     page = response.get_data(as_text=True)
     assert 'id="diagram"' in page and "vendor/bpmn-js/bpmn-viewer.production.min.js" in page
     assert "cdn" not in page.lower()
+
+
+def test_history_names_the_timer_that_fired_as_the_model_does(web, inspector, clock):
+    import re as regex
+    from pathlib import Path
+
+    from flask import current_app as clock_app_proxy
+
+    from engine import escalation
+    from tests.factories import ordered_case
+    from web import labels
+
+    def clock_app():
+        return clock_app_proxy._get_current_object()
+
+    # Every timer of every model has its label, and the label is the model's own name for it.
+    timers = {}
+    for model in Path("bpmn").glob("*/*.bpmn"):
+        for tag, attrs in regex.findall(r"<bpmn:(\w+Event) ([^>]*)>", model.read_text(encoding="utf-8")):
+            body = model.read_text(encoding="utf-8").split(f"<bpmn:{tag} {attrs}>", 1)[1].split(f"</bpmn:{tag}>", 1)[0]
+            if "timerEventDefinition" in body:
+                timers[regex.search(r'id="([^"]+)"', attrs).group(1)] = regex.search(r'name="([^"]+)"', attrs).group(1)
+    with clock_app().test_request_context():  # the labels in the default language, Chinese
+        assert timers and {key: str(label) for key, label in labels.TIMER_LABELS.items()} == timers
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))  # the payment deadline passes
+    body = text_of(web.get(f"/cases/{case.number}"))
+    assert "期限届满 · 整改期限届满" in body and "payment_deadline" not in body
 
 
 def test_reveal_is_a_post_and_is_audited(web, inspector, clock):

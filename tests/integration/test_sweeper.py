@@ -128,6 +128,25 @@ def test_a_supervisor_reassigning_an_overdue_task_frees_it_and_moves_the_case_ve
     assert db.session.get(Task, supervision.id).state == "completed"
 
 
+def test_the_head_has_the_level_3_interval_to_act(ctx, inspector, supervisor):
+    from engine import rule_settings
+    from tests.conftest import make_user
+
+    make_user("head_cz", ["head"], "532300")
+    rule_settings.set_rule("escalation_level3_days", "5", "admin", at("2021-03-01 09:00"))
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    for moment in ("2021-03-05 08:00", "2021-03-09 00:00", "2021-03-11 00:00"):
+        escalation.sweep(at(moment))
+    # Level 2 was due at the end of Wed 10 March: level 3 comes 5 working days later, at the end of Wed 17 March.
+    assert escalation.sweep(at("2021-03-17 23:00")).escalated == []
+    assert escalation.sweep(at("2021-03-18 00:00")).escalated == [f"{case.number} check_payment → level 3"]
+    head = db.session.scalars(select(Task).where(Task.name == "supervise_overdue", Task.role == "head")).one()
+    supervisor_task = db.session.scalars(select(Task).where(Task.name == "supervise_overdue",
+                                                            Task.role == "supervisor")).one()
+    # Each supervision task has its own level's interval: 5 working days from Thu 18 March, 2 from Thu 11 March.
+    assert head.due_at == at("2021-03-25 23:59:59") and supervisor_task.due_at == at("2021-03-15 23:59:59")
+
+
 def test_the_supervision_notice_says_each_thing_once(ctx, inspector, supervisor):
     import io
 
