@@ -177,3 +177,29 @@ def test_text_cells_never_become_formulas(write_only):
     assert [(c.value, c.data_type) for c in cells] == [
         ("标题", "s"), (evil, "s"), ("+1", "s"), ("-", "s"), (5, "n"), (None, "n"), ("bell", "s")]
     assert cells[1].quotePrefix and not cells[0].quotePrefix
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The demo's campaign follows the winter it is seeded in (the rules' defaults are the 2020-21 campaign).
+
+def test_the_demo_campaign_is_this_winters(ctx):
+    from datetime import date
+
+    from engine import rule_settings
+    from engine.rules import RULES
+    from web import demo
+
+    # The seed notices' own campaign comes out as the rules' defaults: the eve of the 2021 holiday is 10 February.
+    assert demo.campaign_of_season(date(2021, 1, 5)) == {key: RULES[key].default for key in demo.CAMPAIGN_RULES}
+    # A make-up working day before the holiday (Sat 14 Feb 2026 was one) is not the first day off.
+    assert demo.campaign_of_season(date(2025, 12, 1))["clear_zero_spring_festival_deadline"] == "2026-02-14"
+    assert demo.campaign_of_season(date(2026, 11, 27)) == {
+        "campaign_start": "2026-11-01", "clear_zero_year_end_deadline": "2026-12-31",
+        "clear_zero_spring_festival_deadline": "2027-02-10"}  # a year chinese_calendar does not know yet
+    rule_settings.set_rule("campaign_start", "2026-10-15", "admin", at("2026-10-01 09:00"))
+    lines: list[str] = []
+    demo._set_campaign(at("2026-11-27 09:00"), lines.append)
+    in_force = {r.key: str(r.value) for r in rule_settings.rules_in_force()}
+    assert in_force["campaign_start"] == "2026-10-15"  # what the province set is kept
+    assert in_force["clear_zero_year_end_deadline"] == "2026-12-31"
+    assert "2027-02-10" in lines[0]
