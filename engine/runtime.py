@@ -127,6 +127,7 @@ class UserTaskMeta:
     role: str
     form_file: str | None
     due_rule: str | None
+    due_clock_pauses: bool = False  # earlier rounds of the task count against its rule (bpmn/README.md)
 
 
 @dataclass
@@ -231,6 +232,7 @@ class Runtime:
                     role=task_spec.lane or "",
                     form_file=form_file,
                     due_rule=due_rule or None,
+                    due_clock_pauses=props.get("dueClockPauses") == "true",
                 )
         parsed = ParsedProcess(process, spec, subprocess_specs, user_tasks, forms)
         self._parsed[key] = parsed

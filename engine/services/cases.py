@@ -79,11 +79,13 @@ def open_case_of_person(case: Case, id_number: str) -> str | None:
     return other.number if other.region.startswith(scope_prefix(case.region)) else OTHER_REGION_CASE
 
 
-def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) -> datetime | None:
+def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any], used: int = 0) -> datetime | None:
+    """The due time of a task that becomes ready at `now` under `rule_key`, `used` working days of it already spent
+    (a paused clock)."""
     if not rule_key:
         return None
     # Every dueRule names a rule (checked when the process is parsed), and `values` holds every rule.
-    amount = int(values[rule_key])
+    amount = max(int(values[rule_key]) - used, 0)
     if RULES[rule_key].unit == "days":
         local = now.astimezone(calendar.get_timezone())
         return (local + timedelta(days=amount)).replace(hour=23, minute=59, second=59, microsecond=0)
@@ -92,6 +94,16 @@ def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any]) 
 
 _CASES = Case.__table__
 _TASKS = Task.__table__
+_EARLIER_ROUNDS = select(Task.__table__.c.created_at, Task.__table__.c.completed_at).where(
+    Task.__table__.c.case_id == bindparam("case_id"), Task.__table__.c.name == bindparam("name"),
+    Task.__table__.c.state == "completed")
+
+
+def _working_days_used(case_id: int, task_name: str) -> int:
+    """Working days the task's earlier rounds on this case took, from when each became ready to its completion."""
+    rows = db.session.connection().execute(_EARLIER_ROUNDS, {"case_id": case_id, "name": task_name})
+    return sum(calendar.working_days_between(calendar.local_date(start), calendar.local_date(end))
+               for start, end in rows)
 _TIMERS = Timer.__table__
 # The projection's reads and writes are plain statements, built once: a step costs a dozen short statements and no
 # ORM flush (the ORM's unit of work was most of a step's cost).
@@ -159,7 +171,8 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
         if task_id in open_rows:
             continue
         meta = parsed.user_tasks[task.task_spec.bpmn_id]
-        due = _due_from_rule(meta.due_rule, now, values)
+        used = _working_days_used(case.id, meta.name) if meta.due_clock_pauses else 0
+        due = _due_from_rule(meta.due_rule, now, values, used)
         new_tasks.append({"id": task_id, "case_id": case.id, "process": case.process, "region": case.region,
                           "name": meta.name, "title": meta.title, "role": meta.role, "created_at": now,
                           "due_at": due, "due_rule": meta.due_rule})

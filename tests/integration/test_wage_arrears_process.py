@@ -273,12 +273,29 @@ def test_request_material_received_then_reviewed_again_and_accepted(insp):
     [again] = wf_tasks(case)
     assert again.name == "review_complaint"
     assert again.id != task.id
-    assert again.due_at == end_of("2021-02-22")  # 5 working days from Tue 9 Feb: 10, 18, 19, Sat 20, 22
+    # The review's clock paused while the material was awaited (DOMAIN.md): Tue 2 Feb was used, 4 working days
+    # are left from Tue 9 Feb: 10, 18, 19, Sat 20 (not the full 5 again).
+    assert again.due_at == end_of("2021-02-20")
     assert_round_trip(case)
     case = track.step(complete(insp, case, "review_complaint", REVIEW_ACCEPT, at("2021-02-10 09:00")))
     assert case.status == "investigating"
     assert [t.name for t in wf_tasks(case)] == ["investigate"]
     assert completed_task_names(case) == ["review_complaint", "receive_material", "review_complaint"]
+    assert_round_trip(case)
+
+
+def test_the_review_clock_pauses_for_each_material_request(insp):
+    case, track = open_wage_case(insp)  # received Mon 1 Feb 2021
+    case = track.step(complete(insp, case, "review_complaint", {"decision": "request_material", "reason": "缺劳动合同"},
+                               at("2021-02-03 09:00")))  # Tue 2 and Wed 3 Feb used
+    case = track.step(complete(insp, case, "receive_material", {"received": True}, at("2021-02-08 09:00")))
+    [again] = wf_tasks(case)
+    assert again.due_at == end_of("2021-02-18")  # 3 left from Mon 8 Feb: 9, 10, (Spring Festival) 18
+    case = track.step(complete(insp, case, "review_complaint", {"decision": "request_material", "reason": "缺考勤记录"},
+                               at("2021-02-09 09:00")))  # Tue 9 Feb used too
+    case = track.step(complete(insp, case, "receive_material", {"received": True}, at("2021-02-22 09:00")))
+    [third] = wf_tasks(case)
+    assert third.due_at == end_of("2021-02-24")  # 2 left from Mon 22 Feb: 23, 24
     assert_round_trip(case)
 
 
