@@ -226,13 +226,17 @@ class Runtime:
                 if due_rule and due_rule not in RULES:
                     raise ValidationException(f"dueRule {due_rule} of {task_spec.bpmn_id} is not a rule in "
                                               "engine/rules.py", file_name=process)
+                pauses = props.get("dueClockPauses") == "true"
+                if pauses and (not due_rule or RULES[due_rule].unit != "working_days"):
+                    raise ValidationException(f"dueClockPauses of {task_spec.bpmn_id} needs a dueRule counted in "
+                                              "working days", file_name=process)
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     name=task_spec.bpmn_id,
                     title=task_spec.bpmn_name or task_spec.bpmn_id,
                     role=task_spec.lane or "",
                     form_file=form_file,
                     due_rule=due_rule or None,
-                    due_clock_pauses=props.get("dueClockPauses") == "true",
+                    due_clock_pauses=pauses,
                 )
         parsed = ParsedProcess(process, spec, subprocess_specs, user_tasks, forms)
         self._parsed[key] = parsed

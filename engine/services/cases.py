@@ -94,13 +94,13 @@ def _due_from_rule(rule_key: str | None, now: datetime, values: dict[str, Any], 
 
 _CASES = Case.__table__
 _TASKS = Task.__table__
-_EARLIER_ROUNDS = select(Task.__table__.c.created_at, Task.__table__.c.completed_at).where(
-    Task.__table__.c.case_id == bindparam("case_id"), Task.__table__.c.name == bindparam("name"),
-    Task.__table__.c.state == "completed")
+_EARLIER_ROUNDS = select(_TASKS.c.created_at, _TASKS.c.completed_at).where(
+    _TASKS.c.case_id == bindparam("case_id"), _TASKS.c.name == bindparam("name"), _TASKS.c.state == "completed")
 
 
 def _working_days_used(case_id: int, task_name: str) -> int:
-    """Working days the task's earlier rounds on this case took, from when each became ready to its completion."""
+    """Working days the task's earlier rounds on this case took, from when each became ready to its completion
+    (a paused clock counts working days: parsing refuses dueClockPauses on a rule counted in calendar days)."""
     rows = db.session.connection().execute(_EARLIER_ROUNDS, {"case_id": case_id, "name": task_name})
     return sum(calendar.working_days_between(calendar.local_date(start), calendar.local_date(end))
                for start, end in rows)
