@@ -419,3 +419,19 @@ def test_a_due_rule_that_is_not_a_rule_is_refused_when_the_process_is_parsed():
         'name="dueRule" value="acceptance_review_days"', 'name="dueRule" value="acceptance_review_dayz"')
     with pytest.raises(ValidationException, match="acceptance_review_dayz"):
         Runtime().parse("typo", "wage_arrears", files)
+
+
+def test_a_paused_clock_needs_a_working_day_rule():
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+    from engine import processes
+    from engine.runtime import Runtime
+
+    files = processes.read_files("wage_arrears")
+    # claim_review_days counts calendar days: working days used cannot be taken off it.
+    files["wage_arrears.bpmn"] = files["wage_arrears.bpmn"].replace(
+        'name="dueRule" value="acceptance_review_days"', 'name="dueRule" value="claim_review_days"')
+    with pytest.raises(ValidationException, match="dueClockPauses of review_complaint"):
+        Runtime().parse("calendar days", "wage_arrears", files)
+    assert Runtime().parse("as shipped", "wage_arrears", processes.read_files("wage_arrears")).user_tasks[
+        "review_complaint"].due_clock_pauses
