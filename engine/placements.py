@@ -346,10 +346,15 @@ def summarize_temp_job(data: dict[str, Any]) -> Projection:
     given = service_131(data)
     status = data.get("status")
     post = data.get("post") if status in ("referred", "placed", "post_ended", "employed") else None
+    if post:
+        # The kind's title beside its code, as in the posts API (engine.posts.post_json).
+        post = {**post, "kind_title": POST_KIND_TITLES.get(post.get("kind"), post.get("kind"))}
+    group = seeker.get("priority_group")
     summary = {
         "seeker_name": seeker.get("name"),
         "seeker_id_number": mask_id_number(seeker.get("id_number")),
-        "priority_group": seeker.get("priority_group"),
+        "priority_group": group,
+        "priority_group_title": PRIORITY_GROUP_TITLES.get(group, group) if group else None,
         "skills": data.get("skills", []),
         "wishes": data.get("wishes", {}),
         "ledger_worker_id": data.get("ledger_worker_id"),

@@ -1,7 +1,8 @@
 """The 131 service (一次职业指导、三个岗位信息、一次培训) owed to temp_job job seekers: the `service_131` projection row
 per case, written with every write of a temp_job case's row (engine.services.cases.write_case), and the
 per-region report that reads it, so reports never open workflow state; and the checks of the service's forms that
-a JSON Schema cannot say (dates not in the future, three different offers)."""
+a JSON Schema cannot say (dates not in the future, three different offers, reporting for work within the
+referral and the post)."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def _offer_key(offer: dict[str, Any]) -> tuple[str, str]:
 
 def _check_form(task: str) -> Callable[..., None]:
     """The check of `task`'s form (engine.services.tasks.TASK_FORM_CHECKS: before the step runs, so a refusal
-    changes nothing): no date in the future or before the case was opened, three offers of three different posts."""
+    changes nothing): no date in the future or before the case was opened, three offers of three different posts,
+    no reporting for work before the referral or outside the post's dates."""
     return lambda case, form, workflow_data, values, now: _check_dates_and_offers(case, task, form, now)
 
 
@@ -98,9 +100,13 @@ def _check_dates_and_offers(case: Case, task: str, form: dict[str, Any], now: da
             if key in first:
                 fields[f"offers.{i}.job"] = f"与第 {first[key] + 1} 个岗位相同：须推荐3个不同的岗位"
             first.setdefault(key, i)
+    if task == "confirm_placement" and isinstance(form.get("reported_on"), str):
+        refusal = _reporting_refusal(case.summary or {}, date.fromisoformat(form["reported_on"]))
+        if refusal:
+            fields["reported_on"] = refusal
     today, opened = calendar.local_date(now), calendar.local_date(case.opened_at)
     for name, value in dated:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or name in fields:
             continue
         day = date.fromisoformat(value)  # the form schema checked the format
         if day > today:
@@ -109,6 +115,22 @@ def _check_dates_and_offers(case: Case, task: str, form: dict[str, Any], now: da
             fields[name] = f"日期不能早于求职登记日期（{opened.isoformat()}）"
     if fields:
         raise DataInvalid(fields)
+
+
+def _reporting_refusal(summary: dict[str, Any], day: date) -> str | None:
+    """Why a person cannot have reported for work on `day`: before the referral, before the post starts or after it
+    ends. The referral's facts come from the summary (engine.placements._refer wrote them with the referral)."""
+    referred_at = summary.get("referred_at")
+    if referred_at:
+        referred_on = calendar.local_date(datetime.fromisoformat(referred_at))
+        if day < referred_on:
+            return f"报到日期不能早于推荐上岗日期（{referred_on.isoformat()}）"
+    post = summary.get("post") or {}
+    if post.get("start_date") and day < date.fromisoformat(post["start_date"]):
+        return f"报到日期不能早于岗位开始日期（{post['start_date']}）"
+    if post.get("end_date") and day > date.fromisoformat(post["end_date"]):
+        return f"报到日期不能晚于岗位结束日期（{post['end_date']}）"
+    return None
 
 
 for _task in ("career_guidance", "job_offers", "training", "confirm_placement"):

@@ -1,0 +1,237 @@
+"""The temporary-job case page (web/templates/_temp_job_case.html): the 131 service (each part given with its date,
+and what is still owed), the temporary post of the referral (title, employer, pay, dates, referral and report-by
+dates) and the priority group's title, in Chinese and in English; and the reporting date of `confirm_placement`,
+which cannot be before the referral, before the post starts or after it ends (engine/service131.py), refused
+through the service, the API and the page."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from engine import services
+from engine.actors import Actor
+from engine.errors import DataInvalid
+from engine.models import Case
+from engine.placements import PRIORITY_GROUP_TITLES, SERVICE_131_PARTS
+from tests.conftest import at, make_user
+from tests.factories import complete, open_task
+from tests.integration.test_pages import FreshContextClient, field_error, post, sign_in, text_of
+from tests.integration.test_temp_job_process import GUIDANCE, OFFERS, TRAINING, intake, new_post
+
+OPENED = at("2021-02-01 09:00")  # a Monday
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def clerk(ctx) -> Actor:
+    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
+
+
+@pytest.fixture
+def clock(app, ctx, monkeypatch):
+    class Clock:
+        moment = at("2021-02-10 10:00")
+
+        def set(self, value):
+            self.moment = value
+
+    c = Clock()
+    monkeypatch.setitem(app.config, "CLOCK", lambda: c.moment)
+    return c
+
+
+@pytest.fixture
+def web(app, clerk, clock):
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(client, "clerk_cx").status_code == 302
+    return client
+
+
+def case_of(number: str) -> Case:
+    from engine.db import db
+
+    db.session.expire_all()
+    return db.session.scalar(select(Case).where(Case.number == number))
+
+
+def open_case(clerk: Actor, **kwargs) -> Case:
+    return services.open_case(clerk, "temp_job", "532301", intake(**kwargs), OPENED)
+
+
+def referred_on_2_february(clerk: Actor) -> Case:
+    """QA's case: registered on 1 Feb, not placed by the market, referred on Tue 2 Feb to a post starting 15 Feb."""
+    post_ = new_post(clerk)  # 15 Feb - 14 May 2021
+    case = open_case(clerk)
+    case = complete(clerk, case, "market_outcome", {"market_outcome": "not_employed"}, at("2021-02-02 09:30"))
+    case = complete(clerk, case, "match_post", {"post_id": post_.id}, at("2021-02-02 10:00"))
+    assert case.status == "referred"
+    return case
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The case page.
+
+def section(page: str, element_id: str) -> str:
+    """The visible text of the element with id `element_id` (nested elements of the same tag counted)."""
+    opening = re.search(r'<(\w+)[^>]*\bid="' + re.escape(element_id) + r'"[^>]*>', page)
+    assert opening, f"no element #{element_id}"
+    tag, depth, pos = opening.group(1), 1, opening.end()
+    for found in re.finditer(rf"<(/?){tag}\b[^>]*>", page[pos:]):
+        depth += -1 if found.group(1) else 1
+        if depth == 0:
+            return text_of_html(page[pos:pos + found.start()])
+    raise AssertionError(f"#{element_id} is not closed")
+
+
+def text_of_html(markup: str) -> str:
+    """Visible text, whitespace collapsed (as tests/integration/test_pages.py's text_of)."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
+
+
+def test_the_page_shows_the_131_parts_given_with_their_dates_and_what_is_owed(web, clerk):
+    case = open_case(clerk)
+    case = complete(clerk, case, "career_guidance", GUIDANCE, at("2021-02-02 10:00"))
+    case = complete(clerk, case, "job_offers", OFFERS, at("2021-02-04 10:00"))
+    response = web.get(f"/cases/{case.number}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    service = section(page, "service-131")
+    for expected in ("“131”服务", "职业指导", "2021年2月2日", "职业规划与求职技巧指导", "陈静",
+                     "3个岗位信息", "楚雄鹿城物业公司", "保洁员", "彝人古镇酒店", "楚雄市环卫站", "2021年2月3日",
+                     "2021年2月4日", "培训项目"):
+        assert expected in service, expected
+    assert section(page, "service-131-owed") == "尚欠： 培训项目"
+    assert "尚未提供" in section(page, "part-training")
+    assert "尚未提供" not in section(page, "part-career_guidance")
+    # The priority group by its title, never its code.
+    body = text_of(response)
+    assert "重点群体类别 脱贫人口" in body
+    assert "poverty_alleviated" not in body
+    # No post yet: said so, while the case is open.
+    assert "尚未推荐临时性岗位" in section(page, "temp-post")
+
+
+def test_the_page_shows_the_referred_post_and_the_131_service_given_in_full(web, clerk):
+    post_ = new_post(clerk)
+    case = open_case(clerk, group="employment_difficulty")
+    case = complete(clerk, case, "career_guidance", GUIDANCE, at("2021-02-02 10:00"))
+    case = complete(clerk, case, "job_offers", OFFERS, at("2021-02-04 10:00"))
+    case = complete(clerk, case, "training", TRAINING, at("2021-02-05 10:00"))
+    case = complete(clerk, case, "market_outcome", {"market_outcome": "not_employed"}, at("2021-02-08 10:00"))
+    case = complete(clerk, case, "match_post", {"post_id": post_.id}, at("2021-02-09 10:00"))
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert section(page, "service-131-owed") == "“131”服务已全部提供"
+    assert "2021年2月5日" in section(page, "part-training") and "家政服务员培训" in section(page, "part-training")
+    post_text = section(page, "temp-post")
+    for expected in ("社区保洁员", "保洁环卫", "鹿城镇南关社区", "南关社区", "¥1,800.00", "2021年2月15日",
+                     "2021年5月14日", "推荐上岗日期 2021年2月9日", "报到期限 2021年2月22日"):
+        assert expected in post_text, expected
+    assert "重点群体类别 就业困难人员" in text_of_html(page)
+    assert "employment_difficulty" not in text_of_html(page)
+
+
+def test_the_section_in_english(web, clerk):
+    post_ = new_post(clerk)
+    case = open_case(clerk, group="returning_migrant")
+    case = complete(clerk, case, "career_guidance", GUIDANCE, at("2021-02-02 10:00"))
+    case = complete(clerk, case, "market_outcome", {"market_outcome": "not_employed"}, at("2021-02-08 10:00"))
+    case = complete(clerk, case, "match_post", {"post_id": post_.id}, at("2021-02-09 10:00"))
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    service = section(page, "service-131")
+    for expected in ("131 service", "Career guidance", "2 Feb 2021", "3 job offers", "Training programme",
+                     "Not given yet"):
+        assert expected in service, expected
+    assert section(page, "service-131-owed") == "Still owed: 3 job offers Training programme"
+    post_text = section(page, "temp-post")
+    for expected in ("Referred temporary post", "社区保洁员", "Cleaning and sanitation", "鹿城镇南关社区",
+                     "CN¥1,800.00", "15 Feb 2021", "14 May 2021", "Referred on 9 Feb 2021", "Report by 22 Feb 2021"):
+        assert expected in post_text, expected
+    body = text_of_html(page)
+    assert "Priority group Returning migrant worker" in body
+    assert "returning_migrant" not in body
+    for chinese in ("尚欠", "尚未提供", "推荐日期", "推荐上岗日期", "报到期限", "临时性岗位", "返乡农民工", "职业指导"):
+        assert chinese not in body, chinese
+
+
+def test_every_priority_group_title_is_translated(app):
+    from flask_babel import force_locale
+
+    from web import labels
+
+    with app.test_request_context(), force_locale("en"):
+        for title in PRIORITY_GROUP_TITLES.values():
+            assert labels.message(title) != title, title
+        assert set(labels.SERVICE_131_LABELS) == set(SERVICE_131_PARTS)
+        for part in SERVICE_131_PARTS:
+            assert labels.SERVICE_131_LABELS[part] and not any("\u4e00" <= ch <= "\u9fff"
+                                                                 for ch in str(labels.SERVICE_131_LABELS[part]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The reporting date of confirm_placement.
+
+@pytest.mark.parametrize(("reported_on", "when", "message"), [
+    ("2021-02-01", "2021-02-03 10:00", "报到日期不能早于推荐上岗日期（2021-02-02）"),  # QA's case
+    ("2021-02-10", "2021-02-10 10:00", "报到日期不能早于岗位开始日期（2021-02-15）"),
+    ("2021-05-15", "2021-05-15 07:00", "报到日期不能晚于岗位结束日期（2021-05-14）"),
+])
+def test_reporting_before_the_referral_or_outside_the_post_is_refused(clerk, reported_on, when, message):
+    case = referred_on_2_february(clerk)
+    version = case.version
+    with pytest.raises(DataInvalid) as err:
+        complete(clerk, case, "confirm_placement", {"placed": True, "reported_on": reported_on}, at(when))
+    assert err.value.fields == {"reported_on": message}
+    case = case_of(case.number)
+    assert (case.status, case.version) == ("referred", version)  # nothing changed
+    assert open_task(case, "confirm_placement").assignee_id is None
+
+
+@pytest.mark.parametrize("reported_on", ["2021-02-15", "2021-05-14"])
+def test_reporting_on_the_posts_first_or_last_day_is_accepted(clerk, reported_on):
+    case = referred_on_2_february(clerk)
+    case = complete(clerk, case, "confirm_placement", {"placed": True, "reported_on": reported_on},
+                    at("2021-05-14 10:00"))
+    assert case.status == "placed"
+
+
+def test_a_future_reporting_date_is_still_refused_as_such(clerk):
+    case = referred_on_2_february(clerk)
+    with pytest.raises(DataInvalid) as err:
+        complete(clerk, case, "confirm_placement", {"placed": True, "reported_on": "2021-02-16"},
+                 at("2021-02-15 10:00"))
+    assert err.value.fields == {"reported_on": "日期不能晚于今天（2021-02-15）"}
+
+
+def test_the_api_says_400_naming_reported_on(client, clerk, app, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-02-03 10:00"))
+    case = referred_on_2_february(clerk)
+    task = open_task(case, "confirm_placement")
+    token = client.post("/api/v1/auth/token", json={"username": "clerk_cx", "password": PASSWORD}).get_json()
+    response = client.post(f"/api/v1/tasks/{task.id}/complete", headers={"Authorization": f"Bearer {token['token']}"},
+                           json={"data": {"placed": True, "reported_on": "2021-02-01"}, "case_version": case.version})
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert error["fields"] == {"reported_on": "报到日期不能早于推荐上岗日期（2021-02-02）"}
+
+
+def test_the_page_shows_the_refusal_beside_the_field_in_either_language(web, clerk, clock):
+    case = referred_on_2_february(clerk)
+    task = open_task(case, "confirm_placement")
+    clock.set(at("2021-02-10 10:00"))
+    form = {"case_number": case.number, "case_version": str(case.version), "placed": "true",
+            "reported_on": "2021-02-10"}
+    refused = post(web, f"/tasks/{task.id}/complete", form, page=f"/cases/{case.number}")
+    assert refused.status_code == 400
+    assert field_error(refused, "reported_on") == "报到日期不能早于岗位开始日期（2021-02-15）"
+    post(web, "/language", {"language": "en"})
+    refused = post(web, f"/tasks/{task.id}/complete", {**form, "reported_on": "2021-02-01"},
+                   page=f"/cases/{case.number}")
+    assert refused.status_code == 400
+    assert field_error(refused, "reported_on") == "The reporting date cannot be before the referral (2021-02-02)"
+    assert case_of(case.number).status == "referred"
