@@ -60,7 +60,8 @@ PAYING_STATUSES = ("approved", "paying")
 
 
 class BenefitPayment(db.Model):
-    """One month of an approved claim's schedule: scheduled -> paid, or cancelled when payments stop."""
+    """One month of an approved claim's schedule: scheduled -> paid, or cancelled when payments stop; paid ->
+    overpaid when payments stop with an effective date on or before the month's first day (to be recovered)."""
 
     __tablename__ = "benefit_payments"
     __table_args__ = (
@@ -75,8 +76,9 @@ class BenefitPayment(db.Model):
     period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     due_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | paid | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled|paid|cancelled|overpaid
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When and why payments stopped, for a cancelled month and for an overpaid one (which keeps its paid_at).
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
@@ -126,10 +128,17 @@ def _signal(case: Case, name: str, payload: dict[str, Any], now: datetime, by: s
         project_case(case, workflow, parsed, now, values, by)
 
 
+def overpaid(rows: list[BenefitPayment]) -> tuple[list[str], str]:
+    """The periods of `rows` marked overpaid and their total, to be recovered from the claimant."""
+    marked = [r for r in rows if r.status == "overpaid"]
+    return [r.period for r in marked], money_str(sum((r.amount for r in marked), Decimal()))
+
+
 @transactional
 def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
-    """A clerk stops an approved claim's payments (《失业保险条例》第十五条): the remaining months are cancelled
-    and the claim ends as `stopped`."""
+    """A clerk stops an approved claim's payments (《失业保险条例》第十五条): the remaining months are cancelled,
+    months already paid for periods that begin on or after the effective date are marked overpaid (to be
+    recovered; listed in the audit event and the case summary), and the claim ends as `stopped`."""
     from engine.benefits import PROCESS
     from engine.validation import validate
 
@@ -144,18 +153,25 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
     effective = date.fromisoformat(data["effective_on"]) if data.get("effective_on") else calendar.local_date(now)
     if effective > calendar.local_date(now):
         raise DataInvalid({"effective_on": "停发生效日期不能晚于今天"})
-    reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"
+    reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"[:500]  # the column's length
+    rows = payments_for_case(case)
     cancelled = 0
-    for row in payments_for_case(case):
-        # Months already paid stay paid; every month not yet paid is cancelled.
+    for row in rows:
         if row.status == "scheduled":
+            # Every month not yet paid is cancelled.
             row.status, row.cancelled_at, row.cancel_reason = "cancelled", now, reason_text
             cancelled += 1
+        elif row.status == "paid" and row.due_on >= effective:
+            # Paid in advance on its first day for a month the claimant was no longer entitled to: recovered, so
+            # never paid again nor counted as paid. A month that began before the effective date stays paid.
+            row.status, row.cancelled_at, row.cancel_reason = "overpaid", now, reason_text
+    periods, amount = overpaid(rows)
     audit.record(case, actor.username, "payments_stopped",
                  {"reason": data["reason"], "note": data["note"], "effective_on": effective.isoformat(),
-                  "cancelled_months": cancelled}, now)
+                  "cancelled_months": cancelled, "overpaid_periods": periods, "overpaid_amount": amount}, now)
     _signal(case, "payments_stopped", {"reason": data["reason"], "note": data["note"].strip(),
-                                       "effective_on": effective.isoformat(), "by": actor.username}, now,
+                                       "effective_on": effective.isoformat(), "by": actor.username,
+                                       "overpaid_periods": periods, "overpaid_amount": amount}, now,
             actor.username)
     return case
 

@@ -4,8 +4,8 @@ The decision itself lives in bpmn/benefit_claim/ (three DMN tables and the scrip
 holds what the model needs from the database and what follows a decision:
 
 * the one-open-claim-per-person check and the intake checks a JSON Schema cannot express;
-* the limits a clerk's decision may not pass (months and monthly amount of the approved type), checked on the
-  review and approval forms before the workflow moves;
+* the limits a clerk's decision may not pass (a type the law does not allow the claimant, months and monthly
+  amount of the approved type), checked on the review and approval forms before the workflow moves;
 * the decision letters (approval / refusal), issued through the notice outbox when the status changes;
 * the approval creates the monthly payment schedule (engine/benefit_payments.py); the regional rates the model
   looks up live in engine/benefit_rates.py.
@@ -80,9 +80,13 @@ OPEN_CASE_CHECKS.setdefault(PROCESS, []).append(_check_open)
 
 # ---------------------------------------------------------------------------------------------------------------
 # What a decision may grant (engine.services.tasks.TASK_FORM_CHECKS). A clerk may go against the rules' suggestion
-# (the supervisor approves that), never past the law's maximum for the type granted: no approval makes that lawful.
+# (the supervisor approves that), never grant a type the law does not allow the claimant nor go past the law's
+# maximum for the type granted: no approval makes that lawful.
 
 _BENEFIT_ARTICLES = "《失业保险条例》第十七条、第十八条"
+# 《失业保险条例》第十四条: 缴费满1年 (as in benefit_months.dmn M4 and benefit_entitlement.dmn E04). The messages
+# below state it in full, so that they match their translations in web/labels.py.
+_BENEFIT_MIN_CONTRIBUTION_MONTHS = 12
 
 
 def _rates(case: Case, inputs: dict[str, Any], values: dict[str, Any]) -> dict[str, str] | None:
@@ -114,10 +118,57 @@ def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tupl
     return (None if band is None else int(band)), amount, _EXPANSION_NOTICE
 
 
+def ineligibility(case: Case, benefit_type: str) -> str | None:
+    """Why the law does not allow this claimant `benefit_type` at all (None: it may be granted), from the facts the
+    rules saw (the summary's `rule` inputs, else the summary). Registration, seeking work, contribution months and
+    household are facts no decision can change; whether a separation was involuntary is the clerk's judgement (a
+    resignation forced under 劳动合同法第三十八条 counts as involuntary), so a recorded voluntary separation does not
+    bar 失业保险金 here: the supervisor approves that judgement."""
+    summary = case.summary or {}
+    inputs = (summary.get("rule") or {}).get("inputs") or {}
+
+    def fact(key: str) -> Any:
+        return inputs[key] if key in inputs else summary.get(key)
+
+    # benefit_entitlement.dmn E01 / E02: no type at all without them.
+    if not fact("registered_unemployed"):
+        return "申领人未办理失业登记：享受失业保险待遇须已办理失业登记（《失业保险条例》第十四条）"
+    if not fact("seeking_work"):
+        return "申领人无求职要求：享受失业保险待遇须有求职要求（《失业保险条例》第十四条）"
+    contributions = int(fact("contribution_months") or 0)
+    insured_a_year = contributions >= _BENEFIT_MIN_CONTRIBUTION_MONTHS
+    if benefit_type == "unemployment_benefit":
+        if not insured_a_year:
+            return f"失业保险金须累计缴费满12个月（《失业保险条例》第十四条），申领人累计缴费 {contributions} 个月"
+        return None  # months left: legal_maximum
+    # The temporary types are for the insured (E03) who are not entitled to the benefit (E04).
+    if contributions < 1:
+        return ("申领人未缴纳失业保险费：享受失业补助金或临时生活补助须失业前参加失业保险并缴费"
+                "（人社部发〔2020〕40号）")
+    band = fact("max_benefit_months")
+    left = None if band is None else int(band) - int(fact("months_already_drawn") or 0)
+    if insured_a_year and fact("separation_reason") == "involuntary" and left is not None and left > 0:
+        return (f"申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
+                f"尚可领取 {left} 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")
+    # Rural and insured under a year: the allowance instead of the subsidy (E07 / E08).
+    rural_under_a_year = fact("household") == "rural" and not insured_a_year
+    if benefit_type == "unemployment_subsidy" and rural_under_a_year:
+        return "农村户籍、参保不满12个月的申领人享受临时生活补助，不享受失业补助金（人社部发〔2020〕40号）"
+    if benefit_type == "temporary_living_allowance" and not rural_under_a_year:
+        if fact("household") != "rural":
+            return "临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人为城镇户籍"
+        return (f"临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），"
+                f"申领人累计缴费 {contributions} 个月")
+    return None
+
+
 def beyond_the_law(case: Case, benefit_type: str, months: int | None, monthly_amount: str | None,
                    values: dict[str, Any]) -> dict[str, str]:
     """{review form field: message} for a grant of `benefit_type` the law does not allow this claimant; `months`
     and `monthly_amount` None: as the rules compute them."""
+    refusal = ineligibility(case, benefit_type)
+    if refusal is not None:
+        return {"approved_type": refusal}  # the type's months and amount are moot
     title = BENEFIT_TITLES[benefit_type]
     max_months, max_amount, basis = legal_maximum(case, benefit_type, values)
     errors = {}
@@ -220,6 +271,7 @@ def rule_text(data: dict[str, Any]) -> str:
 @summarizer(PROCESS)
 def _summarize(data: dict[str, Any]) -> Projection:
     claimant = data.get("claimant") or {}
+    stop = (data.get("payment_event") or {}) if data.get("status") == "stopped" else {}
     summary = {
         "claimant_name": claimant.get("name"),
         "claimant_id_number": mask_id_number(claimant.get("id_number")),
@@ -246,6 +298,9 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "payment_start": data.get("payment_start"),
         "stop_reason": data.get("stop_reason"),
         "stop_note": data.get("stop_note"),
+        # Months paid for periods from the stop's effective date on, to be recovered (the stop's signal payload).
+        "overpaid_periods": stop.get("overpaid_periods"),
+        "overpaid_amount": stop.get("overpaid_amount"),
     }
     text = " ".join(str(x) for x in (claimant.get("name"), data.get("last_employer")) if x).lower()
     return Projection(summary=summary, search_text=text, subject_id_number=claimant.get("id_number"))

@@ -128,8 +128,10 @@ def test_stop_payments_over_http(client, headers):
     assert body["status"] == "stopped" and body["closed_at"] is not None
     assert body["data"]["stop_reason"] == "refused_work"
     payments = client.get(f"{API}/cases/{number}/payments", headers=headers["clerk_cx"]).get_json()
-    assert [p["status"] for p in payments["items"]] == ["paid"] + ["cancelled"] * 11
-    assert payments["totals"] == {"scheduled": "0.00", "paid": "1350.00", "cancelled": "14850.00"}
+    # The API's clock (1 Feb) is before March, paid by the run of 1 March: that month is overpaid, to be recovered.
+    assert [p["status"] for p in payments["items"]] == ["overpaid"] + ["cancelled"] * 11
+    assert payments["totals"] == {"scheduled": "0.00", "paid": "0.00", "cancelled": "14850.00"}
+    assert payments["overpaid"] == {"periods": ["2021-03"], "amount": "1350.00"}
     assert client.post(url, json={"reason": "reemployed", "note": "x"},
                        headers=headers["clerk_cx"]).status_code == 409
     assert any(e["kind"] == "payments_stopped" for e in client.get(

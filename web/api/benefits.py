@@ -34,7 +34,12 @@ def case_payments(number: str):
     for status in ("scheduled", "paid", "cancelled"):
         amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
         totals[status] = money_text(amount)
-    return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals})
+    # Months paid after payments stopped (status `overpaid`), to be recovered: apart, so `totals` keeps its keys.
+    marked = [i for i in items if i["status"] == "overpaid"]
+    overpaid = {"periods": [i["period"] for i in marked],
+                "amount": money_text(sum((Decimal(i["amount"]) for i in marked), Decimal()))}
+    return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals,
+                    "overpaid": overpaid})
 
 
 @bp.post("/cases/<number>/payments/stop")
@@ -58,7 +63,8 @@ def benefit_rates():
 
 
 EXTRA_PATHS.update({
-    "/cases/{number}/payments": {"get": _op("Payment schedule of a benefit claim", params=[_p("number")])},
+    "/cases/{number}/payments": {"get": _op("Payment schedule of a benefit claim, with the overpaid months to recover",
+                                            params=[_p("number")])},
     "/cases/{number}/payments/stop": {"post": _op(
         "Stop a benefit claim's payments (re-employment, refusal of suitable work or training); the remaining "
         "months are cancelled", params=[_p("number")], body=benefit_payments.STOP_SCHEMA)},
