@@ -61,6 +61,8 @@ _RULES = [
          "最高法《关于审理拒不支付劳动报酬刑事案件适用法律若干问题的解释》第三条"),
     Rule("criminal_threshold_group_amount", Decimal("60000"), "yuan", "移送公安金额标准（十人以上）",
          "最高法《关于审理拒不支付劳动报酬刑事案件适用法律若干问题的解释》第三条"),
+    Rule("criminal_threshold_months", 3, "months", "移送公安拖欠期限标准（个人）",
+         "最高法《关于审理拒不支付劳动报酬刑事案件适用法律若干问题的解释》第三条"),
     Rule("claim_review_days", 10, "days", "失业保险待遇审核期限", "《失业保险金申领发放办法》"),
     Rule("benefit_rate_percent", 90, "percent", "失业保险金标准（最低工资的百分比）", "《失业保险条例》第十八条"),
     Rule("subsidy_rate_percent", 80, "percent", "失业补助金标准（失业保险金的百分比）", "人社部发〔2020〕40号"),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from engine import calendar
 from engine.actors import Actor
+from engine.clock import rule_value
 from engine.documents import issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
@@ -98,14 +103,20 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             }, now, who)
         if "criminal_referral" in measures:
             outstanding = money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0")
+            facts = [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
+                     "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"]
+            # The letter cites the standard the arrears reach, by the rules in force (the approval checked it).
+            threshold = referral_threshold(data, {key: rule_value(key) for key in REFERRAL_RULES})
+            if threshold.met:
+                facts.append(f"上述欠薪已达到涉嫌犯罪案件移送标准：{threshold.met}。")
             issue_notice(case, "criminal_referral", {
                 "recipient": f"{issuing_region(case.region).name}公安局", "suspect": _employer(data),
                 "offence": "拒不支付劳动报酬罪", "amount_owed": str(outstanding),
                 "worker_count": int(data.get("workers_owed") or 0),
                 "attachments": ["立案审批表", "调查询问笔录", "限期整改指令书及送达回证", "工资清单"],
-                "facts": [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
-                          "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"],
-                "legal_basis": ["《中华人民共和国刑法》第二百七十六条之一", "《行政执法机关移送涉嫌犯罪案件的规定》"],
+                "facts": facts,
+                "legal_basis": ["《中华人民共和国刑法》第二百七十六条之一", "《行政执法机关移送涉嫌犯罪案件的规定》",
+                                RULES["criminal_threshold_group_amount"].basis],
             }, now, who)
 
 
@@ -135,6 +146,28 @@ def _check_period(case: Case, data: dict[str, Any], parsed: Any, now: datetime) 
         raise DataInvalid({"period_to": f"拖欠截止日期不能晚于投诉登记日期（{received.isoformat()}）"})
 
 
+NO_ARREARS_AMOUNT = ("调查结论为“未发现拖欠工资”时，核实欠薪金额应为 0；"
+                     "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”")
+NO_ARREARS_WORKERS = ("调查结论为“未发现拖欠工资”时，被欠薪人数应为 0；"
+                      "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”")
+
+
+def _check_investigation(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                         now: datetime) -> None:
+    # "No arrears" withdraws the case (DOMAIN.md: withdrawn = no arrears found): with arrears stated it would close
+    # them unpaid and take them off the figures ("不解决不销账"). Checked here rather than in the form's schema so
+    # that cases running on an earlier version of the form are held to it too.
+    if form.get("outcome") != "no_arrears":
+        return
+    errors = {}
+    if money(form["verified_amount"]) > 0:
+        errors["verified_amount"] = NO_ARREARS_AMOUNT
+    if form["workers_owed"] > 0:
+        errors["workers_owed"] = NO_ARREARS_WORKERS
+    if errors:
+        raise DataInvalid(errors)
+
+
 def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                    now: datetime) -> None:
     # `amount_paid` is the total paid so far (API.md), so it may not pass the verified arrears: more would clear
@@ -145,6 +178,81 @@ def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values:
         recorded, owed = summary.get("amount_paid") or "0.00", summary.get("amount_outstanding") or verified
         raise DataInvalid({"amount_paid": f"累计已支付金额不得超过核实欠薪金额 {verified} 元"
                                           f"（此前已记录支付 {recorded} 元，尚欠 {owed} 元）"})
+    # Nor can a total go down: a lower one would un-count money already recovered and reopen arrears paid.
+    recorded = summary.get("amount_paid")
+    if recorded is not None and money(form["amount_paid"]) < money(recorded):
+        raise DataInvalid({"amount_paid": f"累计已支付金额不得低于此前已记录的累计支付金额 {recorded} 元"
+                                          "（应填写截至本次核查的支付总额）"})
+
+
+# The criminal-referral threshold (DOMAIN.md section 1; the interpretation's art. 3): one worker owed wages of at
+# least `criminal_threshold_months` months and at least the single amount, or ten or more workers owed at least the
+# group amount in all. The head count is the interpretation's own; provinces set the amounts (and here the months).
+GROUP_WORKERS = 10
+REFERRAL_RULES = ("criminal_threshold_single_amount", "criminal_threshold_group_amount", "criminal_threshold_months")
+
+
+@dataclass(frozen=True)
+class ReferralThreshold:
+    """The standard the arrears still owed reach, in words (`met`, for the referral letter), or else why they do not
+    or cannot be shown to reach either (`shortfall`, for the refusal)."""
+
+    met: str | None
+    shortfall: str | None = None
+
+
+def _months_later(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+def _period_months_short(data: Mapping[str, Any], months: int) -> str | None:
+    """Why the arrears period is not `months` months or longer; None when it is."""
+    start, end = data.get("period_from"), data.get("period_to")
+    if not start or not end:
+        return "案件未登记拖欠期间"
+    # 1 October to 31 December is three months: the period ends the day before the same date `months` later.
+    if date.fromisoformat(end) + timedelta(days=1) >= _months_later(date.fromisoformat(start), months):
+        return None
+    return f"拖欠期间 {start} 至 {end} 不足{months}个月"
+
+
+def referral_threshold(data: Mapping[str, Any], values: Mapping[str, Any]) -> ReferralThreshold:
+    """Whether the arrears still owed (verified minus paid) reach the criminal-referral threshold, by the rules in
+    `values`. The single branch needs one worker's amount: from the roster's per-worker amounts, or certain when the
+    average per worker owed reaches it (someone is owed at least the average)."""
+    single, group = money(values["criminal_threshold_single_amount"]), money(values["criminal_threshold_group_amount"])
+    months = int(values["criminal_threshold_months"])
+    outstanding = max(money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0"), Decimal(0))
+    workers = int(data.get("workers_owed") or 0)
+    single_standard = f"拒不支付一名劳动者{months}个月以上的劳动报酬且数额在 {money_str(single)} 元以上"
+    group_standard = f"拒不支付{GROUP_WORKERS}名以上劳动者的劳动报酬且数额累计在 {money_str(group)} 元以上"
+    if workers >= GROUP_WORKERS and outstanding >= group:
+        return ReferralThreshold(met=group_standard)
+    roster = [money(w["amount_owed"]) for w in data.get("roster") or [] if isinstance(w, dict) and w.get("amount_owed")]
+    short = [f"尚欠 {workers} 名劳动者工资共 {money_str(outstanding)} 元"]
+    period_short = _period_months_short(data, months)
+    if period_short:
+        short.append(period_short)
+    # One worker's amount: a roster amount (capped by what is still owed in all, checked first), or the average.
+    by_roster = bool(roster) and max(roster) >= single
+    by_average = workers >= 1 and outstanding >= single * workers
+    if outstanding < single:
+        short.append(f"尚欠总额不足 {money_str(single)} 元")
+    elif not (by_roster or by_average):
+        average = (f"人均尚欠 {(outstanding / workers).quantize(Decimal('0.01'), ROUND_DOWN)} 元" if workers
+                   else "未核实被欠薪人数")
+        if roster:
+            short.append(f"{average}，名册中被拖欠最多的劳动者为 {money_str(max(roster))} 元，"
+                         f"均不足 {money_str(single)} 元")
+        else:
+            short.append(f"{average}，不足 {money_str(single)} 元，且案件未登记载明每名劳动者被欠金额的劳动者名册，"
+                         f"无法认定有一名劳动者被拖欠 {money_str(single)} 元以上")
+    if len(short) == 1:
+        return ReferralThreshold(met=single_standard)
+    return ReferralThreshold(met=None, shortfall=f"不能认定达到移送公安机关的标准（{single_standard}，"
+                                                 f"或{group_standard}）：" + "；".join(short))
 
 
 def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int | None,
@@ -167,29 +275,50 @@ def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int 
 def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                        now: datetime) -> None:
     errors = enforcement_out_of_range(form.get("penalty_amount"), form.get("compensation_rate"), values)
+    if "criminal_referral" in form["measures"]:
+        shortfall = referral_threshold(workflow_data(), values).shortfall  # the summary lacks period and roster
+        if shortfall:
+            errors["measures"] = shortfall
     if errors:
         raise DataInvalid(errors)
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                     now: datetime) -> None:
-    # A supervisor's approval does not make an unlawful fine lawful: a measure chosen before the limits were
-    # checked (or before the province narrowed them) is sent back, not approved.
+    # A supervisor's approval does not make an unlawful measure lawful: a fine out of range or a referral below the
+    # threshold, chosen before they were checked (or before the province changed the rules), is sent back.
     measures = (case.summary or {}).get("measures") or []
-    if not form.get("approved") or not {"penalty", "compensation_order"} & set(measures):
+    if not form.get("approved") or not {"penalty", "compensation_order", "criminal_referral"} & set(measures):
         return
     data = workflow_data()  # the summary does not carry the amounts
     errors = enforcement_out_of_range(data.get("penalty_amount") if "penalty" in measures else None,
                                       data.get("compensation_rate") if "compensation_order" in measures else None,
                                       values)
+    if "criminal_referral" in measures:
+        shortfall = referral_threshold(data, values).shortfall
+        if shortfall:
+            errors["criminal_referral"] = shortfall
     if errors:
         raise DataInvalid({"approved": "不能批准：" + "；".join(errors.values())
                                        + "。请不予同意，退回重新确定处置措施"})
 
 
+def _check_case_deadline(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                         now: datetime) -> None:
+    # One extension (DOMAIN.md): after it, the model ends the clock's review on "extend" without moving anything,
+    # so the supervisor would believe the case extended. `case_extended` is set by the model's extension step.
+    summary = case.summary or {}
+    if form.get("decision") == "extend" and summary.get("case_extended"):
+        due = _day(summary.get("case_due_at"), now)
+        raise DataInvalid({"decision": f"办案期限只能延长一次：本案办案期限已延长至 {due}，不能再次延长，"
+                                       "请选择“不延期，督促按期办结”"})
+
+
 TASK_COMPLETED_HOOKS.append(_on_task_completed)
 STATUS_HOOKS.append(_on_status)
 OPEN_CASE_CHECKS.setdefault("wage_arrears", []).append(_check_period)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "investigate"), []).append(_check_investigation)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "check_payment"), []).append(_check_payment)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_check_enforcement)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)

@@ -180,6 +180,17 @@ VALUE_LABELS: dict[str, object] = {
     "clerk": _l("经办人员审核决定"),
 }
 
+# The three parts of the 131 service (engine.placements.SERVICE_131_PARTS), as the temp_job case page names them.
+SERVICE_131_LABELS: dict[str, object] = {
+    "career_guidance": _l("职业指导"),
+    "job_offers": _l("3个岗位信息"),
+    "training": _l("培训项目"),
+}
+
+# Titles the temp_job summary carries (engine.placements.PRIORITY_GROUP_TITLES, `priority_group_title`), shown
+# through message().
+PRIORITY_GROUP_TEXTS = (N_("脱贫人口"), N_("低收入人口"), N_("就业困难人员"), N_("返乡农民工"), N_("求职人员"))
+
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at"})
 
@@ -258,6 +269,15 @@ ENGINE_MESSAGES = (
     N_("须含有文字，且不能含换行等控制字符"), N_("金额须大于 0，以元为单位，最多两位小数，如 \"12500.00\""),
     N_("拖欠截止日期不能早于拖欠起始日期"), N_("月发放标准须大于0"), N_("规则认定不符合条件：批准时须选择待遇类型"),
     N_("无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准"),
+    N_("调查结论为“未发现拖欠工资”时，核实欠薪金额应为 0；"
+       "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”"),
+    N_("调查结论为“未发现拖欠工资”时，被欠薪人数应为 0；"
+       "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”"),
+    N_("申领人未办理失业登记：享受失业保险待遇须已办理失业登记（《失业保险条例》第十四条）"),
+    N_("申领人无求职要求：享受失业保险待遇须有求职要求（《失业保险条例》第十四条）"),
+    N_("申领人未缴纳失业保险费：享受失业补助金或临时生活补助须失业前参加失业保险并缴费（人社部发〔2020〕40号）"),
+    N_("农村户籍、参保不满12个月的申领人享受临时生活补助，不享受失业补助金（人社部发〔2020〕40号）"),
+    N_("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人为城镇户籍"),
 )
 
 # Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the
@@ -298,6 +318,22 @@ _DYNAMIC = [
     (re.compile(r"^日期不能早于求职登记日期（(?P<n>[^）]+)）$"), _l("日期不能早于求职登记日期（%(n)s）")),
     (re.compile(r"^与第 (?P<n>\d+) 个岗位相同：须推荐3个不同的岗位$"),
      _l("与第 %(n)s 个岗位相同：须推荐3个不同的岗位")),
+    (re.compile(r"^累计已支付金额不得低于此前已记录的累计支付金额 (?P<n>\S+) 元（应填写截至本次核查的支付总额）$"),
+     _l("累计已支付金额不得低于此前已记录的累计支付金额 %(n)s 元（应填写截至本次核查的支付总额）")),
+    (re.compile(r"^办案期限只能延长一次：本案办案期限已延长至 (?P<n>\S+)，不能再次延长，请选择“不延期，督促按期办结”$"),
+     _l("办案期限只能延长一次：本案办案期限已延长至 %(n)s，不能再次延长，请选择“不延期，督促按期办结”")),
+    (re.compile(r"^失业保险金须累计缴费满12个月（《失业保险条例》第十四条），申领人累计缴费 (?P<n>\d+) 个月$"),
+     _l("失业保险金须累计缴费满12个月（《失业保险条例》第十四条），申领人累计缴费 %(n)s 个月")),
+    (re.compile(r"^临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），"
+                r"申领人累计缴费 (?P<n>\d+) 个月$"),
+     _l("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人累计缴费 %(n)s 个月")),
+    (re.compile(r"^申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
+                r"尚可领取 (?P<n>\d+) 个月）：应核定失业保险金，不享受失业补助金和临时生活补助$"),
+     _l("申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
+        "尚可领取 %(n)s 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")),
+    (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
+    (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
+    (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
 ]
 
 
@@ -332,6 +368,7 @@ TEMPLATE_HELPERS = {
     "STATUS_LABELS": STATUS_LABELS,
     "PROCESS_LABELS": PROCESS_LABELS,
     "SUMMARY_LABELS": SUMMARY_LABELS,
+    "SERVICE_131_LABELS": SERVICE_131_LABELS,
     "MONEY_FIELDS": MONEY_FIELDS,
     "DATE_FIELDS": DATE_FIELDS,
 }

@@ -22,6 +22,7 @@ from engine.db import db
 from engine.errors import Conflict, Forbidden
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import case_history, open_tasks, runtime
+from engine.validation import DataInvalid
 from tests.conftest import SHANGHAI, at, make_user
 from tests.factories import (
     REVIEW_ACCEPT,
@@ -525,9 +526,15 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
     case = fire(track, at("2021-06-16 00:00"))
     assert sorted(t.name for t in wf_tasks(case)) == ["issue_order", "review_case_deadline"]
     assert_round_trip(case)
-    case = track.step(complete(sup, case, "review_case_deadline", {"decision": "extend", "reason": "再次申请延期"},
+    # Only one extension: a second one is refused (tests/integration/test_wage_arrears_rules.py), the supervisor
+    # concludes instead, which ends the clock branch; the due time stays.
+    review = open_task(case, "review_case_deadline")
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(sup, review.id, {"decision": "extend", "reason": "再次申请延期"}, case.version,
+                               at("2021-06-16 09:00"))
+    assert set(refused.value.fields) == {"decision"}
+    case = track.step(complete(sup, case, "review_case_deadline", {"decision": "conclude", "reason": "督促按期办结"},
                                at("2021-06-16 09:00")))
-    # Only one extension: the decision to extend again ends the clock branch, the due time stays.
     assert case.summary["case_due_at"] == "2021-06-15T23:59:59+08:00"
     assert case.summary["case_extended"] is True
     assert case.due_at == end_of("2021-06-15")
