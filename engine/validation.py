@@ -6,8 +6,9 @@ message beside its input."""
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -212,6 +213,28 @@ def _message(error) -> str:
     if v == "minProperties":  # an update that changes nothing (PATCH {})
         return "至少修改一个字段"
     return error.message
+
+
+def with_rule_defaults(schema: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` with every property's `x-default-rule` (a key of engine/rules.py) given as a JSON Schema `default`:
+    the value in force, so a form starts from what the rule says (a province's override included). A copy, and only
+    when the schema names a rule: the parsed schemas are shared."""
+    if "x-default-rule" not in json.dumps(schema):
+        return schema
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        copy = {key: resolve(value) for key, value in node.items()}
+        rule = copy.get("x-default-rule")
+        if rule in values:
+            value = values[rule]
+            copy["default"] = value if isinstance(value, (int, str)) else str(value)
+        return copy
+
+    return resolve(schema)
 
 
 def validate(schema: dict[str, Any], data: Any, *, root: str = "data") -> None:

@@ -471,6 +471,30 @@ def test_complete_with_bad_data_names_the_field(insp):
     assert insp.post(f"/tasks/{investigate['id']}/complete", {"data": good, "case_version": version}).status_code == 200
 
 
+def test_a_form_starts_from_the_rule_in_force(insp):
+    from engine import rule_settings
+
+    case = open_case(insp)
+    review = task_named(case, "review_complaint")
+    case = insp.post(f"/tasks/{review['id']}/complete",
+                     {"data": {"decision": "accept"}, "case_version": case["version"]}).get_json()
+    investigate = task_named(case, "investigate")
+    case = insp.post(f"/tasks/{investigate['id']}/complete",
+                     {"data": investigate_data("order"), "case_version": case["version"]}).get_json()
+    order = task_named(case, "issue_order")
+    days = order["form"]["properties"]["payment_deadline_days"]
+    assert days["default"] == 3 and days["x-default-rule"] == "payment_deadline_days"  # the campaign's 3 days
+    # A province's override is what the form offers next.
+    rule_settings.set_rule("payment_deadline_days", "5", "admin", at("2021-02-01 08:00"))
+    listed = {t["id"]: t for t in insp.get("/tasks").get_json()["items"]}
+    assert listed[order["id"]]["form"]["properties"]["payment_deadline_days"]["default"] == 5
+    # The model's own schema is untouched (it is shared by every request).
+    from engine import processes
+
+    shared = processes.parsed_by_id(db.session.scalar(select(Case.process_version_id).limit(1)))
+    assert "default" not in shared.forms["issue_order.schema.json"]["properties"]["payment_deadline_days"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Opening with bad input: 400 naming the field, nothing changed.
 

@@ -426,6 +426,17 @@ def test_history_names_the_timer_that_fired_as_the_model_does(web, inspector, cl
     assert "期限届满 · 整改期限届满" in body and "payment_deadline" not in body
 
 
+def test_the_order_form_starts_from_the_payment_deadline_rule(web, inspector, clock):
+    from tests.factories import REVIEW_ACCEPT, complete, investigate_data
+
+    case = open_wage_case(inspector)
+    case = complete(inspector, case, "review_complaint", REVIEW_ACCEPT, OPENED + timedelta(hours=1))
+    case = complete(inspector, case, "investigate", investigate_data(), OPENED + timedelta(hours=2))
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="payment_deadline_days"[^>]*>', page).group(0)
+    assert 'value="3"' in field  # the campaign's 3 working days (rule payment_deadline_days), ready to confirm
+
+
 def test_reveal_is_a_post_and_is_audited(web, inspector, clock):
     case = open_wage_case(inspector)
     assert web.get(f"/cases/{case.number}/reveal").status_code == 405

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import g, request
+
 from engine import calendar, processes
 from engine.models import AuditEvent, Case, Task
+from engine.services._common import rule_values
 from engine.summaries import mask_id_numbers
+from engine.validation import with_rule_defaults
 
 
 def iso(value: datetime | None) -> str | None:
@@ -15,13 +19,25 @@ def iso(value: datetime | None) -> str | None:
 
 
 def task_form(task: Task, version_id: int) -> dict:
+    """The task's form (JSON Schema), its rule defaults filled in with the values in force."""
     from engine.services.cases import NON_WORKFLOW_TASKS
 
     if task.name in NON_WORKFLOW_TASKS:
         return NON_WORKFLOW_TASKS[task.name][0]
     parsed = processes.parsed_by_id(version_id)
     meta = parsed.user_tasks.get(task.name)
-    return parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}
+    form = parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}
+    return with_rule_defaults(form, _rules_in_force()) if "x-default-rule" in str(form) else form
+
+
+def _rules_in_force() -> dict[str, Any]:
+    # Read once per request (a task list shows many forms), and never carried into the next one: `g` lives as long
+    # as the app context, which a test (or a CLI command) may keep across requests.
+    current = request._get_current_object()
+    cached = g.get("rule_values")
+    if cached is None or cached[0] is not current:
+        cached = g.rule_values = (current, rule_values())
+    return cached[1]
 
 
 def task_json(task: Task, now: datetime, case: Case | None = None) -> dict[str, Any]:
