@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -87,7 +87,26 @@ def unexpected(exc: Exception):
     return _page(500, _("系统内部错误"), _("错误已记录，请稍后重试；如多次出现请联系系统管理员。"))
 
 
+NUL_MESSAGE = "不能含有 NUL（\\x00）字符"
+
+
+def refuse_nul_characters() -> None:
+    """No request may carry a NUL character: PostgreSQL text cannot hold one, so it would reach the database as a
+    DataError (a 500). A path with one names nothing there is (404); a parameter or form field with one is a 400
+    naming it. (JSON bodies: web.api.json_body.)"""
+    if "\x00" in request.path:
+        abort(404)
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise DataInvalid({name.replace("\x00", "") or "query": NUL_MESSAGE}, "请求参数无效")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise DataInvalid({name.replace("\x00", "") or "form": NUL_MESSAGE}, "表单内容无效")
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(DataInvalid, invalid_data)

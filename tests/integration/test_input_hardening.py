@@ -365,3 +365,37 @@ def test_like_wildcards_in_the_search_are_plain_characters(client, h):
 
     assert (total("%"), total("_"), total("\\"), total("某_劳")) == (0, 1, 0, 1)
     assert total("WA-532301") == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A NUL character anywhere in a request: PostgreSQL text cannot hold one (a DataError, a 500 before).
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/verify/%00", None),                          # public, no sign-in
+    ("get", "/cases/%00", None),
+    ("get", "/cases/%00/documents", None),
+    ("post", "/tasks/%00/claim", None),
+    ("post", "/tasks/%00/complete", {"data": {}, "case_version": 1}),
+])
+def test_a_nul_in_the_path_is_not_found(client, h, method, path, body):
+    response = getattr(client, method)(API + path, json=body, headers=h["insp_cx"])
+    assert response.status_code == 404 and response.is_json and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_nul_in_a_parameter_or_a_json_string_is_a_400_naming_it(client, h):
+    for path in ("/cases?q=a%00", "/ledger?q=%00", "/tasks?role=%00"):
+        response = client.get(API + path, headers=h["clerk_cx"])
+        assert response.status_code == 400, path
+        assert "NUL" in next(iter(response.get_json()["error"]["fields"].values())), path
+    token = client.post(f"{API}/auth/token", json={"username": "in\u0000sp", "password": "x"})
+    assert token.status_code == 400 and token.get_json()["error"]["fields"] == {"body": "不能含有 NUL（\\x00）字符"}
+    before = count(Case)
+    opened = client.post(f"{API}/cases", headers=h["insp_cx"], json={
+        "process": "wage_arrears", "region": "532301", "data": {**wage_arrears_intake(), "source\u0000": "x"}})
+    assert opened.status_code == 400 and count(Case) == before
+
+
+def test_a_nul_in_a_page_form_or_address_is_a_page_not_a_500(client, h):
+    assert client.get("/verify/%00").status_code == 404
+    login = client.post("/login", data={"username": "a\u0000b", "password": "x"})
+    assert login.status_code == 400 and "Traceback" not in login.get_data(as_text=True)

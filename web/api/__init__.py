@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from engine.actors import Actor
 from engine.errors import Conflict, DataInvalid, EngineError, Forbidden, NotFound
 from engine.validation import REGION_RE, ascii_digits, validate
+from web.errors import NUL_MESSAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -80,6 +81,22 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether any key or string in the (already depth-checked) JSON value holds a NUL character."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def json_body(schema: dict | None = None) -> dict:
     """The request's JSON object, validated against `schema`; a clear 400 otherwise."""
     if not request.is_json:
@@ -95,6 +112,8 @@ def json_body(schema: dict | None = None) -> dict:
         raise DataInvalid({"body": "须为 JSON 对象"})
     if _too_deep(body, MAX_JSON_DEPTH):
         raise too_deep
+    if _has_nul(body):  # see web.errors.refuse_nul_characters
+        raise DataInvalid({"body": NUL_MESSAGE}, "请求体不是有效的 JSON")
     if schema is not None:
         validate(schema, body)
     return body
