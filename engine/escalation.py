@@ -147,6 +147,9 @@ _INSERT_TIMER = insert(_TIMERS)
 _INSERT_ESCALATION = insert(Escalation.__table__)
 # Only while the task is open: a user completing it at the same moment wins (on PostgreSQL this waits for their
 # commit and then finds the task done).
+# An escalation changes the case (a flag, a supervision task, its history): its version moves (API.md), so a form
+# read before it gets a 409 and shows the escalation. Unconditional: the sweeper never loses to a user's write.
+_CASE_CHANGED = update(_CASES).where(_CASES.c.id == bindparam("case_id")).values(version=_CASES.c.version + 1)
 _RAISE_LEVEL = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.state == "open")
                 .values(escalation_level=bindparam("level")))
 
@@ -192,6 +195,7 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
             "legal_basis": ["《劳动保障监察条例》第十七条", "本局案件督办制度"],
         }, now, SYSTEM.username)
     connection.execute(_INSERT_ESCALATION, escalation)
+    connection.execute(_CASE_CHANGED, {"case_id": case.id})
     next_level = level + 1
     if next_level in LEVEL_ROLES:
         key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"

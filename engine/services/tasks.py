@@ -100,6 +100,8 @@ def task_actions(actor: Actor, task: Task) -> frozenset[str]:
 def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
     task = task_in_scope(actor, task_id)
     _require(actor, task, "claim")
+    if task.assignee_id == actor.user_id:
+        return task  # already theirs: a retried claim changes nothing (no new version for everyone else to reload)
     # Conditional update: of two people claiming at once, exactly one gets the task.
     claimed = db.session.execute(
         update(Task)
@@ -252,7 +254,8 @@ def list_tasks(
     ))
     rows = db.session.scalars(
         select(Task).where(Task.id.in_(ids))
-        .options(joinedload(Task.case).load_only(Case.id, Case.number, Case.status, Case.process_version_id),
+        .options(joinedload(Task.case).load_only(Case.id, Case.number, Case.status, Case.process_version_id,
+                                                 Case.version),
                  joinedload(Task.assignee).load_only(User.id, User.username, User.display_name))
         .order_by(*order)
     )

@@ -350,6 +350,8 @@ def test_task_list_claim_release_complete(insp, insp2):
     claimed = insp.post(f"/tasks/{task['id']}/claim")
     assert claimed.status_code == 200
     assert claimed.get_json()["assignee"] == "insp_cx"
+    # The claim moved the case's version; its answer says to what, for the completion to send.
+    assert claimed.get_json()["case_version"] == insp.get(f"/cases/{case['number']}").get_json()["version"]
     assert insp.get("/tasks?assigned=me").get_json()["total"] == 1
     assert insp.get("/tasks?assigned=unassigned").get_json()["total"] == 0
 
@@ -739,6 +741,24 @@ def test_openapi_is_valid_and_carries_the_validating_schemas(app, client, ctx):
         if rule.rule.startswith(API + "/") and not rule.rule.endswith("openapi.json"):
             path = re.sub(r"<[^>]+>", "{}", rule.rule[len(API):])
             assert path in documented, f"{rule.rule} missing from openapi.json"
+
+
+def test_openapi_lists_what_the_routes_answer(client, insp):
+    spec = client.get(f"{API}/openapi.json").get_json()["paths"]
+    # A wrong role is a 403 on any signed-in route, an oversized body a 413 on any route that takes one.
+    assert insp.post("/cases", {"process": "benefit_claim", "region": "532301", "data": {}}).status_code == 403
+    assert insp.post("/cases", {"process": "wage_arrears", "region": "532301",
+                                "data": {"x": "x" * 2_200_000}}).status_code == 413
+    for path, item in spec.items():
+        for method, op in item.items():
+            if op.get("security") != []:
+                assert "403" in op["responses"], (path, method)
+            if "requestBody" in op:
+                assert "413" in op["responses"], (path, method)
+    documents = spec["/cases/{number}/documents"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert documents["schema"]["type"] == "array"
+    assert {"page", "per_page"} <= {p["name"] for p in spec["/escalations"]["get"]["parameters"]}
+    assert "503" in spec["/health"]["get"]["responses"]
 
 
 def test_openapi_request_schema_rejects_what_the_api_rejects(client, insp):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from engine import documents, escalation, services
 from engine.db import db
+from engine.errors import Conflict
 from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import open_tasks
 from engine.validation import DataInvalid
@@ -145,6 +146,25 @@ def test_the_head_has_the_level_3_interval_to_act(ctx, inspector, supervisor):
                                                             Task.role == "supervisor")).one()
     # Each supervision task has its own level's interval: 5 working days from Thu 18 March, 2 from Thu 11 March.
     assert head.due_at == at("2021-03-25 23:59:59") and supervisor_task.due_at == at("2021-03-15 23:59:59")
+
+
+def test_an_escalation_moves_the_case_version_and_a_second_claim_does_not(ctx, inspector, supervisor):
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))
+    check = open_tasks(case)[0]
+    services.claim_task(inspector, check.id, at("2021-03-05 09:00"))
+    db.session.refresh(case)
+    held = case.version
+    services.claim_task(inspector, check.id, at("2021-03-05 09:01"))  # a retry, a double click
+    db.session.refresh(case)
+    claims = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                         AuditEvent.kind == "task_claimed")).all()
+    assert case.version == held and len(claims) == 1
+    escalation.sweep(at("2021-03-09 00:00"))  # level 1: the case is flagged, its history grows
+    db.session.refresh(case)
+    assert case.version == held + 1
+    with pytest.raises(Conflict):  # a form read before the escalation
+        services.complete_task(inspector, check.id, {"amount_paid": "120000.00"}, held, at("2021-03-09 09:00"))
 
 
 def test_the_supervision_notice_says_each_thing_once(ctx, inspector, supervisor):

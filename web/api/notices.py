@@ -6,7 +6,7 @@ from flask import g, jsonify
 
 from engine import documents, escalation, services
 from web.api import bp, error, page_json, paging, query_choice, token_required
-from web.api.openapi import EXTRA_PATHS, _op, _p, _q
+from web.api.openapi import EXTRA_PATHS, PAGING, _op, _p, _q
 from web.api.views import CASE_SECTIONS
 from web.downloads import notice_pdf
 
@@ -50,11 +50,12 @@ def list_escalations():
 
 
 EXTRA_PATHS.update({
-    "/cases/{number}/documents": {"get": _op("Notices of a case", params=[_p("number")])},
+    "/cases/{number}/documents": {"get": _op("Notices of a case", params=[_p("number")],
+                                             ok={"type": "array", "items": {"type": "object"}})},
     "/documents/{id}": {"get": _op("A notice as PDF", params=[_p("id")], content="application/pdf",
                                    ok={"type": "string", "format": "binary"})},
     "/verify/{code}": {"get": _op("Check a notice's verification code (public, no personal data)",
                                   params=[_p("code")], auth=False)},
-    "/escalations": {"get": _op("Escalations in the caller's region",
-                                params=[_q("status", {"enum": ["open", "resolved"]})])},
+    "/escalations": {"get": _op("Escalations in the caller's region, newest first",
+                                params=[_q("status", {"enum": ["open", "resolved"]}), *PAGING])},
 })

@@ -7,13 +7,17 @@ import json
 from functools import lru_cache
 
 from engine import processes
+from engine.actors import ROLES
 from engine.services.cases import OPENING_ROLES
 from web.api import schemas as s
 
 
 def _op(summary: str, *, body: dict | None = None, ok: dict | None = None, status: str = "200",
         params: list | None = None, auth: bool = True, content: str = "application/json",
-        errors: tuple[str, ...] = ("400", "401", "404", "409")) -> dict:
+        errors: tuple[str, ...] | None = None) -> dict:
+    if errors is None:  # what any route may answer: 403 when the role may not, 413 past MAX_CONTENT_LENGTH
+        errors = ("400", "401", "403", "404", "409") if auth else ("400", "404")
+        errors += ("413",) if body is not None else ()
     op: dict = {"summary": summary, "responses": {
         status: {"description": "OK", "content": {content: {"schema": ok or {"type": "object"}}}},
         **{code: {"$ref": "#/components/responses/Error"} for code in errors},
@@ -61,21 +65,23 @@ def build_spec() -> dict:
     paths = {
         # 403: a temporary password must be changed in the pages first; 429: locked after repeated failures.
         "/auth/token": {"post": _op("Issue a bearer token", body=s.TOKEN_REQUEST, auth=False,
-                                    errors=("400", "401", "403", "429"))},
+                                    errors=("400", "401", "403", "413", "429"))},
         "/auth/revoke": {"post": _op("Revoke the bearer token sent")},
-        "/health": {"get": _op("Health of the database and the scheduler", auth=False)},
+        # 503 with the same body when the database does not answer.
+        "/health": {"get": _op("Health of the database and the scheduler", auth=False, errors=("503",))},
         "/cases": {
             "post": _op("Open a case", body=open_case, ok=s.CASE, status="201"),
             "get": _op("List cases in the caller's region", ok=s.page_of(s.CASE), params=[
                 _q("process", {"enum": sorted(OPENING_ROLES)}), _q("status", {"enum": list(s.case_statuses())}),
-                _q("region", {"type": "string"}), _q("overdue", {"type": "boolean"}),
+                _q("region", {"type": "string", "pattern": "^[0-9]+$"}), _q("overdue", {"type": "boolean"}),
                 _q("q", {"type": "string"}, "case number, names, employer"), *PAGING]),
         },
         "/cases/{number}": {"get": _op("A case with its open tasks, history, documents and escalations",
                                        ok=s.CASE, params=[_p("number")])},
         "/tasks": {"get": _op("Open user tasks, most urgent first", ok=s.page_of(s.TASK), params=[
-            _q("assigned", {"enum": ["me", "unassigned", "any"]}), _q("role", {"type": "string"}),
-            _q("region", {"type": "string"}), _q("process", {"type": "string"}),
+            _q("assigned", {"enum": ["me", "unassigned", "any"]}),
+            _q("role", {"enum": [r for r in ROLES if r != "admin"]}),
+            _q("region", {"type": "string", "pattern": "^[0-9]+$"}), _q("process", {"enum": sorted(OPENING_ROLES)}),
             _q("overdue", {"type": "boolean"}), *PAGING])},
         "/tasks/{id}/claim": {"post": _op("Claim a task", ok=s.TASK, params=[_p("id")])},
         "/tasks/{id}/release": {"post": _op("Release a task", ok=s.TASK, params=[_p("id")])},

@@ -77,7 +77,8 @@ ERROR = {
 TASK = {
     "type": "object",
     "properties": {
-        "id": {"type": "string"}, "case_number": {"type": "string"}, "name": {"type": "string"},
+        "id": {"type": "string"}, "case_number": {"type": "string"}, "case_version": {"type": "integer"},
+        "name": {"type": "string"},
         "title": {"type": "string"}, "role": {"type": "string"}, "assignee": {"type": ["string", "null"]},
         "created_at": {"type": "string", "format": "date-time"},
         "due_at": {"type": ["string", "null"], "format": "date-time"}, "overdue": {"type": "boolean"},

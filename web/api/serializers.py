@@ -45,6 +45,8 @@ def task_json(task: Task, now: datetime, case: Case | None = None) -> dict[str, 
     return {
         "id": task.id,
         "case_number": case.number,
+        # What a completion must send as case_version: a claim moves it, so the claim's answer carries it.
+        "case_version": case.version,
         "process": task.process,
         "region": task.region,
         "name": task.name,
