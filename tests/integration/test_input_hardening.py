@@ -388,11 +388,12 @@ def test_a_nul_in_a_parameter_or_a_json_string_is_a_400_naming_it(client, h):
         assert response.status_code == 400, path
         assert "NUL" in next(iter(response.get_json()["error"]["fields"].values())), path
     token = client.post(f"{API}/auth/token", json={"username": "in\u0000sp", "password": "x"})
-    assert token.status_code == 400 and token.get_json()["error"]["fields"] == {"body": "不能含有 NUL（\\x00）字符"}
+    assert token.status_code == 400 and token.get_json()["error"]["fields"] == {"username": "不能含有 NUL（\\x00）字符"}
     before = count(Case)
     opened = client.post(f"{API}/cases", headers=h["insp_cx"], json={
         "process": "wage_arrears", "region": "532301", "data": {**wage_arrears_intake(), "source\u0000": "x"}})
     assert opened.status_code == 400 and count(Case) == before
+    assert "source" in opened.get_json()["error"]["fields"]
 
 
 def test_a_nul_in_a_page_form_or_address_is_a_page_not_a_500(client, h):

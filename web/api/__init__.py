@@ -81,20 +81,25 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def _has_nul(value: Any) -> bool:
-    """Whether any key or string in the (already depth-checked) JSON value holds a NUL character."""
-    stack = [value]
+def _nul_field(value: Any) -> str | None:
+    """The dotted name of the first key or string holding a NUL character in the (depth-checked) JSON value, as
+    validation names fields: a case's or a task's `data` is the form, so "data.complainant.name" is
+    "complainant.name"; "body" for the top level; None when there is none."""
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if isinstance(node, str):
             if "\x00" in node:
-                return True
+                return path.removeprefix("data.") or "body"
         elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
+            for key, child in node.items():
+                name = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    return name.replace("\x00", "").removeprefix("data.")
+                stack.append((child, name))
         elif isinstance(node, list):
-            stack.extend(node)
-    return False
+            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(node))
+    return None
 
 
 def json_body(schema: dict | None = None) -> dict:
@@ -112,8 +117,9 @@ def json_body(schema: dict | None = None) -> dict:
         raise DataInvalid({"body": "须为 JSON 对象"})
     if _too_deep(body, MAX_JSON_DEPTH):
         raise too_deep
-    if _has_nul(body):  # see web.errors.refuse_nul_characters
-        raise DataInvalid({"body": NUL_MESSAGE}, "请求体不是有效的 JSON")
+    nul = _nul_field(body)  # see web.errors.refuse_nul_characters
+    if nul is not None:
+        raise DataInvalid({nul: NUL_MESSAGE}, "请求体不是有效的 JSON")
     if schema is not None:
         validate(schema, body)
     return body
