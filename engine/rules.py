@@ -87,6 +87,12 @@ _RULES = [
          "《劳动保障监察条例》第二十六条", minimum=50, maximum=100),
     Rule("compensation_max_percent", 100, "percent", "加付赔偿金比例上限（应付金额的百分比）",
          "《劳动保障监察条例》第二十六条", minimum=50, maximum=100),
+    # The referral of a suspected crime: the head decides, then the case goes to the police. Calendar days.
+    Rule("referral_approval_days", 3, "days", "涉嫌犯罪案件移送审批期限",
+         "《行政执法机关移送涉嫌犯罪案件的规定》第五条：正职负责人或者主持工作的负责人应当自接到报告之日起3日内"
+         "作出批准移送或者不批准移送的决定"),
+    Rule("referral_transfer_days", 1, "days", "涉嫌犯罪案件移送公安机关期限",
+         "《行政执法机关移送涉嫌犯罪案件的规定》第八条：决定批准的，应当在24小时内向同级公安机关移送"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

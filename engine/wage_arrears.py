@@ -101,30 +101,34 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
                 "facts": [f"你单位拖欠劳动者工资{data.get('verified_amount')}元，经责令限期支付逾期仍未支付。"],
                 "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
             }, now, who)
-        if "criminal_referral" in measures:
-            outstanding = money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0")
-            facts = [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
-                     "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"]
-            # The letter cites the standard the arrears reach, by the rules in force (the approval checked it).
-            threshold = referral_threshold(data, {key: rule_value(key) for key in REFERRAL_RULES})
-            if threshold.met:
-                facts.append(f"上述欠薪已达到涉嫌犯罪案件移送标准：{threshold.met}。")
-            issue_notice(case, "criminal_referral", {
-                "recipient": f"{issuing_region(case.region).name}公安局", "suspect": _employer(data),
-                "offence": "拒不支付劳动报酬罪", "amount_owed": str(outstanding),
-                "worker_count": int(data.get("workers_owed") or 0),
-                "attachments": ["立案审批表", "调查询问笔录", "限期整改指令书及送达回证", "工资清单"],
-                "facts": facts,
-                "legal_basis": ["《中华人民共和国刑法》第二百七十六条之一", "《行政执法机关移送涉嫌犯罪案件的规定》",
-                                RULES["criminal_threshold_group_amount"].basis],
-            }, now, who)
+    elif task == "approve_referral" and form.get("approved") and "criminal_referral" in (data.get("measures") or []):
+        # The referral is decided by the head (移送案件规定第五条), not by the supervisor's approval of the measures.
+        outstanding = money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0")
+        facts = [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
+                 "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"]
+        # The letter cites the standard the arrears reach, by the rules in force (the head's approval checked it).
+        threshold = referral_threshold(data, {key: rule_value(key) for key in REFERRAL_RULES})
+        if threshold.met:
+            facts.append(f"上述欠薪已达到涉嫌犯罪案件移送标准：{threshold.met}。")
+        issue_notice(case, "criminal_referral", {
+            "recipient": f"{issuing_region(case.region).name}公安局", "suspect": _employer(data),
+            "offence": "拒不支付劳动报酬罪", "amount_owed": str(outstanding),
+            "worker_count": int(data.get("workers_owed") or 0),
+            "attachments": ["立案审批表", "调查询问笔录", "限期整改指令书及送达回证", "工资清单"],
+            "facts": facts,
+            "legal_basis": ["《中华人民共和国刑法》第二百七十六条之一", "《行政执法机关移送涉嫌犯罪案件的规定》",
+                            RULES["criminal_threshold_group_amount"].basis],
+        }, now, who)
 
 
 def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
     if case.process != "wage_arrears" or case.status not in CLOSED_STATUSES:
         return
+    outcome = CLOSED_STATUSES[case.status]
+    if case.status == "transferred" and data.get("receiving_unit") and data.get("transferred_on"):
+        outcome = f"案件已于{data['transferred_on']}移送{data['receiving_unit']}依法处理。"
     issue_notice(case, "case_closure_notice", {
-        "recipient": _complainant(data), "outcome": [CLOSED_STATUSES[case.status]],
+        "recipient": _complainant(data), "outcome": [outcome],
         "closed_on": _day(None, now), "amount_recovered": data.get("amount_paid") or "0.00",
         "worker_count": int(data.get("workers_owed") or data.get("workers_count") or 0),
         "facts": [f"{_matter(data)}，本局已依法处理完毕。"],
@@ -303,6 +307,25 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
                                        + "。请不予同意，退回重新确定处置措施"})
 
 
+def _check_referral_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                              now: datetime) -> None:
+    # The head's approval decides the referral (and issues the letter): held to the threshold by the rules in force
+    # when it is given, as the supervisor's was (a province may have raised the amounts in between).
+    if not form.get("approved"):
+        return
+    shortfall = referral_threshold(workflow_data(), values).shortfall  # the summary lacks period and roster
+    if shortfall:
+        raise DataInvalid({"approved": f"不能批准移送：{shortfall}。请不批准移送，退回重新确定处置措施"})
+
+
+def _check_transfer(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                    now: datetime) -> None:
+    # The case is recorded as transferred on the day it was: not on a day still to come.
+    today = calendar.local_date(now)
+    if date.fromisoformat(form["transferred_on"]) > today:
+        raise DataInvalid({"transferred_on": f"移送日期不能晚于今天（{today.isoformat()}）"})
+
+
 def _check_case_deadline(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                          now: datetime) -> None:
     # One extension (DOMAIN.md): after it, the model ends the clock's review on "extend" without moving anything,
@@ -321,4 +344,6 @@ TASK_FORM_CHECKS.setdefault(("wage_arrears", "investigate"), []).append(_check_i
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "check_payment"), []).append(_check_payment)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_check_enforcement)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_referral"), []).append(_check_referral_approval)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_case"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)

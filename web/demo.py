@@ -81,7 +81,8 @@ def _complete(actor: Actor, case, name: str, data: dict, now: datetime):
     return services.complete_task(actor, task.id, data, case.version, now)
 
 
-def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: Actor, start: datetime) -> str:
+def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: Actor, head: Actor,
+               start: datetime) -> str:
     t = start
     case = services.open_case(inspector, "wage_arrears", region, _intake(i), t)
     if target == "received":
@@ -124,7 +125,12 @@ def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: A
     case = _complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit", "criminal_referral"],
                                                              "reason": "拒不支付，达到移送标准"}, t)
     t += timedelta(hours=4)
-    _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意移送公安机关"}, t)
+    case = _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意，报请移送"}, t)
+    t += timedelta(hours=4)
+    case = _complete(head, case, "approve_referral", {"approved": True, "comment": "同意移送公安机关"}, t)
+    t += timedelta(hours=2)
+    _complete(inspector, case, "transfer_case", {"transferred_on": calendar.local_date(t).isoformat(),
+                                                 "receiving_unit": "楚雄市公安局"}, t)
     return case.number
 
 
@@ -205,7 +211,8 @@ def seed(echo: Callable[[str], None], *, if_empty: bool = False) -> None:
     start = now - timedelta(days=30)
     numbers = []
     for i, (target, region) in enumerate(PLAN):
-        numbers.append(_wage_case(i, target, region, inspectors[region], users["sup_cz"], start + timedelta(days=i)))
+        numbers.append(_wage_case(i, target, region, inspectors[region], users["sup_cz"], users["head_cz"],
+                                  start + timedelta(days=i)))
     for seeder in DEMO_SEEDERS:
         seeder(users, now, echo)
     escalation.sweep(now)  # bring timers and escalations up to today and render the notices

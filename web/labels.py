@@ -56,6 +56,8 @@ TASK_LABELS: dict[str, object] = {
     "check_payment": _l("履行情况核查"),
     "choose_enforcement": _l("确定处置措施"),
     "approve_enforcement": _l("处置措施审批"),
+    "approve_referral": _l("移送审批"),
+    "transfer_case": _l("移送公安机关"),
     "review_case_deadline": _l("办案期限审查"),
     "supervise_overdue": _l("督办处理"),
     "review_claim": _l("待遇审核"),

@@ -39,6 +39,7 @@ def _all_rendered(now) -> list[Document]:
 
 def _transferred_case(inspector):
     supervisor = Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
+    head = Actor.of(make_user("head_cz", ["head"], "532300"))
     case = ordered_case(inspector, at("2021-02-08 10:00"), verified_amount="100000.00",
                         investigated_at=at("2021-02-05 15:00"))
     escalation.sweep(at("2021-02-19 00:00"), render_notices=False)  # the payment deadline passes
@@ -48,8 +49,11 @@ def _transferred_case(inspector):
     case = complete(inspector, case, "choose_enforcement",
                      {"measures": ["penalty", "criminal_referral"], "penalty_amount": "20000.00",
                       "reason": "拒不支付，数额较大"}, at("2021-02-22 09:00"))
-    return complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
-                     at("2021-02-22 15:00"))
+    case = complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
+                    at("2021-02-22 15:00"))
+    case = complete(head, case, "approve_referral", {"approved": True, "comment": "批准移送"}, at("2021-02-22 17:00"))
+    return complete(inspector, case, "transfer_case",
+                    {"transferred_on": "2021-02-23", "receiving_unit": "楚雄市公安局"}, at("2021-02-23 09:00"))
 
 
 def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
@@ -71,6 +75,8 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     acceptance = _text(documents.path_of(by_kind["acceptance_notice"]))
     assert "六十个工作日内（即" in acceptance
     assert by_kind["rectification_order"].number == "楚市人社监令〔2021〕1号"
+    closure = _text(documents.path_of(by_kind["case_closure_notice"]))
+    assert "案件已于2021年2月23日移送楚雄市公安局依法处理" in closure
 
 
 def test_a_project_name_that_says_project_is_not_doubled():

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import processes, services
+from engine import documents, processes, services
 from engine.actors import Actor
 from engine.db import db
 from engine.errors import Conflict, Forbidden
@@ -52,6 +52,12 @@ def insp():
 def sup():
     """The county bureau's section head (prefecture-wide scoping is tested in test_api.py)."""
     return Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
+
+
+@pytest.fixture
+def head():
+    """The prefecture bureau's head (正职负责人), who decides a criminal referral for the county's cases."""
+    return Actor.of(make_user("head_cz", ["head"], "532300"))
 
 
 class Track:
@@ -465,17 +471,108 @@ def test_penalty_needs_approval_refused_then_chosen_again_and_approved(insp, sup
     assert_closed(case, "cleared")
 
 
-def test_criminal_referral_approved_transfers(insp, sup):
+def referral_letters(case: Case) -> list:
+    return [d for d in documents.documents_for_case(case) if d.kind == "criminal_referral"]
+
+
+REFERRAL = {"measures": ["criminal_referral", "blacklist"], "reason": "拒不支付，数额较大"}
+
+
+def _referral_at_the_head(insp: Actor, sup: Actor) -> tuple[Case, Track]:
+    """60,000.00 still owed to 10 workers; the referral chosen Thu 25 Feb and approved by the supervisor on Fri
+    26 Feb 2021, 10:00: the head's decision is then due within 3 calendar days (Mon 1 March, not Wed 3 March)."""
     case, track = _partly_paid(insp)
-    case = track.step(complete(insp, case, "choose_enforcement",
-                               {"measures": ["criminal_referral", "blacklist"], "reason": "拒不支付，数额较大"},
-                               at("2021-02-22 09:00")))
+    case = track.step(complete(insp, case, "choose_enforcement", REFERRAL, at("2021-02-25 09:00")))
+    assert open_task(case, "approve_enforcement").role == "supervisor"
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True, "comment": "同意，报请移送"},
+                               at("2021-02-26 10:00")))
+    assert case.status == "enforcement"
+    assert case.closed_at is None
+    return case, track
+
+
+def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, head):
+    case, track = _referral_at_the_head(insp, sup)
+    [approval] = wf_tasks(case)
+    assert (approval.name, approval.role, approval.title) == ("approve_referral", "head", "移送审批")
+    assert approval.due_rule == "referral_approval_days"
+    assert approval.due_at == end_of("2021-03-01")  # 3 calendar days from Fri 26 Feb (working days: Wed 3 March)
+    # It is in the head's queue, not in the supervisor's or the inspector's.
+    queued, _ = services.list_tasks(head, now=at("2021-02-26 11:00"))
+    assert [t.id for t in queued] == [approval.id]
+    assert services.list_tasks(sup, now=at("2021-02-26 11:00"))[0] == []
+    # Only the head decides: the supervisor who approved the measures may not, nor may the inspector.
+    for other in (sup, insp):
+        with pytest.raises(Forbidden):
+            services.complete_task(other, approval.id, {"approved": True}, case.version, at("2021-02-26 11:00"))
+    # The supervisor's approval decides no referral: no letter yet.
+    assert referral_letters(case) == []
     assert_round_trip(case)
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True, "comment": "同意移送"},
-                               at("2021-02-22 15:00")))
+
+    case = track.step(complete(head, case, "approve_referral", {"approved": True, "comment": "批准移送"},
+                               at("2021-03-01 09:00")))
+    [letter] = referral_letters(case)
+    assert letter.facts["amount_owed"] == "60000.00"
+    assert letter.created_at == at("2021-03-01 09:00")  # issued on the head's decision
+    [transfer] = wf_tasks(case)
+    assert (transfer.name, transfer.role, transfer.title) == ("transfer_case", "inspector", "移送公安机关")
+    assert transfer.due_rule == "referral_transfer_days"
+    assert transfer.due_at == end_of("2021-03-02")  # within a day of the decision
+    assert case.status == "enforcement"
+    assert case.closed_at is None
+    assert_round_trip(case)
+
+    case = track.step(complete(insp, case, "transfer_case",
+                               {"transferred_on": "2021-03-01", "receiving_unit": "楚雄市公安局"},
+                               at("2021-03-01 16:00")))
     assert_closed(case, "transferred")
     assert case.summary["amount_outstanding"] == "60000.00"
+    assert len(referral_letters(case)) == 1
+    [closure] = [d for d in documents.documents_for_case(case) if d.kind == "case_closure_notice"]
+    assert closure.facts["outcome"] == ["案件已于2021-03-01移送楚雄市公安局依法处理。"]
+    assert completed_task_names(case) == ["review_complaint", "investigate", "issue_order", "check_payment",
+                                          "choose_enforcement", "approve_enforcement", "approve_referral",
+                                          "transfer_case"]
     assert_round_trip(case)
+
+
+def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp, sup, head):
+    case, track = _referral_at_the_head(insp, sup)
+    task = open_task(case, "approve_referral")
+    with pytest.raises(DataInvalid) as no_reason:  # refusing needs a reason, as the supervisor's refusal does
+        services.complete_task(head, task.id, {"approved": False}, case.version, at("2021-02-26 11:00"))
+    assert set(no_reason.value.fields) == {"comment"}
+    case = track.step(complete(head, case, "approve_referral", {"approved": False, "comment": "证据不足，暂不移送"},
+                               at("2021-02-26 11:00")))
+    [again] = wf_tasks(case)
+    assert (again.name, again.role) == ("choose_enforcement", "inspector")
+    assert case.status == "enforcement"
+    assert case.closed_at is None
+    assert referral_letters(case) == []
+    assert_round_trip(case)
+    # Other measures go on as before: no approval needed, back to the payment check, and the case can clear.
+    case = track.step(complete(insp, case, "choose_enforcement",
+                               {"measures": ["wage_deposit"], "reason": "动用工资保证金支付剩余工资"},
+                               at("2021-03-01 09:00")))
+    assert [t.name for t in wf_tasks(case)] == ["check_payment"]
+    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 09:00")))
+    assert_closed(case, "cleared")
+    assert referral_letters(case) == []
+
+
+def test_the_transfer_is_not_dated_in_the_future(insp, sup, head):
+    case, track = _referral_at_the_head(insp, sup)
+    case = track.step(complete(head, case, "approve_referral", {"approved": True}, at("2021-02-26 15:00")))
+    task = open_task(case, "transfer_case")
+    with pytest.raises(DataInvalid) as bad:
+        services.complete_task(insp, task.id, {"transferred_on": "2021-02-27", "receiving_unit": "楚雄市公安局"},
+                               case.version, at("2021-02-26 16:00"))
+    assert set(bad.value.fields) == {"transferred_on"}
+    assert "2021-02-26" in bad.value.fields["transferred_on"]
+    case = track.step(complete(insp, track.case, "transfer_case",
+                               {"transferred_on": "2021-02-26", "receiving_unit": "楚雄市公安局"},
+                               at("2021-02-26 16:00")))
+    assert_closed(case, "transferred")
 
 
 # ---------------------------------------------------------------------------------------------------------------

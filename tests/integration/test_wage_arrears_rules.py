@@ -1,6 +1,7 @@
 """Wage-arrears domain rules refused on the task's form before the workflow moves (DOMAIN.md section 1): no
 withdrawal as "no arrears" while verified arrears remain, a criminal referral only when the threshold is met (on
-choosing it and again on approving it), a total paid that never goes down, and one extension of the case clock.
+choosing it, on the supervisor's approval and on the head's), a total paid that never goes down, and one extension
+of the case clock.
 Each refusal is a 400 naming the field that changes nothing (tests/integration/test_legal_limits.py `refused`)."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from engine.rules import RULES
 from engine.services.cases import open_tasks
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.summaries import project
-from tests.conftest import at
+from tests.conftest import at, make_user
 from tests.factories import (
     REVIEW_ACCEPT,
     _valid_ric,
@@ -153,6 +154,19 @@ def _roster(*amounts: str) -> list[dict]:
             for i, amount in enumerate(amounts, start=1)]
 
 
+@pytest.fixture
+def head(ctx):
+    return Actor.of(make_user("head_cz", ["head"], "532300"))
+
+
+def _transferred(case: Case, inspector: Actor, supervisor: Actor, head: Actor) -> Case:
+    """A chosen referral approved by the supervisor, decided by the head and transferred by the inspector."""
+    case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
+    case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    return complete(inspector, case, "transfer_case",
+                    {"transferred_on": "2021-03-05", "receiving_unit": "楚雄市公安局"}, CHECKED + timedelta(hours=3))
+
+
 def test_the_referral_thresholds_are_rules_with_their_legal_basis():
     months = RULES["criminal_threshold_months"]
     assert (months.default, months.unit) == (3, "months")
@@ -178,14 +192,13 @@ def test_a_referral_of_800_yuan_is_refused(ctx, inspector, workflow_source):
     ("60000.00", "0", True), ("100000.00", "40000.00", True), ("59999.99", "0", False),
     ("100000.00", "40000.01", False),
 ])
-def test_ten_workers_and_the_group_amount_outstanding(ctx, inspector, supervisor, verified, paid, met):
+def test_ten_workers_and_the_group_amount_outstanding(ctx, inspector, supervisor, head, verified, paid, met):
     case = _enforcement(inspector, verified, 10, paid=paid, roster=_roster(*["5000.00"] * 10))
     if not met:
         assert set(refused(inspector, case, "choose_enforcement", REFERRAL, CHECKED)) == {"measures"}
         return
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
-    case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
-    assert case.status == "transferred"
+    assert _transferred(case, inspector, supervisor, head).status == "transferred"
 
 
 def test_nine_workers_do_not_make_a_group(ctx, inspector):
@@ -197,11 +210,10 @@ def test_nine_workers_do_not_make_a_group(ctx, inspector):
     assert "人均尚欠 9999.99 元" in message and "名册" in message  # the average is never rounded up to the standard
 
 
-def test_one_worker_owed_the_single_amount_over_three_months(ctx, inspector, supervisor):
+def test_one_worker_owed_the_single_amount_over_three_months(ctx, inspector, supervisor, head):
     case = _enforcement(inspector, "10000.00", 1, period_from="2020-10-01", period_to="2020-12-31")
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
-    case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
-    assert case.status == "transferred"
+    assert _transferred(case, inspector, supervisor, head).status == "transferred"
 
 
 def test_one_worker_over_less_than_three_months_is_refused(ctx, inspector):
@@ -275,10 +287,46 @@ def test_a_supervisor_cannot_approve_a_referral_below_the_threshold(ctx, inspect
     assert case.status == "enforcement" and open_task(case, "choose_enforcement")
 
 
-def test_the_referral_letter_states_the_threshold_met(ctx, inspector, supervisor):
+def test_a_head_cannot_approve_a_referral_below_the_threshold(ctx, inspector, supervisor, head, workflow_source):
+    # 60,000.00 owed to 10 workers, approved by the supervisor; the province then raises the group amount before the
+    # head decides: the head's approval is held to the rules in force when it is given.
     case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
+    set_rule("criminal_threshold_group_amount", "80000", "admin", CHECKED + timedelta(hours=1))
+    fields = refused(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    assert set(fields) == {"approved"}
+    assert "80000.00" in fields["approved"] and "60000.00" in fields["approved"] and "不批准" in fields["approved"]
+    stored_workflow(case)
+    assert not [d for d in documents.documents_for_case(case) if d.kind == "criminal_referral"]
+    # Not approved, it goes back to choosing the measures, where the referral is refused too.
+    case = complete(head, case, "approve_referral", {"approved": False, "comment": "未达到移送标准"},
+                    CHECKED + timedelta(hours=3))
+    assert case.status == "enforcement" and open_task(case, "choose_enforcement")
+    assert set(refused(inspector, case, "choose_enforcement", REFERRAL, CHECKED + timedelta(hours=4))) == {
+        "measures"}
+
+
+def test_the_referral_letter_is_issued_on_the_heads_decision(ctx, inspector, supervisor, head):
+    case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
+    case = complete(inspector, case, "choose_enforcement",
+                    {"measures": ["penalty", "criminal_referral"], "penalty_amount": "20000.00",
+                     "reason": "拒不支付，数额较大"}, CHECKED)
+    case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
+    # The penalty is decided on the supervisor's approval; the referral is not, yet.
+    kinds = [d.kind for d in documents.documents_for_case(case)]
+    assert "penalty_decision" in kinds and "criminal_referral" not in kinds
+    case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    kinds = [d.kind for d in documents.documents_for_case(case)]
+    assert kinds.count("criminal_referral") == 1 and kinds.count("penalty_decision") == 1
+    assert open_task(case, "transfer_case")
+
+
+def test_the_referral_letter_states_the_threshold_met(ctx, inspector, supervisor, head):
+    case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
+    case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
+    case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
+    case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
     [letter] = [d for d in documents.documents_for_case(case) if d.kind == "criminal_referral"]
     assert letter.facts["amount_owed"] == "60000.00"
     assert any("移送标准" in fact and "10名以上" in fact and "60000.00" in fact for fact in letter.facts["facts"])
