@@ -90,9 +90,9 @@ _RULES = [
     # The referral of a suspected crime: the head decides, then the case goes to the police. Calendar days.
     Rule("referral_approval_days", 3, "days", "涉嫌犯罪案件移送审批期限",
          "《行政执法机关移送涉嫌犯罪案件的规定》第五条：正职负责人或者主持工作的负责人应当自接到报告之日起3日内"
-         "作出批准移送或者不批准移送的决定"),
+         "作出批准移送或者不批准移送的决定", maximum=3),  # statutory limits: a province may shorten them only
     Rule("referral_transfer_days", 1, "days", "涉嫌犯罪案件移送公安机关期限",
-         "《行政执法机关移送涉嫌犯罪案件的规定》第八条：决定批准的，应当在24小时内向同级公安机关移送"),
+         "《行政执法机关移送涉嫌犯罪案件的规定》第八条：决定批准的，应当在24小时内向同级公安机关移送", maximum=1),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

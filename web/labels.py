@@ -280,6 +280,7 @@ ENGINE_MESSAGES = (
     N_("申领人未缴纳失业保险费：享受失业补助金或临时生活补助须失业前参加失业保险并缴费（人社部发〔2020〕40号）"),
     N_("农村户籍、参保不满12个月的申领人享受临时生活补助，不享受失业补助金（人社部发〔2020〕40号）"),
     N_("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人为城镇户籍"),
+    N_("不能含有 NUL（\\x00）字符"), N_("请求参数无效"), N_("表单内容无效"),
 )
 
 # Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the

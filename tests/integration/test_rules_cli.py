@@ -23,7 +23,9 @@ def test_bad_values_are_refused_and_change_nothing(app, ctx):
                        # Out of bounds: a deadline centuries away used to stall every case opening (500).
                        ("acceptance_review_days", "99999999999999999999"), ("temp_post_max_months", "0"),
                        ("claim_supervisor_ceiling", "1e5"), ("campaign_start", "0001-01-01"),
-                       ("payment_deadline_days", "251")]:
+                       ("payment_deadline_days", "251"),
+                       # A statutory limit may be shortened, never lengthened.
+                       ("referral_approval_days", "4"), ("referral_transfer_days", "2")]:
         result = run(app, "set", "--by", "admin_all", "--", key, value)
         assert result.exit_code == 2, (key, value, result.output)
         assert key in result.output and "error: value" in result.output
