@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Serve the app on http://127.0.0.1:5000 with embedded SQLite, demo data on first run and the scheduler inside.
+# Serve the app on http://127.0.0.1:5000 (HOST and PORT change it) with embedded SQLite, demo data on first run and
+# the scheduler inside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p instance
@@ -10,7 +11,10 @@ if [[ -z "${SECRET_KEY:-}" ]]; then
   SECRET_KEY="$(cat instance/secret_key)"
   export SECRET_KEY
 fi
+HOST="${HOST:-127.0.0.1}" PORT="${PORT:-5000}"
+# The notices' QR codes point at this server unless a public address is given.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://${HOST}:${PORT}}"
 export APP_ENV="${APP_ENV:-development}" SCHEDULER="${SCHEDULER:-on}" FLASK_APP=wsgi
 SCHEDULER=off .venv/bin/flask db upgrade
 SCHEDULER=off .venv/bin/flask seed-demo --if-empty
-exec .venv/bin/flask run --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}" --no-reload
+exec .venv/bin/flask run --host "$HOST" --port "$PORT" --no-reload
