@@ -46,6 +46,15 @@ def _project(data: dict[str, Any]) -> str:
     return name if name.endswith(("项目", "工程")) else f"{name}项目"
 
 
+def _unpaid_fact(data: dict[str, Any]) -> str:
+    # What is still owed, as the referral letter states it: after a part payment the verified total is not owed.
+    verified, paid = money(data.get("verified_amount") or "0"), money(data.get("amount_paid") or "0")
+    if paid > 0:
+        return (f"经核实，你单位拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仅支付{money_str(paid)}元，"
+                f"尚欠{money_str(verified - paid)}元未支付。")
+    return f"经核实，你单位拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仍未支付。"
+
+
 def _matter(data: dict[str, Any]) -> str:
     return f"你反映{_employer(data)}拖欠工资的投诉"
 
@@ -98,7 +107,7 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
                 "recipient": _employer(data), "penalty": "罚款",
                 "fine_amount": data.get("penalty_amount") or "2000.00",
                 "deadline": (calendar.local_date(now) + timedelta(days=15)).isoformat(),
-                "facts": [f"你单位拖欠劳动者工资{data.get('verified_amount')}元，经责令限期支付逾期仍未支付。"],
+                "facts": [_unpaid_fact(data)],
                 "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
             }, now, who)
     elif task == "approve_referral" and form.get("approved") and "criminal_referral" in (data.get("measures") or []):

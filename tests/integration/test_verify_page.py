@@ -72,6 +72,9 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     order = _text(documents.path_of(by_kind["rectification_order"]))
     assert "100,000.00元" in order and "人民币壹拾万元整" in order and "2021年2月18日" in order
     assert "在鹿城镇安置房二期项目中拖欠" in order
+    # After a part payment the penalty decision states what is still owed, as the referral letter does.
+    penalty = _text(documents.path_of(by_kind["penalty_decision"]))
+    assert "逾期仅支付40,000.00元，尚欠60,000.00元未支付" in penalty
     acceptance = _text(documents.path_of(by_kind["acceptance_notice"]))
     assert "六十个工作日内（即" in acceptance
     assert by_kind["rectification_order"].number == "楚市人社监令〔2021〕1号"
