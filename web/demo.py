@@ -61,8 +61,11 @@ def _uscc(seed: int) -> str:
     return base + uscc.calc_check_digit(base)
 
 
-def _intake(i: int) -> dict:
+def _intake(i: int, opened: datetime) -> dict:
+    """A complaint of the wages of the six months before the month it is made in (a demo seeded today complains
+    about this year's wages, not arrears long time-barred)."""
     employer, project, ptype, sector = EMPLOYERS[i % len(EMPLOYERS)]
+    this_month = calendar.local_date(opened).replace(day=1)
     amount = 18000 + (i * 13700) % 240000
     return {
         "complainant": {"name": COMPLAINANTS[i % len(COMPLAINANTS)], "id_number": _ric(i), "phone": f"138{i:08d}"},
@@ -70,8 +73,8 @@ def _intake(i: int) -> dict:
         "employer": {"name": employer, "uscc": _uscc(i), "address": "云南省楚雄彝族自治州"},
         "project": {"name": project, "type": ptype, "sector": sector},
         "amount_owed": f"{amount}.00",
-        "period_from": "2020-07-01",
-        "period_to": "2020-12-31",
+        "period_from": calendar.add_months(this_month, -6).isoformat(),
+        "period_to": (this_month - timedelta(days=1)).isoformat(),
         "source": ["walk_in", "hotline", "platform", "inspection"][i % 4],
     }
 
@@ -84,7 +87,7 @@ def _complete(actor: Actor, case, name: str, data: dict, now: datetime):
 def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: Actor, head: Actor,
                start: datetime) -> str:
     t = start
-    case = services.open_case(inspector, "wage_arrears", region, _intake(i), t)
+    case = services.open_case(inspector, "wage_arrears", region, _intake(i, t), t)
     if target == "received":
         return case.number
     t += timedelta(hours=20)
@@ -98,8 +101,8 @@ def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: A
     case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"}, t)
     if target == "investigating":
         return case.number
-    verified = _intake(i)["amount_owed"]
-    workers = _intake(i)["workers_count"]
+    verified = _intake(i, start)["amount_owed"]
+    workers = _intake(i, start)["workers_count"]
     t += timedelta(days=2)
     if target == "withdrawn":
         _complete(inspector, case, "investigate", {"verified_amount": "0.00", "workers_owed": 0,
