@@ -118,7 +118,7 @@ def _is_region(value: object) -> bool:
 
 
 _FORMAT_MESSAGES = {
-    "money": "金额须为以元为单位的非负数字字符串，最多两位小数，如 \"12500.00\"",
+    "money": "金额以元为单位，不能为负数，最多两位小数，不加千位分隔符，如 12500.00",
     "cn-ric": "身份证号码无效（18位，校验位不符）",
     "cn-uscc": "统一社会信用代码无效（18位，校验位不符）",
     "date": "日期格式须为 YYYY-MM-DD",
@@ -127,7 +127,7 @@ _FORMAT_MESSAGES = {
 }
 
 _PATTERN_MESSAGES = {
-    POSITIVE_MONEY_PATTERN: "金额须大于 0，以元为单位，最多两位小数，如 \"12500.00\"",
+    POSITIVE_MONEY_PATTERN: "金额以元为单位，须大于 0，最多两位小数，不加千位分隔符，如 12500.00",
     TEXT_PATTERN: "须含有文字，且不能含换行等控制字符",
 }
 
@@ -206,8 +206,10 @@ def _message(error) -> str:
         if "money" in str(error.schema.get("format", "")):
             return _FORMAT_MESSAGES["money"]
         return "格式无效"
-    if v == "minItems":
-        return f"至少选择 {error.validator_value} 项"
+    if v == "minItems":  # a list of choices is chosen from, a list of records (three job offers) filled in
+        items = error.schema.get("items") or {}
+        verb = "填写" if items.get("type") == "object" else "选择"
+        return f"至少{verb} {error.validator_value} 项"
     if v == "uniqueItems":
         return "不能重复"
     if v == "minProperties":  # an update that changes nothing (PATCH {})
