@@ -350,13 +350,16 @@ def summarize_temp_job(data: dict[str, Any]) -> Projection:
         # The kind's title beside its code, as in the posts API (engine.posts.post_json).
         post = {**post, "kind_title": POST_KIND_TITLES.get(post.get("kind"), post.get("kind"))}
     group = seeker.get("priority_group")
+    wishes = data.get("wishes", {})
     summary = {
         "seeker_name": seeker.get("name"),
         "seeker_id_number": mask_id_number(seeker.get("id_number")),
         "priority_group": group,
         "priority_group_title": PRIORITY_GROUP_TITLES.get(group, group) if group else None,
         "skills": data.get("skills", []),
-        "wishes": data.get("wishes", {}),
+        "wishes": wishes,
+        # The wished kinds' titles beside their codes, for the case page (as `post.kind_title`).
+        "wish_kind_titles": [POST_KIND_TITLES.get(k, k) for k in wishes.get("kinds") or []],
         "ledger_worker_id": data.get("ledger_worker_id"),
         "received_at": data.get("received_at"),
         "service_131": given,

@@ -67,6 +67,14 @@ def post_json(post: Post) -> dict[str, Any]:
     }
 
 
+def post_state(post: Post, today: date) -> str:
+    """What a post is on `today` (a local date), as the pages show it: `closed` (已关闭) when closed, `expired`
+    (已期满) once its end date has passed (it takes no more referrals, engine/placements.py), else `open` (招用中)."""
+    if post.status != "open":
+        return "closed"
+    return "expired" if post.end_date < today else "open"
+
+
 _TEXT = {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}  # not blank, no control characters
 POST_FIELDS: dict[str, dict] = {
     "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},

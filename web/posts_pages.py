@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import calendar
 from engine import posts as catalogue
 from engine.errors import Conflict, Forbidden
 from engine.validation import DataInvalid
@@ -25,7 +26,9 @@ def posts():
     kind = request.args.get("kind") if request.args.get("kind") in catalogue.POST_KINDS else None
     filters = {"region": region_arg(), "status": status, "kind": kind}
     rows, total = catalogue.list_posts(who, page=page, per_page=pages.PER_PAGE, **filters)
+    today = calendar.local_date(now())
     return render_template("posts.html", posts=rows, total=total, page=page,
+                           states={p.id: catalogue.post_state(p, today) for p in rows},
                            per_page=pages.PER_PAGE, filters=filters,
                            kinds=catalogue.POST_KIND_TITLES, region_choices=region_choices(who))
 

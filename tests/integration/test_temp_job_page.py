@@ -235,3 +235,150 @@ def test_the_page_shows_the_refusal_beside_the_field_in_either_language(web, cle
     assert refused.status_code == 400
     assert field_error(refused, "reported_on") == "The reporting date cannot be before the referral (2021-02-02)"
     assert case_of(case.number).status == "referred"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# QA walkthrough: matching from the page, expired posts, the reason for not being placed, the seeker's wishes.
+
+def matching(clerk: Actor) -> Case:
+    """A case at its match_post task (not placed by the market)."""
+    case = open_case(clerk)
+    case = complete(clerk, case, "market_outcome", {"market_outcome": "not_employed"}, at("2021-02-02 09:30"))
+    assert open_task(case, "match_post") is not None
+    return case
+
+
+def input_value(page: str, name: str) -> str | None:
+    found = re.search(r'<input[^>]*\bname="' + re.escape(name) + r'"[^>]*>', page)
+    if not found:
+        return None
+    value = re.search(r'\bvalue="([^"]*)"', found.group(0))
+    return html.unescape(value.group(1)) if value else None
+
+
+def test_the_match_post_task_shows_the_engines_suggestions_and_fills_the_chosen_post(web, clerk):
+    from engine.placements import suggest_posts
+
+    wanted = new_post(clerk)  # sanitation, 532301, 15 Feb - 14 May, 2 slots
+    other = new_post(clerk, title="消杀员", kind="disinfection", employer="鹿城镇卫生院", slots=3,
+                     monthly_pay="2100.00")
+    expired = new_post(clerk, title="春运临时岗", start_date="2021-01-01", end_date="2021-02-05")
+    case = matching(clerk)
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    suggestions = section(page, "post-suggestions")
+    _, items = suggest_posts(clerk, case.number, at("2021-02-10 10:00"))
+    assert [i["id"] for i in items] == [wanted.id, other.id]  # the engine's order: the wished kind first
+    assert suggestions.index("社区保洁员") < suggestions.index("消杀员")
+    for expected in (f"{wanted.id}", "社区保洁员", "保洁环卫", "鹿城镇南关社区", "楚雄市", "¥1,800.00",
+                     "2021年2月15日", "2021年5月14日", f"{other.id}", "消杀员", "消杀防疫", "鹿城镇卫生院",
+                     "¥2,100.00"):
+        assert expected in suggestions, expected
+    assert "春运临时岗" not in suggestions  # ended: the engine does not suggest it
+    row = section(page, f"suggestion-{other.id}")
+    assert "3" in row.split("¥2,100.00")[1]  # free slots
+    # Choosing a post fills its id into the match_post form (no script needed).
+    task = open_task(case, "match_post")
+    choose = re.search(r'href="([^"]*post_id=' + str(other.id) + r'[^"]*)"', page)
+    assert choose, "no link choosing the post"
+    chosen = web.get(html.unescape(choose.group(1)).split("#")[0]).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="form-' + re.escape(task.id) + r'".*?</form>', chosen, re.S).group(0)
+    assert input_value(form, "post_id") == str(other.id)
+    # An id that is not among the suggestions fills nothing.
+    page = web.get(f"/cases/{case.number}?post_id={expired.id}").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="form-' + re.escape(task.id) + r'".*?</form>', page, re.S).group(0)
+    assert not input_value(form, "post_id")
+    # Submitting the filled form refers the seeker to that post.
+    done = post(web, f"/tasks/{task.id}/complete",
+                {"case_number": case.number, "case_version": str(case.version), "post_id": str(other.id)},
+                page=f"/cases/{case.number}")
+    assert done.status_code == 302
+    case = case_of(case.number)
+    assert case.status == "referred" and case.summary["post_id"] == other.id
+    assert "post-suggestions" not in web.get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_the_suggestions_in_english(web, clerk):
+    wanted = new_post(clerk)
+    case = matching(clerk)
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    suggestions = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "post-suggestions")
+    for expected in ("Suggested posts", str(wanted.id), "社区保洁员", "Cleaning and sanitation", "CN¥1,800.00",
+                     "15 Feb 2021", "Free slots", "Choose"):
+        assert expected in suggestions, expected
+    for data in ("社区保洁员", "鹿城镇南关社区", "南关社区", "楚雄市"):  # the post's own texts stay as entered
+        suggestions = suggestions.replace(data, "")
+    assert not re.search(r"[\u4e00-\u9fff]", suggestions), suggestions
+
+
+def test_no_suggestions_says_so(web, clerk):
+    case = matching(clerk)
+    assert "没有可推荐的岗位" in section(web.get(f"/cases/{case.number}").get_data(as_text=True),
+                                     "post-suggestions")
+
+
+def test_posts_page_shows_ids_and_expired_posts(web, clerk, clock):
+    from engine.posts import post_state
+
+    current = new_post(clerk)
+    ended = new_post(clerk, title="春运临时岗", start_date="2021-01-01", end_date="2021-02-05")
+    closed = posts_update(clerk, new_post(clerk, title="已关闭岗位"), {"status": "closed"})
+    assert post_state(current, at("2021-02-10 10:00").date()) == "open"
+    assert post_state(ended, at("2021-02-05 23:00").date()) == "open"  # its last day
+    assert post_state(ended, at("2021-02-06 00:00").date()) == "expired"
+    assert post_state(closed, at("2021-02-10 10:00").date()) == "closed"
+    response = web.get("/posts")
+    page = response.get_data(as_text=True)
+    rows = {pid: section(page, f"post-{pid}") for pid in (current.id, ended.id, closed.id)}
+    assert rows[current.id].startswith(str(current.id)) and "招用中" in rows[current.id]
+    assert rows[ended.id].startswith(str(ended.id)) and "已期满" in rows[ended.id]
+    assert "招用中" not in rows[ended.id]
+    assert "已关闭" in rows[closed.id]
+    assert "岗位编号" in text_of(response)
+    post(web, "/language", {"language": "en"})
+    assert "Expired" in section(web.get("/posts").get_data(as_text=True), f"post-{ended.id}")
+
+
+def posts_update(actor: Actor, post_, body):
+    from engine import posts
+
+    return posts.update_post(actor, post_.id, body, at("2021-02-01 09:00"))
+
+
+def test_not_placed_needs_a_reason(clerk):
+    case = referred_on_2_february(clerk)
+    with pytest.raises(DataInvalid) as err:
+        complete(clerk, case, "confirm_placement", {"placed": False}, at("2021-02-03 10:00"))
+    assert err.value.fields == {"reason": "必填"}
+    assert case_of(case.number).status == "referred"
+    case = complete(clerk, case_of(case.number), "confirm_placement", {"placed": False, "reason": "本人放弃"},
+                    at("2021-02-03 10:00"))
+    assert case.status == "in_service"
+
+
+def test_the_page_shows_the_missing_reason_beside_its_field(web, clerk):
+    case = referred_on_2_february(clerk)
+    task = open_task(case, "confirm_placement")
+    refused = post(web, f"/tasks/{task.id}/complete",
+                   {"case_number": case.number, "case_version": str(case.version), "placed": "false"},
+                   page=f"/cases/{case.number}")
+    assert refused.status_code == 400
+    assert field_error(refused, "reason") == "必填"
+    assert case_of(case.number).status == "referred"
+
+
+def test_the_page_shows_the_seekers_skills_and_wishes(web, clerk):
+    case = open_case(clerk, skills=["保洁", "电工"],
+                     wishes={"kinds": ["sanitation", "community_service"], "min_monthly_pay": "1500",
+                             "work_place": "鹿城镇", "available_from": "2021-02-15", "full_time": True,
+                             "training_wish": "家政培训", "note": "需照顾老人"})
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    wishes = section(page, "seeker-wishes")
+    for expected in ("技能特长", "保洁", "电工", "意向岗位类别", "保洁环卫", "社区服务", "期望月工资", "¥1,500.00",
+                     "意向工作地点 鹿城镇", "可到岗日期 2021年2月15日", "是否要求全日制 是", "培训意愿 家政培训",
+                     "需照顾老人"):
+        assert expected in wishes, expected
+    assert "sanitation" not in wishes
+    post(web, "/language", {"language": "en"})
+    wishes = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "seeker-wishes")
+    for expected in ("Skills", "Cleaning and sanitation", "Community service", "CN¥1,500.00", "15 Feb 2021"):
+        assert expected in wishes, expected
