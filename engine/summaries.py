@@ -98,6 +98,10 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "case_extended": data.get("case_extended", False),
         "payment_due_at": data.get("payment_due_at") if status == "order_issued" else None,
         "measures": data.get("measures", []),
+        # What an approver of the measures decides on (shown beside the measures).
+        "penalty_amount": data.get("penalty_amount") if "penalty" in (data.get("measures") or []) else None,
+        "compensation_rate": (data.get("compensation_rate")
+                              if "compensation_order" in (data.get("measures") or []) else None),
         "closed_reason": data.get("closed_reason"),
     }
     text = " ".join(

@@ -34,6 +34,7 @@ STATUS_LABELS: dict[str, object] = {
     "submitted": _l("已提交"),
     "under_review": _l("审核中"),
     "approved": _l("已核准"),
+    "awaiting_approval": _l("待主管审批"),
     "refused": _l("不予核准"),
     "not_eligible": _l("不符合条件"),
     "paying": _l("发放中"),
@@ -48,6 +49,11 @@ STATUS_LABELS: dict[str, object] = {
     "post_ended": _l("岗位期满"),
 }
 
+# A status two processes share but name differently: a refused benefit claim is 不予核定, as its letter says.
+PROCESS_STATUS_LABELS: dict[tuple[str, str], object] = {
+    ("benefit_claim", "rejected"): _l("不予核定"),
+}
+
 TASK_LABELS: dict[str, object] = {
     "review_complaint": _l("受理审查"),
     "receive_material": _l("补正材料登记"),
@@ -59,11 +65,13 @@ TASK_LABELS: dict[str, object] = {
     "approve_referral": _l("移送审批"),
     "transfer_case": _l("移送公安机关"),
     "review_case_deadline": _l("办案期限审查"),
-    "supervise_overdue": _l("督办处理"),
     "review_claim": _l("待遇审核"),
+    "approve_claim": _l("审批失业保险待遇"),
+    "supervise_overdue": _l("督办处理"),
     "career_guidance": _l("职业指导"),
     "job_offers": _l("推荐岗位"),
     "training": _l("职业培训"),
+    "market_outcome": _l("市场就业情况"),
     "match_post": _l("匹配临时性岗位"),
     "confirm_placement": _l("确认上岗"),
     "exit_review": _l("离岗评估"),
@@ -94,6 +102,8 @@ EVENT_LABELS: dict[str, object] = {
     "id_number_revealed": _l("查看完整身份证号码"),
     "case_migrated": _l("流程版本迁移"),
     "case_extended": _l("延长办案期限"),
+    "payments_made": _l("发放待遇"),
+    "payments_stopped": _l("停发待遇"),
 }
 
 # The processes' timer events by BPMN id (their names in the models), for the case history's "期限届满" lines.
@@ -156,6 +166,14 @@ SUMMARY_LABELS: dict[str, object] = {
     "case_extended": _l("已延长办案期限"),
     "payment_due_at": _l("限期支付截止"),
     "measures": _l("处置措施"),
+    "penalty_amount": _l("罚款金额"),
+    "compensation_rate": _l("加付赔偿金比例（%）"),
+    "suggested_type": _l("规则建议待遇类型"),
+    "review_reason": _l("经办人员审核意见"),
+    "approval_comment": _l("主管审批意见"),
+    "stop_reason": _l("停发原因"),
+    "stop_note": _l("停发说明"),
+    "overpaid_amount": _l("须追回的多发待遇"),
     "closed_reason": _l("结案原因"),
 }
 
@@ -178,6 +196,15 @@ VALUE_LABELS: dict[str, object] = {
     "unemployment_benefit": _l("失业保险金"),
     "unemployment_subsidy": _l("失业补助金"),
     "temporary_living_allowance": _l("临时生活补助"),
+    "not_eligible": _l("不符合条件"),
+    # why payments stopped (engine.benefit_payments.STOP_REASONS)
+    "reemployed": _l("重新就业"),
+    "refused_work": _l("无正当理由拒不接受介绍的适当工作"),
+    "refused_training": _l("无正当理由拒不接受提供的培训"),
+    # supervision (督办) actions
+    "urged": _l("已催办"),
+    "reassigned": _l("已改派"),
+    "reported": _l("已报告上级"),
     "rules": _l("系统按规则自动决定"),
     "clerk": _l("经办人员审核决定"),
 }
@@ -193,7 +220,8 @@ SERVICE_131_LABELS: dict[str, object] = {
 # through message().
 PRIORITY_GROUP_TEXTS = (N_("脱贫人口"), N_("低收入人口"), N_("就业困难人员"), N_("返乡农民工"), N_("求职人员"))
 
-MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount"})
+MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
+                          "penalty_amount", "overpaid_amount"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at"})
 
 
@@ -208,12 +236,17 @@ def _label(table: Mapping, code, fallback=None) -> str:
     return str(code)
 
 
-def status_label(code: str | None) -> str:
-    return _label(STATUS_LABELS, code)
+def status_label(code: str | None, process: str | None = None) -> str:
+    special = PROCESS_STATUS_LABELS.get((process or "", code or ""))
+    return str(special) if special is not None else _label(STATUS_LABELS, code)
 
 
 def task_label(name: str | None, title: str | None = None) -> str:
-    """The task name's label; an unknown task falls back to its Chinese BPMN title (translated when known)."""
+    """The task name's label; an unknown task falls back to its Chinese BPMN title (translated when known). A
+    supervision task also says which overdue task it is about (its title: "督办：<task>（<level>）"), or a case with
+    several would list identical 督办处理 lines."""
+    if name == "supervise_overdue" and title:
+        return f"{_label(TASK_LABELS, name)}：{title.removeprefix('督办：')}"
     return _label(TASK_LABELS, name, title)
 
 
@@ -253,7 +286,7 @@ ENGINE_MESSAGES = (
     N_("必填"), N_("不能为空"), N_("不能重复"), N_("不允许的字段"), N_("格式无效"), N_("数据校验未通过"),
     N_("类型应为字符串"), N_("类型应为整数"), N_("类型应为数字"), N_("类型应为是/否"), N_("类型应为对象"),
     N_("类型应为列表"),
-    N_("金额须为以元为单位的非负数字字符串，最多两位小数，如 \"12500.00\""),
+    N_("金额以元为单位，不能为负数，最多两位小数，不加千位分隔符，如 12500.00"),
     N_("身份证号码无效（18位，校验位不符）"), N_("统一社会信用代码无效（18位，校验位不符）"),
     N_("日期格式须为 YYYY-MM-DD"), N_("电话号码无效"), N_("行政区划代码须为6位数字"), N_("行政区划代码须为数字"),
     N_("用户名须为2-64位字母、数字或 _ . -"), N_("密码须同时包含字母和数字或符号"),
@@ -268,7 +301,7 @@ ENGINE_MESSAGES = (
     N_("只有失业保险经办人员或主管可以停发待遇"), N_("只有经办人员或科室负责人可以管理岗位"),
     N_("只能退回自己认领的任务"), N_("您的角色不能登记此类案件"), N_("文书不存在"), N_("案件不存在"),
     N_("至少修改一个字段"),
-    N_("须含有文字，且不能含换行等控制字符"), N_("金额须大于 0，以元为单位，最多两位小数，如 \"12500.00\""),
+    N_("须含有文字，且不能含换行等控制字符"), N_("金额以元为单位，须大于 0，最多两位小数，不加千位分隔符，如 12500.00"),
     N_("拖欠截止日期不能早于拖欠起始日期"), N_("月发放标准须大于0"), N_("规则认定不符合条件：批准时须选择待遇类型"),
     N_("无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准"),
     N_("调查结论为“未发现拖欠工资”时，核实欠薪金额应为 0；"
@@ -301,6 +334,7 @@ _DYNAMIC = [
     (re.compile(r"^至少 (?P<n>\d+) 个字符$"), _l("至少 %(n)s 个字符")),
     (re.compile(r"^最多 (?P<n>\d+) 个字符$"), _l("最多 %(n)s 个字符")),
     (re.compile(r"^至少选择 (?P<n>\d+) 项$"), _l("至少选择 %(n)s 项")),
+    (re.compile(r"^至少填写 (?P<n>\d+) 项$"), _l("至少填写 %(n)s 项")),
     (re.compile(r"^取值应为 (?P<n>.+)$"), _l("取值应为 %(n)s")),
     (re.compile(r"^密码至少 (?P<n>\d+) 位$"), _l("密码至少 %(n)s 位")),
     (re.compile(r"^案件 (?P<n>\S+) 不存在$"), _l("案件 %(n)s 不存在")),

@@ -24,8 +24,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from engine import dashboard, documents, escalation, posts, regions, services
+from engine import dashboard, documents, escalation, placements, posts, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
@@ -238,10 +239,14 @@ def _event_detail(event) -> str:
     if isinstance(d.get("status"), list) and len(d["status"]) == 2 and d["status"][0] != d["status"][1]:
         parts.append(f"{labels.status_label(d['status'][0])} → {labels.status_label(d['status'][1])}")
     if event.kind == "task_completed" and isinstance(d.get("data"), dict):
-        for key in ("decision", "outcome", "approved"):
+        for key in ("decision", "outcome", "approved", "action"):
             if key in d["data"]:
-                parts.append(labels.value_label(d["data"][key]) if key == "approved"
+                parts.append(labels.value_label(d["data"][key]) if key in ("approved", "action")
                              else _decision_label(d["data"][key]))
+        # What the person wrote with the decision: an approver's comment, a supervision instruction, a reason.
+        said = next((d["data"][k] for k in ("comment", "reason") if isinstance(d["data"].get(k), str)), "")
+        if said.strip():
+            parts.append(f"“{said.strip()[:200]}”")
     if d.get("level"):
         parts.append(str(labels.ESCALATION_LEVELS.get(d["level"], d["level"])))
     if d.get("number"):
@@ -290,12 +295,23 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
         if key.endswith("id_number") and isinstance(summary[key], str) and "*" not in summary[key]:
             summary[key] = mask_id_number(summary[key])  # whatever a summarizer forgot to mask
     fact_keys = [k for k in labels.SUMMARY_LABELS if k in summary and k not in party_keys]
+    # An open match_post task: the posts the engine suggests (as GET /api/v1/cases/{number}/post-suggestions),
+    # and the one chosen by a "choose" link (?post_id=) filled into the task's form.
+    suggestions, match_task = None, next((t for t in tasks if t.name == "match_post"), None)
+    if case.process == placements.PROCESS and match_task is not None:
+        suggestions = placements.suggest_posts(who, case.number, at)[1]
+        chosen = request.args.get("post_id", "")
+        if ("work" in forms[match_task.id]["actions"] and forms[match_task.id]["values"] is None
+                and any(str(p["id"]) == chosen for p in suggestions)):
+            forms[match_task.id]["values"] = MultiDict({"post_id": chosen})
     response = current_app.make_response((render_template(
         "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
         documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
         fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at,
         can_reveal=bool(case.subject_id_number),
         highlight=json.dumps([t.name for t in tasks]), preloaded=loaded,
+        post_suggestions=suggestions, match_task=match_task,
+        can_match=match_task is not None and "work" in forms[match_task.id]["actions"],
     ), status))
     if revealed:
         response.headers["Cache-Control"] = "no-store"

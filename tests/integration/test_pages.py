@@ -437,6 +437,54 @@ def test_the_order_form_starts_from_the_payment_deadline_rule(web, inspector, cl
     assert 'value="3"' in field  # the campaign's 3 working days (rule payment_deadline_days), ready to confirm
 
 
+def test_supervision_says_what_it_is_about_and_what_was_decided(web, inspector, supervisor, clock):
+    from engine import escalation
+    from tests.factories import ordered_case
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    for moment in ("2021-03-05 08:00", "2021-03-09 00:00", "2021-03-11 00:00"):  # up to a supervision task
+        escalation.sweep(at(moment))
+    body = text_of(web.get(f"/cases/{case.number}"))
+    assert "督办处理：履行情况核查（二级督办）" in body  # which overdue task, not just "督办处理"
+    supervision = the_task(case, "supervise_overdue")
+    db.session.refresh(case)
+    services.complete_task(supervisor, supervision.id, {"action": "reassigned", "comment": "请改由李华办理"},
+                           case.version, at("2021-03-11 09:00"))
+    body = text_of(web.get(f"/cases/{case.number}"))
+    assert "督办处理；已改派；“请改由李华办理”" in body.replace(" ", "")  # the instruction reaches the inspector
+
+
+def test_the_approver_sees_the_fine_and_the_compensation_rate(web, inspector, clock):
+    from engine import escalation
+    from tests.factories import complete, ordered_case
+
+    case = ordered_case(inspector, at("2021-02-08 10:00"), verified_amount="100000.00")
+    escalation.sweep(at("2021-02-19 00:00"))  # the payment deadline passes
+    db.session.refresh(case)
+    case = complete(inspector, case, "check_payment", {"amount_paid": "0.00"}, at("2021-02-19 10:00"))
+    complete(inspector, case, "choose_enforcement", {"measures": ["penalty", "compensation_order"],
+                                                     "penalty_amount": "10000.00", "compensation_rate": 50,
+                                                     "reason": "逾期拒不支付"}, at("2021-02-22 09:00"))
+    body = text_of(web.get(f"/cases/{case.number}"))
+    assert "罚款金额 ¥10,000.00" in body and "加付赔偿金比例（%） 50" in body
+
+
+def test_a_refused_benefit_claim_and_one_awaiting_approval_are_named_in_words(client, clock):
+    from engine import benefit_rates
+    from tests.integration.test_benefit_claim import SAMPLE, claim_data
+
+    clerk = Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
+    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
+    refused = services.open_case(clerk, "benefit_claim", "532301", claim_data(registered_unemployed=False), OPENED)
+    waiting = services.open_case(clerk, "benefit_claim", "532301", claim_data(2, contribution_months=150), OPENED)
+    assert (refused.status, waiting.status) == ("rejected", "awaiting_approval")
+    assert sign_in(client, "clerk_cx").status_code == 302
+    listing = text_of(client.get("/cases"))
+    assert "不予核定" in listing and "待主管审批" in listing and "awaiting_approval" not in listing
+    assert "不予受理" not in text_of(client.get(f"/cases/{refused.number}"))  # that is a complaint's word
+    assert f"{waiting.number}" in text_of(client.get("/cases?status=awaiting_approval"))
+
+
 def test_reveal_is_a_post_and_is_audited(web, inspector, clock):
     case = open_wage_case(inspector)
     assert web.get(f"/cases/{case.number}/reveal").status_code == 405
