@@ -10,13 +10,14 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, insert, or_, select, text, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, event, insert, or_, select, text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine import audit, calendar
 from engine.actors import Actor, region_filter
@@ -119,6 +120,28 @@ def new_verification_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+# Called (no arguments) once a transaction that queued notices has committed: the in-process scheduler then renders
+# them at once instead of at its next sweep (engine.scheduler). A hook's failure is only logged: the notices wait
+# in the outbox for the sweep, as they would without it.
+NOTICES_QUEUED_HOOKS: list[Callable[[], object]] = []
+_QUEUED = "documents.queued"
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_notices_queued(session: Session) -> None:
+    if session.info.pop(_QUEUED, False):
+        for hook in NOTICES_QUEUED_HOOKS:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the commit stands; the sweep renders them
+                log.exception("notices-queued hook failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_notices_queued(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_QUEUED, None)
+
+
 def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime, actor_name: str) -> int:
     """Queue a notice in the caller's transaction (its id is returned); the bureau, number, date and verification
     code are filled in."""
@@ -144,6 +167,7 @@ def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime,
         "facts": _json_safe(full), "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
     }).scalar_one()
     audit.record(case, actor_name, "notice_issued", {"kind": kind, "number": number, "document_id": document_id}, now)
+    db.session.info[_QUEUED] = True
     return document_id
 
 

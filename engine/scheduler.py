@@ -65,6 +65,27 @@ def run_sweep(app) -> None:
             db.session.remove()
 
 
+def render_notices(app) -> None:
+    """Render the notices waiting in the outbox now (a step just queued some), in the scheduler's own thread."""
+    from engine import documents
+
+    with app.app_context():
+        try:
+            documents.render_pending(datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            db.session.rollback()
+            log.exception("rendering notices failed")
+        finally:
+            db.session.remove()
+
+
+def render_soon(scheduler, app) -> Callable[[], object]:
+    """A documents.NOTICES_QUEUED_HOOKS hook: one render job, run as soon as the scheduler's thread is free (a
+    second request before it runs replaces it: one render picks up every waiting notice)."""
+    return lambda: scheduler.add_job(render_notices, args=[app], id="render_notices", replace_existing=True,
+                                     misfire_grace_time=None)
+
+
 def _configure(scheduler, app, interval: int) -> None:
     scheduler.add_job(run_sweep, "interval", seconds=interval, args=[app], id="sweep", max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC), misfire_grace_time=interval)
@@ -75,6 +96,11 @@ def start_background(app, interval: int) -> BackgroundScheduler:
                                     executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
     _configure(scheduler, app, interval)
     scheduler.start()
+    from engine import documents
+
+    # A notice a user just caused is ready in a second or two, not at the next minute's sweep. (A separate
+    # `flask scheduler run` process is not told: there the sweep renders them.)
+    documents.NOTICES_QUEUED_HOOKS.append(render_soon(scheduler, app))
     return scheduler
 
 

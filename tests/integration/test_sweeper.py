@@ -414,3 +414,34 @@ def test_claim_skips_a_timer_another_sweeper_holds_without_waiting(app, ctx, ins
     assert outcome == [None]
     assert escalation._claim(timer_id, at("2021-03-05 09:00"), "c") is not None
     db.session.rollback()
+
+
+def test_a_notice_queued_by_a_step_is_rendered_at_once_by_the_in_process_scheduler(app, ctx, inspector,
+                                                                                  monkeypatch):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from engine import scheduler as scheduling
+    from tests.factories import REVIEW_ACCEPT
+
+    told: list[str] = []
+    monkeypatch.setattr(documents, "NOTICES_QUEUED_HOOKS", [lambda: told.append("queued")])
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-03-01 09:00"))
+    assert told == []  # opening a complaint issues no notice
+    with pytest.raises(DataInvalid):  # a refused step queues nothing and tells nothing
+        complete(inspector, case, "review_complaint", {"decision": "maybe"}, at("2021-03-01 10:00"))
+    complete(inspector, case, "review_complaint", REVIEW_ACCEPT, at("2021-03-01 10:00"))
+    assert told == ["queued"]  # the acceptance notice, after the step's commit
+    # The hook the running server installs: one render job, run by the scheduler's thread as soon as it is free.
+    background = BackgroundScheduler(timezone="UTC")
+    background.start(paused=True)  # running, but its thread busy (here: held) until the test lets it go
+    try:
+        hook = scheduling.render_soon(background, app)
+        hook()
+        hook()  # a second step before it ran: still one job
+        assert [job.id for job in background.get_jobs()] == ["render_notices"]
+    finally:
+        background.shutdown(wait=False)
+    scheduling.render_notices(app)
+    db.session.expire_all()
+    [notice] = db.session.scalars(select(documents.Document).where(documents.Document.case_id == case.id)).all()
+    assert notice.status == "rendered"
