@@ -394,6 +394,7 @@ def message(text: str | None) -> str:
 TEMPLATE_HELPERS = {
     "status_label": status_label,
     "task_label": task_label,
+    "timer_label": timer_label,
     "process_label": process_label,
     "role_label": role_label,
     "event_label": event_label,

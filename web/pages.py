@@ -31,7 +31,7 @@ from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case, User
-from engine.services.cases import case_history, open_tasks
+from engine.services.cases import case_history, open_tasks, waiting_timers
 from engine.services.tasks import count_tasks, task_actions
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid, ascii_digits
@@ -306,6 +306,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
             forms[match_task.id]["values"] = MultiDict({"post_id": chosen})
     response = current_app.make_response((render_template(
         "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
+        waiting=[] if tasks else waiting_timers(case),
         documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
         fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at,
         can_reveal=bool(case.subject_id_number),

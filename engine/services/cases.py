@@ -311,6 +311,15 @@ def open_tasks(case: Case) -> list[Task]:
     ))
 
 
+def waiting_timers(case: Case) -> list[Timer]:
+    """The model's timers the case waits on (a payment deadline, a post's end), soonest first: what a case with
+    no open task is waiting for."""
+    return list(db.session.scalars(
+        select(Timer).where(Timer.case_id == case.id, Timer.kind == "bpmn", Timer.status == "pending")
+        .order_by(Timer.fire_at)
+    ))
+
+
 def list_cases(
     actor: Actor, *, now: datetime, process: str | None = None, status: str | None = None,
     region: str | None = None, overdue: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,

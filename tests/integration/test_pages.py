@@ -469,6 +469,14 @@ def test_the_approver_sees_the_fine_and_the_compensation_rate(web, inspector, cl
     assert "罚款金额 ¥10,000.00" in body and "加付赔偿金比例（%） 50" in body
 
 
+def test_a_case_with_no_task_says_what_it_waits_for(web, inspector, clock):
+    from tests.factories import ordered_case
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))  # the order is issued: the employer has until 4 March
+    body = text_of(web.get(f"/cases/{case.number}"))
+    assert "此案件当前没有待办任务。 正在等待：整改期限届满（2021年3月4日 23:59）" in body
+
+
 def test_a_refused_benefit_claim_and_one_awaiting_approval_are_named_in_words(client, clock):
     from engine import benefit_rates
     from tests.integration.test_benefit_claim import SAMPLE, claim_data
