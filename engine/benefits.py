@@ -85,7 +85,7 @@ OPEN_CASE_CHECKS.setdefault(PROCESS, []).append(_check_open)
 
 _BENEFIT_ARTICLES = "《失业保险条例》第十七条、第十八条"
 # 《失业保险条例》第十四条: 缴费满1年 (as in benefit_months.dmn M4 and benefit_entitlement.dmn E04). The messages
-# below state it in full, so that they match their translations in web/labels.py.
+# below state it in full, so that they match their translations in web/messages.py.
 _BENEFIT_MIN_CONTRIBUTION_MONTHS = 12
 
 

@@ -16,7 +16,7 @@ from engine.models import User
 from engine.validation import DataInvalid
 from web.api import now
 from web.forms import ChangePasswordForm, LoginForm
-from web.labels import message
+from web.messages import message
 
 bp = Blueprint("auth", __name__)
 

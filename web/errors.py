@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.validation import DataInvalid
-from web.labels import message
+from web.messages import message
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from engine.actors import Actor
 from engine.errors import Forbidden
 from engine.services.cases import OPENING_ROLES
 from engine.validation import DataInvalid
-from web import labels
+from web import messages
 from web.api import now
 from web.forms import form_data as parse_form
 from web.forms import schema_fields, split_errors
@@ -83,7 +83,7 @@ def new_case(process: str):
         except DataInvalid as exc:
             errors, status = exc.fields, 400
         except Forbidden as exc:
-            problem, status = labels.message(exc.message), 403
+            problem, status = messages.message(exc.message), 403
         else:
             flash(_("已登记案件 %(number)s", number=opened.number), "success")
             return redirect(url_for("pages.case", number=opened.number))

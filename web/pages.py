@@ -35,7 +35,7 @@ from engine.services.cases import case_history, open_tasks, waiting_timers
 from engine.services.tasks import count_tasks, task_actions
 from engine.summaries import mask_id_number
 from engine.validation import DataInvalid, ascii_digits
-from web import labels
+from web import labels, messages
 from web.api import now
 from web.api.serializers import task_form
 from web.auth import require_login, safe_local_url
@@ -43,7 +43,7 @@ from web.downloads import notice_pdf
 from web.formatting import format_day, format_dt, format_money
 from web.forms import form_data as parse_form
 from web.forms import schema_fields, split_errors
-from web.labels import N_
+from web.messages import N_
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_filter(format_dt, "dt")
@@ -68,6 +68,8 @@ def _helpers():
     signed_in = Actor.of(current_user) if current_user.is_authenticated else None
     return {
         **labels.TEMPLATE_HELPERS,
+        "message": messages.message,
+        "schema_text": messages.schema_text,
         # The menu offers what the engine would allow.
         "can_post": signed_in is not None and posts.may_post(signed_in),
         "can_view_dashboard": signed_in is not None and dashboard.may_view(signed_in),
@@ -170,7 +172,7 @@ def _task_action(service, done: str, task_id: str):
     try:
         task = service(actor(), task_id, now())
     except (Conflict, Forbidden) as exc:
-        flash(labels.message(exc.message), "error")
+        flash(messages.message(exc.message), "error")
     else:
         flash(_(done, task=labels.task_label(task.name, task.title), case=task.case.number), "success")
     return redirect(safe_local_url(request.form.get("next"), url_for("pages.queue")))
@@ -206,11 +208,11 @@ def complete(task_id: str):
                            form_values={task_id: request.form}, status=400)
     except Conflict as exc:
         stale = isinstance(exc, CaseChanged)
-        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else labels.message(exc.message)
+        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else messages.message(exc.message)
         return render_case(services.get_case(who, number), conflict=text, form_values={task_id: request.form},
                            status=409)
     except Forbidden as exc:
-        return render_case(services.get_case(who, number), conflict=labels.message(exc.message), status=403)
+        return render_case(services.get_case(who, number), conflict=messages.message(exc.message), status=403)
     flash(_("已办结：%(task)s", task=title), "success")
     return redirect(url_for("pages.case", number=number))
 

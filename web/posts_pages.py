@@ -10,7 +10,7 @@ from engine import calendar
 from engine import posts as catalogue
 from engine.errors import Conflict, Forbidden
 from engine.validation import DataInvalid
-from web import labels, pages
+from web import messages, pages
 from web.api import now
 from web.forms import form_data as parse_form
 from web.forms import form_values, schema_fields, split_errors
@@ -60,7 +60,7 @@ def new_post():
     except DataInvalid as exc:
         return _post_form(schema, status=400, errors=exc.fields, values=request.form)
     except Forbidden as exc:
-        return _post_form(schema, status=403, values=request.form, problem=labels.message(exc.message))
+        return _post_form(schema, status=403, values=request.form, problem=messages.message(exc.message))
     flash(_("已发布岗位：%(title)s", title=created.title), "success")
     return redirect(url_for("pages.posts"))
 
@@ -82,6 +82,6 @@ def edit_post(post_id: int):
         return _post_form(schema, post=found, status=400, errors=exc.fields, values=request.form)
     except (Conflict, Forbidden) as exc:
         return _post_form(schema, post=catalogue.post_in_scope(who, post_id), status=409, values=request.form,
-                          problem=labels.message(exc.message))
+                          problem=messages.message(exc.message))
     flash(_("已保存岗位：%(title)s", title=updated.title), "success")
     return redirect(url_for("pages.posts"))

@@ -203,14 +203,14 @@ def test_over_http_the_type_is_a_400_naming_approved_type(client, rates, clerk):
 def test_the_refusals_have_english(app, rates, clerk):
     from flask_babel import force_locale
 
-    from web import labels
+    from web.messages import message
 
-    messages = set()
+    refusals = set()
     for seed, (_label, facts, benefit_type, _condition) in enumerate(NOT_ALLOWED, start=1):
-        messages.add(benefits.ineligibility(_late_claim(clerk, seed=seed, **facts), benefit_type))
+        refusals.add(benefits.ineligibility(_late_claim(clerk, seed=seed, **facts), benefit_type))
     with app.test_request_context(), force_locale("en"):
-        for text in messages:
-            english = labels.message(text)
+        for text in refusals:
+            english = message(text)
             assert english != text and not any("\u4e00" <= c <= "\u9fff" for c in english), text
 
 

@@ -259,12 +259,12 @@ def test_dates_and_money_in_chinese_format(web, inspector):
 def test_engine_errors_are_translated(web, inspector, app):
     from flask_babel import force_locale
 
-    from web import labels
+    from web import labels, messages
 
     with app.test_request_context(), force_locale("en"):
-        assert labels.message("必填") == "Required"
-        assert labels.message("不得小于 3") == "Must not be less than 3"
-        assert labels.message("此任务须由「supervisor」角色办理") == "This task needs the role “Section head”"
+        assert messages.message("必填") == "Required"
+        assert messages.message("不得小于 3") == "Must not be less than 3"
+        assert messages.message("此任务须由「supervisor」角色办理") == "This task needs the role “Section head”"
         assert labels.status_label("investigating") == "Investigating"
         assert labels.task_label("investigate") == "Investigate"
 

@@ -161,11 +161,11 @@ def test_the_section_in_english(web, clerk):
 def test_every_priority_group_title_is_translated(app):
     from flask_babel import force_locale
 
-    from web import labels
+    from web import labels, messages
 
     with app.test_request_context(), force_locale("en"):
         for title in PRIORITY_GROUP_TITLES.values():
-            assert labels.message(title) != title, title
+            assert messages.message(title) != title, title
         assert set(labels.SERVICE_131_LABELS) == set(SERVICE_131_PARTS)
         for part in SERVICE_131_PARTS:
             assert labels.SERVICE_131_LABELS[part] and not any("\u4e00" <= ch <= "\u9fff"

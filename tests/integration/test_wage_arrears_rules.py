@@ -51,10 +51,10 @@ def _tokens(client, *names: str) -> dict[str, str]:
 
 
 def _english(app, text: str) -> str:
-    """An engine message as a page shows it in English (web.labels.message)."""
+    """An engine message as a page shows it in English (web.messages.message)."""
     from flask_babel import force_locale
 
-    from web.labels import message
+    from web.messages import message
 
     with app.test_request_context(), force_locale("en"):
         return message(text)

@@ -1,0 +1,145 @@
+"""The engine's messages and the process models' texts in the user's language. The engine never imports
+Flask-Babel: it raises Chinese messages, and the lists here put them in the catalogue (`pybabel extract` reads
+`N_`); `message()` translates one when it is shown, numbers and names inside it included.
+
+Message ids are the Chinese wording; `translations/en` carries the English."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from web.labels import role_label
+
+
+def N_(text: str) -> str:
+    """Marks an engine message for `pybabel extract` (translated when shown, through `message()`)."""
+    return text
+
+
+def schema_text(text: str | None) -> str:
+    """A title or description from a process model's JSON Schema (Chinese), translated when the catalogue has it."""
+    return gettext(text) if text else ""
+
+
+# Titles of the notices (pdfs/kinds.py), shown in a case's documents list.
+DOCUMENT_TITLES = (
+    N_("受理通知书"), N_("不予受理通知书"), N_("劳动保障监察限期整改指令书"), N_("行政处罚决定书"),
+    N_("涉嫌犯罪案件移送书"), N_("督办通知书"), N_("结案通知书"), N_("失业保险待遇核定通知书"),
+    N_("不予核定失业保险待遇通知书"), N_("临时性岗位推荐介绍信"),
+)
+
+# Titles the temp_job summary carries (engine.placements.PRIORITY_GROUP_TITLES, `priority_group_title`), shown
+# through message().
+PRIORITY_GROUP_TEXTS = (N_("脱贫人口"), N_("低收入人口"), N_("就业困难人员"), N_("返乡农民工"), N_("求职人员"))
+
+# Messages the engine raises (engine/ never imports Flask-Babel): listed here so the catalogue carries them.
+ENGINE_MESSAGES = (
+    N_("必填"), N_("不能为空"), N_("不能重复"), N_("不允许的字段"), N_("格式无效"), N_("数据校验未通过"),
+    N_("类型应为字符串"), N_("类型应为整数"), N_("类型应为数字"), N_("类型应为是/否"), N_("类型应为对象"),
+    N_("类型应为列表"),
+    N_("金额以元为单位，不能为负数，最多两位小数，不加千位分隔符，如 12500.00"),
+    N_("身份证号码无效（18位，校验位不符）"), N_("统一社会信用代码无效（18位，校验位不符）"),
+    N_("日期格式须为 YYYY-MM-DD"), N_("电话号码无效"), N_("行政区划代码须为6位数字"), N_("行政区划代码须为数字"),
+    N_("用户名须为2-64位字母、数字或 _ . -"), N_("密码须同时包含字母和数字或符号"),
+    N_("登录失败次数过多，账户已暂时锁定，请稍后再试"),
+    N_("岗位最后的名额刚被他人占用，请重新选择岗位"), N_("并发修改冲突，请刷新后重试"),
+    N_("案件已被他人修改，请刷新后重试"), N_("该任务已办结"), N_("必填，须为整数（案件当前版本号）"),
+    N_("结束日期不能早于开始日期"), N_("停发生效日期不能晚于今天"),
+    N_("台账人员的身份证号与求职人员不符"), N_("回访台账中没有此人员（或不在本案区划）"),
+    N_("岗位不存在或不面向本案所在地区"), N_("岗位名额已满"), N_("岗位已关闭"), N_("岗位已期满"),
+    N_("离职日期不能晚于今天"), N_("离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"),
+    N_("不能在您的辖区以外发布岗位"), N_("不能在您的辖区以外登记案件"),
+    N_("只有失业保险经办人员或主管可以停发待遇"), N_("只有经办人员或科室负责人可以管理岗位"),
+    N_("只能退回自己认领的任务"), N_("您的角色不能登记此类案件"), N_("文书不存在"), N_("案件不存在"),
+    N_("至少修改一个字段"),
+    N_("须含有文字，且不能含换行等控制字符"), N_("金额以元为单位，须大于 0，最多两位小数，不加千位分隔符，如 12500.00"),
+    N_("拖欠截止日期不能早于拖欠起始日期"), N_("月发放标准须大于0"), N_("规则认定不符合条件：批准时须选择待遇类型"),
+    N_("无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准"),
+    N_("调查结论为“未发现拖欠工资”时，核实欠薪金额应为 0；"
+       "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”"),
+    N_("调查结论为“未发现拖欠工资”时，被欠薪人数应为 0；"
+       "核实有欠薪的，请选择“责令限期支付”或“用人单位已自行支付”"),
+    N_("申领人未办理失业登记：享受失业保险待遇须已办理失业登记（《失业保险条例》第十四条）"),
+    N_("申领人无求职要求：享受失业保险待遇须有求职要求（《失业保险条例》第十四条）"),
+    N_("申领人未缴纳失业保险费：享受失业补助金或临时生活补助须失业前参加失业保险并缴费（人社部发〔2020〕40号）"),
+    N_("农村户籍、参保不满12个月的申领人享受临时生活补助，不享受失业补助金（人社部发〔2020〕40号）"),
+    N_("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人为城镇户籍"),
+    N_("不能含有 NUL（\\x00）字符"), N_("请求参数无效"), N_("表单内容无效"),
+)
+
+# Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the
+# posts form (engine/posts.py) and the supervision form (engine/escalation.py SUPERVISION_FORM). Shown through
+# schema_text(); tests/integration/test_account_security.py checks this list against those schemas.
+ENGINE_FORM_TEXTS = (
+    N_("新增临时性岗位"), N_("修改临时性岗位"), N_("岗位名称"), N_("岗位类别"), N_("消杀防疫"), N_("保洁环卫"),
+    N_("社区服务"), N_("其他"), N_("用工单位或社区"),
+    N_("行政区划代码"), N_("岗位数"), N_("月工资（元）"), N_("开始日期"), N_("结束日期"), N_("工作地点"),
+    N_("岗位说明"), N_("状态"), N_("招用中"), N_("已关闭"),
+    N_("督办处理"), N_("督办措施"), N_("已催办"), N_("已改派"), N_("已报告上级"), N_("督办意见"),
+)
+
+# Messages the engine builds with numbers in them: pattern -> translated template.
+_DYNAMIC = [
+    (re.compile(r"^不得小于 (?P<n>\S+)$"), _l("不得小于 %(n)s")),
+    (re.compile(r"^不得大于 (?P<n>\S+)$"), _l("不得大于 %(n)s")),
+    (re.compile(r"^至少 (?P<n>\d+) 个字符$"), _l("至少 %(n)s 个字符")),
+    (re.compile(r"^最多 (?P<n>\d+) 个字符$"), _l("最多 %(n)s 个字符")),
+    (re.compile(r"^至少选择 (?P<n>\d+) 项$"), _l("至少选择 %(n)s 项")),
+    (re.compile(r"^至少填写 (?P<n>\d+) 项$"), _l("至少填写 %(n)s 项")),
+    (re.compile(r"^取值应为 (?P<n>.+)$"), _l("取值应为 %(n)s")),
+    (re.compile(r"^密码至少 (?P<n>\d+) 位$"), _l("密码至少 %(n)s 位")),
+    (re.compile(r"^案件 (?P<n>\S+) 不存在$"), _l("案件 %(n)s 不存在")),
+    (re.compile(r"^任务 (?P<n>\S+) 不存在$"), _l("任务 %(n)s 不存在")),
+    (re.compile(r"^该任务已由 (?P<n>\S+) 认领$"), _l("该任务已由 %(n)s 认领")),
+    (re.compile(r"^此任务须由「(?P<n>\S+)」角色办理$"), _l("此任务须由「%(n)s」角色办理")),
+    (re.compile(r"^案件已被他人修改.*$"), _l("案件已被他人修改，请刷新后重试")),
+    (re.compile(r"^岗位 (?P<n>\S+) 不存在$"), _l("岗位 %(n)s 不存在")),
+    (re.compile(r"^岗位数不能少于已占用名额（(?P<n>\d+)）$"), _l("岗位数不能少于已占用名额（%(n)s）")),
+    (re.compile(r"^临时性岗位期限最长 (?P<n>\d+) 个月.*$"), _l("临时性岗位期限最长 %(n)s 个月")),
+    (re.compile(r"^该求职人员已有在办案件 (?P<n>\S+)$"), _l("该求职人员已有在办案件 %(n)s")),
+    (re.compile(r"^该申领人已有未办结的失业保险待遇申请 (?P<n>\S+)，不能重复申领$"),
+     _l("该申领人已有未办结的失业保险待遇申请 %(n)s，不能重复申领")),
+    (re.compile(r"^类型应为 (?P<n>.+)$"), _l("类型应为 %(n)s")),
+    (re.compile(r"^拖欠截止日期不能晚于投诉登记日期（(?P<n>[^）]+)）$"),
+     _l("拖欠截止日期不能晚于投诉登记日期（%(n)s）")),
+    (re.compile(r"^日期不能晚于今天（(?P<n>[^）]+)）$"), _l("日期不能晚于今天（%(n)s）")),
+    (re.compile(r"^日期不能早于求职登记日期（(?P<n>[^）]+)）$"), _l("日期不能早于求职登记日期（%(n)s）")),
+    (re.compile(r"^与第 (?P<n>\d+) 个岗位相同：须推荐3个不同的岗位$"),
+     _l("与第 %(n)s 个岗位相同：须推荐3个不同的岗位")),
+    (re.compile(r"^累计已支付金额不得低于此前已记录的累计支付金额 (?P<n>\S+) 元（应填写截至本次核查的支付总额）$"),
+     _l("累计已支付金额不得低于此前已记录的累计支付金额 %(n)s 元（应填写截至本次核查的支付总额）")),
+    (re.compile(r"^办案期限只能延长一次：本案办案期限已延长至 (?P<n>\S+)，不能再次延长，请选择“不延期，督促按期办结”$"),
+     _l("办案期限只能延长一次：本案办案期限已延长至 %(n)s，不能再次延长，请选择“不延期，督促按期办结”")),
+    (re.compile(r"^失业保险金须累计缴费满12个月（《失业保险条例》第十四条），申领人累计缴费 (?P<n>\d+) 个月$"),
+     _l("失业保险金须累计缴费满12个月（《失业保险条例》第十四条），申领人累计缴费 %(n)s 个月")),
+    (re.compile(r"^临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），"
+                r"申领人累计缴费 (?P<n>\d+) 个月$"),
+     _l("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人累计缴费 %(n)s 个月")),
+    (re.compile(r"^申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
+                r"尚可领取 (?P<n>\d+) 个月）：应核定失业保险金，不享受失业补助金和临时生活补助$"),
+     _l("申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
+        "尚可领取 %(n)s 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")),
+    (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
+    (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
+    (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
+]
+
+
+def message(text: str | None) -> str:
+    """An engine message (Chinese) in the user's language."""
+    if not text:
+        return ""
+    translated = gettext(text)
+    if translated != text:
+        return translated
+    for pattern, template in _DYNAMIC:
+        hit = pattern.match(text)
+        if hit:
+            value = hit.group("n")
+            if "角色" in text:
+                value = role_label(value)
+            return str(template) % {"n": value}
+    return text
