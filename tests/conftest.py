@@ -119,6 +119,40 @@ def supervisor(ctx):
 
 
 @pytest.fixture
+def clerk(ctx):
+    """A benefit and employment clerk of Chuxiong city (532301)."""
+    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
+
+
+# The prefecture's sample regional rates (minimum wage, benefit and subsistence rates by effective date).
+SAMPLE_RATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bpmn", "benefit_claim",
+                            "sample_rates_532300.csv")
+
+
+@pytest.fixture
+def rates(ctx) -> None:
+    """The sample rates loaded, as a bureau does before taking claims."""
+    from engine import benefit_rates
+
+    with open(SAMPLE_RATES, encoding="utf-8") as handle:
+        benefit_rates.import_rates(handle.read(), "test", at("2021-01-01 09:00"))
+    db.session.commit()
+
+
+def fixed_clock(moment: datetime):
+    """An autouse fixture for a module (`_clock = fixed_clock(WHEN)`): the app's clock, which the API and the pages
+    read as `now`, stands at `moment` for each of its tests."""
+
+    @pytest.fixture(autouse=True)
+    def _fixed(app):
+        app.config["CLOCK"] = lambda: moment
+        yield
+        app.config.pop("CLOCK", None)
+
+    return _fixed
+
+
+@pytest.fixture
 def far_inspector(ctx):
     """An inspector of another county (532322, Shuangbai)."""
     return Actor.of(make_user("insp_sb", ["inspector"], "532322"))

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from engine.db import db
 from engine.models import ApiToken, AuditEvent, Case, Task
-from tests.conftest import at, make_user
+from tests.conftest import at, fixed_clock, make_user
 from tests.factories import _valid_ric, investigate_data, wage_arrears_intake
 
 PASSWORD = "correct-horse-9"
@@ -23,12 +23,8 @@ CLOCK = at("2021-02-01 09:00")  # a Monday
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
-def _fixed_clock(app) -> Iterator[None]:
-    """The API reads `now` from CLOCK, so due dates are computed in 2021 like the process tests."""
-    app.config["CLOCK"] = lambda: CLOCK
-    yield
-    app.config.pop("CLOCK", None)
+# The API reads `now` from CLOCK, so due dates are computed in 2021 like the process tests.
+_fixed_clock = fixed_clock(CLOCK)
 
 
 class Api:

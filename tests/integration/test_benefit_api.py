@@ -3,7 +3,6 @@ payment schedule and stopping it, the rates; the CLI import and list; DMN expres
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from engine import benefit_payments, benefit_rates
 from engine.db import db
 from engine.rule_settings import set_rule
-from tests.conftest import at, make_user
+from tests.conftest import at, fixed_clock, make_user
 from tests.integration.test_benefit_claim import SAMPLE, claim_data
 
 API = "/api/v1"
@@ -19,11 +18,7 @@ PASSWORD = "correct-horse-9"
 CLOCK = at("2021-02-01 10:00")
 
 
-@pytest.fixture(autouse=True)
-def _fixed_clock(app) -> Iterator[None]:
-    app.config["CLOCK"] = lambda: CLOCK
-    yield
-    app.config.pop("CLOCK", None)
+_fixed_clock = fixed_clock(CLOCK)
 
 
 @pytest.fixture

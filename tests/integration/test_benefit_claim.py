@@ -56,17 +56,6 @@ def claim_data(seed: int = 1, **overrides) -> dict:
 
 
 @pytest.fixture
-def rates(ctx):
-    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
-    db.session.commit()
-
-
-@pytest.fixture
-def clerk(ctx):
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
-
-
-@pytest.fixture
 def far_clerk(ctx):
     return Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
 

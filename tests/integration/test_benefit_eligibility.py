@@ -14,29 +14,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from engine import benefit_payments, benefit_rates, benefits
+from engine import benefit_payments, benefits
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case
 from engine.services.tasks import TASK_FORM_CHECKS
-from tests.conftest import at, make_user
+from tests.conftest import at
 from tests.factories import complete, open_task, stored_workflow
-from tests.integration.test_benefit_claim import ALLOWANCE, BENEFIT, FAST, OPENED, SAMPLE, claim_data, open_claim
+from tests.integration.test_benefit_claim import ALLOWANCE, BENEFIT, FAST, OPENED, claim_data, open_claim
 from tests.integration.test_legal_limits import refused
 
 API = "/api/v1"
 LATE = "2020-11-01"  # separated more than 60 days before OPENED: every such claim goes to the clerk's queue
-
-
-@pytest.fixture
-def rates(ctx) -> None:
-    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
-    db.session.commit()
-
-
-@pytest.fixture
-def clerk(ctx) -> Actor:
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
 
 
 def _late_claim(clerk: Actor, **overrides) -> Case:

@@ -6,7 +6,6 @@ long ago, three identical offers, unknown case statuses and LIKE wildcards in th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -26,7 +25,7 @@ from engine.validation import (
     ecma_regex,
     validate,
 )
-from tests.conftest import at, make_user
+from tests.conftest import at, fixed_clock, make_user
 from tests.factories import complete, open_task, wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data
 from tests.integration.test_pages import FreshContextClient, field_error, sign_in
@@ -38,11 +37,7 @@ PASSWORD = "correct-horse-9"
 CLOCK = at("2021-02-01 09:00")  # a Monday
 
 
-@pytest.fixture(autouse=True)
-def _fixed_clock(app) -> Iterator[None]:
-    app.config["CLOCK"] = lambda: CLOCK
-    yield
-    app.config.pop("CLOCK", None)
+_fixed_clock = fixed_clock(CLOCK)
 
 
 @pytest.fixture

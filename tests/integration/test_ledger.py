@@ -58,11 +58,6 @@ def count() -> int:
     return db.session.scalar(select(func.count()).select_from(LedgerWorker))
 
 
-@pytest.fixture
-def clerk(ctx):
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
-
-
 def auth(client, username: str) -> dict:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
     return {"Authorization": "Bearer " + response.get_json()["token"]}

@@ -20,9 +20,9 @@ from engine.rule_settings import set_rule
 from engine.rules import RULES
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.validation import DataInvalid
-from tests.conftest import at, make_user
+from tests.conftest import at
 from tests.factories import complete, fire_due_timers, open_task, ordered_case, stored_workflow
-from tests.integration.test_benefit_claim import OPENED, SAMPLE, SUBSIDY, claim_data, open_claim
+from tests.integration.test_benefit_claim import OPENED, SUBSIDY, claim_data, open_claim
 
 API = "/api/v1"
 ISSUED = at("2021-03-01 10:00")  # payment due end of Thu 4 March
@@ -194,17 +194,6 @@ def _documents(case: Case) -> list:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Benefit claims: what a clerk may grant.
-
-@pytest.fixture
-def rates(ctx) -> None:
-    benefit_rates.import_rates(SAMPLE.read_text(encoding="utf-8"), "test", at("2021-01-01 09:00"))
-    db.session.commit()
-
-
-@pytest.fixture
-def clerk(ctx) -> Actor:
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
-
 
 def _approve(**fields) -> dict:
     return {"decision": "approve", "reason": "同意", **fields}

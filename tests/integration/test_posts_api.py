@@ -25,11 +25,6 @@ NOW = at("2021-02-09 10:00")
 
 
 @pytest.fixture
-def clerk(ctx):
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
-
-
-@pytest.fixture
 def clock(app, monkeypatch):
     monkeypatch.setitem(app.config, "CLOCK", lambda: NOW)
     return NOW

@@ -17,18 +17,13 @@ from engine.actors import Actor
 from engine.errors import DataInvalid
 from engine.models import Case
 from engine.placements import PRIORITY_GROUP_TITLES, SERVICE_131_PARTS
-from tests.conftest import at, make_user
+from tests.conftest import at
 from tests.factories import complete, open_task
 from tests.integration.test_pages import FreshContextClient, field_error, post, sign_in, text_of
 from tests.integration.test_temp_job_process import GUIDANCE, OFFERS, TRAINING, intake, new_post
 
 OPENED = at("2021-02-01 09:00")  # a Monday
 PASSWORD = "correct-horse-9"
-
-
-@pytest.fixture
-def clerk(ctx) -> Actor:
-    return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))
 
 
 @pytest.fixture
