@@ -81,20 +81,6 @@ def test_a_type_the_law_does_not_allow_is_refused_on_review(rates, clerk, label,
     assert set(fields) == {"approved_type"}
 
 
-def test_the_qa_cases_no_longer_end_approved(rates, clerk, supervisor):
-    """The four grants QA saw approved by a clerk and a supervisor: each refused, each still under review."""
-    for seed, facts, benefit_type in (
-            (1, {"household": "rural", "contribution_months": 6}, "unemployment_subsidy"),
-            (2, {"contribution_months": 6}, "temporary_living_allowance"),
-            (3, {"contribution_months": 70}, "unemployment_subsidy"),
-            (4, {"registered_unemployed": False}, "unemployment_benefit")):
-        case = _late_claim(clerk, seed=seed, **facts)
-        assert set(refused(clerk, case, "review_claim", _approve(approved_type=benefit_type), OPENED)) == {
-            "approved_type"}
-        db.session.refresh(case)
-        assert case.status == "under_review" and benefit_payments.payments_for_case(case) == []
-
-
 def test_the_not_registered_claim_can_only_be_refused(rates, clerk):
     case = _late_claim(clerk, registered_unemployed=False)
     for benefit_type in ("unemployment_benefit", "unemployment_subsidy", "temporary_living_allowance"):
