@@ -198,7 +198,7 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
     connection.execute(_CASE_CHANGED, {"case_id": case.id})
     next_level = level + 1
     if next_level in LEVEL_ROLES:
-        key = "escalation_level2_days" if next_level == 2 else "escalation_level3_days"
+        key = f"escalation_level{next_level}_days"
         # Counted from when this level was due, or, after a scheduler outage of more than a day, from the day
         # before it was raised: the levels still come the rule's interval apart instead of all in one sweep.
         start = max(timer.fire_at, now - timedelta(days=1))

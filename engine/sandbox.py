@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections import ChainMap
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -101,8 +100,10 @@ BPMN_HELPERS: dict[str, Any] = {
 
 class SandboxEnvironment(TaskDataEnvironment):
     def __init__(self, helpers: Mapping[str, Any]):
-        # The helpers are read live: a module may add one (engine.benefit_rates) after a runtime was built.
-        super().__init__(ChainMap({"__builtins__": _ALLOWED_BUILTINS}, helpers))
+        # The helpers' own dict, read live (a module may add one, engine.benefit_rates, after a runtime was built);
+        # evaluate and execute put the allow-listed builtins in themselves. A plain dict: it is copied for every
+        # expression, DMN cells included, and a ChainMap copies some 40 times slower.
+        super().__init__(helpers)
 
     def evaluate(self, expression, context, external_context=None):
         code = _checked_code(expression.strip(), "eval")

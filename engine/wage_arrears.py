@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -214,19 +213,13 @@ class ReferralThreshold:
     shortfall: str | None = None
 
 
-def _months_later(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
 def _period_months_short(data: Mapping[str, Any], months: int) -> str | None:
     """Why the arrears period is not `months` months or longer; None when it is."""
     start, end = data.get("period_from"), data.get("period_to")
     if not start or not end:
         return "案件未登记拖欠期间"
     # 1 October to 31 December is three months: the period ends the day before the same date `months` later.
-    if date.fromisoformat(end) + timedelta(days=1) >= _months_later(date.fromisoformat(start), months):
+    if date.fromisoformat(end) + timedelta(days=1) >= calendar.add_months(date.fromisoformat(start), months):
         return None
     return f"拖欠期间 {start} 至 {end} 不足{months}个月"
 

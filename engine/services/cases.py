@@ -171,7 +171,8 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
         if task_id in open_rows:
             continue
         meta = parsed.user_tasks[task.task_spec.bpmn_id]
-        used = _working_days_used(case.id, meta.name) if meta.due_clock_pauses else 0
+        # Version 1 is the case being opened: no earlier round to count, and no query on every opening.
+        used = _working_days_used(case.id, meta.name) if meta.due_clock_pauses and case.version > 1 else 0
         due = _due_from_rule(meta.due_rule, now, values, used)
         new_tasks.append({"id": task_id, "case_id": case.id, "process": case.process, "region": case.region,
                           "name": meta.name, "title": meta.title, "role": meta.role, "created_at": now,
