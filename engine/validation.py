@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -217,12 +217,20 @@ def _message(error) -> str:
     return error.message
 
 
-def with_rule_defaults(schema: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+_NAMES_A_RULE: dict[int, tuple[dict, bool]] = {}
+
+
+def with_rule_defaults(schema: dict[str, Any], values: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
     """`schema` with every property's `x-default-rule` (a key of engine/rules.py) given as a JSON Schema `default`:
-    the value in force, so a form starts from what the rule says (a province's override included). A copy, and only
-    when the schema names a rule: the parsed schemas are shared."""
-    if "x-default-rule" not in json.dumps(schema):
+    the value in force (`values()`, called only when the schema names a rule), so a form starts from what the rule
+    says, a province's override included. A copy: the parsed schemas are shared. Whether a schema names a rule is
+    worked out once per schema (a task list asks for every row)."""
+    hit = _NAMES_A_RULE.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = _NAMES_A_RULE[id(schema)] = (schema, "x-default-rule" in json.dumps(schema))
+    if not hit[1]:
         return schema
+    in_force = values()
 
     def resolve(node: Any) -> Any:
         if isinstance(node, list):
@@ -231,8 +239,8 @@ def with_rule_defaults(schema: dict[str, Any], values: Mapping[str, Any]) -> dic
             return node
         copy = {key: resolve(value) for key, value in node.items()}
         rule = copy.get("x-default-rule")
-        if rule in values:
-            value = values[rule]
+        if rule in in_force:
+            value = in_force[rule]
             copy["default"] = value if isinstance(value, (int, str)) else str(value)
         return copy
 

@@ -17,8 +17,10 @@ def _statuses_in(model: str) -> frozenset[str]:
     return frozenset(_STATUS_SET.findall(model))
 
 
+@functools.cache
 def case_statuses() -> tuple[str, ...]:
-    """Every status a case can have, read from the process models in bpmn/ (`GET /cases?status=`)."""
+    """Every status a case can have, read from the process models in bpmn/ (`GET /cases?status=`): read once per
+    server process, as the models on disk change only with a new release."""
     found = {"received"}
     for process in processes.process_names():
         for name, text in processes.read_files(process).items():

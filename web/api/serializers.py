@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -28,18 +27,7 @@ def task_form(task: Task, version_id: int) -> dict:
     parsed = processes.parsed_by_id(version_id)
     meta = parsed.user_tasks.get(task.name)
     form = parsed.forms.get(meta.form_file, {}) if meta and meta.form_file else {}
-    return with_rule_defaults(form, _rules_in_force()) if _names_a_rule(form) else form
-
-
-_NAMES_A_RULE: dict[int, tuple[dict, bool]] = {}
-
-
-def _names_a_rule(form: dict) -> bool:
-    # Asked for every task of a list: answered once per parsed form (they live as long as their process version).
-    hit = _NAMES_A_RULE.get(id(form))
-    if hit is None or hit[0] is not form:
-        hit = _NAMES_A_RULE[id(form)] = (form, "x-default-rule" in json.dumps(form))
-    return hit[1]
+    return with_rule_defaults(form, _rules_in_force)
 
 
 def _rules_in_force() -> dict[str, Any]:
