@@ -94,9 +94,15 @@ def rate_facts(row: BenefitRate, percent: int | Decimal) -> dict[str, str]:
     }
 
 
-def _helper_benefit_rates(region: str, separation_date: str) -> dict[str, str] | None:
+def rates_on(region: str, separation_date: str, percent: int) -> dict[str, str] | None:
+    """The facts of the rates in force in `region` on the separation date (an ISO date or datetime), None when none
+    is; the benefit rate at `percent` of the minimum wage where the row sets none."""
     row = rate_in_force(str(region), date.fromisoformat(str(separation_date)[:10]))
-    return rate_facts(row, rule_value("benefit_rate_percent")) if row is not None else None
+    return rate_facts(row, percent) if row is not None else None
+
+
+def _helper_benefit_rates(region: str, separation_date: str) -> dict[str, str] | None:
+    return rates_on(region, separation_date, rule_value("benefit_rate_percent"))
 
 
 # For the benefit_claim model's DMN inputs (the sandbox reads its helpers live).

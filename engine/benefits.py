@@ -89,24 +89,33 @@ _BENEFIT_ARTICLES = "《失业保险条例》第十七条、第十八条"
 _BENEFIT_MIN_CONTRIBUTION_MONTHS = 12
 
 
+def _rule_inputs(case: Case) -> dict[str, Any]:
+    """The facts the rules decided on (the summary's `rule` inputs)."""
+    return ((case.summary or {}).get("rule") or {}).get("inputs") or {}
+
+
+def _months_left(band: Any, drawn: Any) -> int | None:
+    """失业保险金 months still to draw: the contribution band's months less those drawn (None: no band known)."""
+    return None if band is None else int(band) - int(drawn or 0)
+
+
 def _rates(case: Case, inputs: dict[str, Any], values: dict[str, Any]) -> dict[str, str] | None:
     """The rates the decision used; when there were none at intake, those loaded since for the separation date."""
     if inputs.get("rates"):
         return inputs["rates"]
     separation = (case.summary or {}).get("separation_date")
-    row = benefit_rates.rate_in_force(case.region, date.fromisoformat(str(separation)[:10])) if separation else None
-    return benefit_rates.rate_facts(row, values["benefit_rate_percent"]) if row is not None else None
+    return benefit_rates.rates_on(case.region, separation, values["benefit_rate_percent"]) if separation else None
 
 
 def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tuple[int | None, Decimal | None, str]:
     """The most months and the highest monthly amount the law allows this claimant for `benefit_type` (None: the
     claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`)."""
-    inputs = ((case.summary or {}).get("rule") or {}).get("inputs") or {}
+    inputs = _rule_inputs(case)
     rates = _rates(case, inputs, values)
     if benefit_type == "unemployment_benefit":
         # Months by contribution band, minus those already drawn; the region's benefit rate.
         band = inputs.get("max_benefit_months")
-        months = None if band is None else int(band) - int(inputs.get("months_already_drawn") or 0)
+        months = _months_left(band, inputs.get("months_already_drawn"))
         return months, money(rates["benefit_rate"]) if rates else None, _BENEFIT_ARTICLES
     if benefit_type == "unemployment_subsidy":
         amount = (money(money_str(money(rates["benefit_rate"]) * values["subsidy_rate_percent"] / 100))
@@ -125,7 +134,7 @@ def ineligibility(case: Case, benefit_type: str) -> str | None:
     resignation forced under 劳动合同法第三十八条 counts as involuntary), so a recorded voluntary separation does not
     bar 失业保险金 here: the supervisor approves that judgement."""
     summary = case.summary or {}
-    inputs = (summary.get("rule") or {}).get("inputs") or {}
+    inputs = _rule_inputs(case)
 
     def fact(key: str) -> Any:
         return inputs[key] if key in inputs else summary.get(key)
@@ -146,7 +155,7 @@ def ineligibility(case: Case, benefit_type: str) -> str | None:
         return ("申领人未缴纳失业保险费：享受失业补助金或临时生活补助须失业前参加失业保险并缴费"
                 "（人社部发〔2020〕40号）")
     band = fact("max_benefit_months")
-    left = None if band is None else int(band) - int(fact("months_already_drawn") or 0)
+    left = _months_left(band, fact("months_already_drawn"))
     if insured_a_year and fact("separation_reason") == "involuntary" and left is not None and left > 0:
         return (f"申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
                 f"尚可领取 {left} 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")
@@ -195,7 +204,7 @@ def _check_review(case: Case, form: dict[str, Any], workflow_data: Any, values: 
     errors = beyond_the_law(case, benefit_type, form.get("approved_months"), form.get("approved_monthly_amount"),
                             values)
     # The rules compute the amount from the rates the claim was decided on (benefit_amount.dmn): none, none to use.
-    rates = ((summary.get("rule") or {}).get("inputs") or {}).get("rates")
+    rates = _rule_inputs(case).get("rates")
     if form.get("approved_monthly_amount") is None and not rates:
         errors.setdefault("approved_monthly_amount",
                           "无法按规则计算月发放标准（无生效的待遇标准）：批准时须填写月发放标准")

@@ -45,9 +45,14 @@ def _project(data: dict[str, Any]) -> str:
     return name if name.endswith(("项目", "工程")) else f"{name}项目"
 
 
+def _verified_and_paid(data: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
+    """The verified arrears and the total paid so far (the running total of check_payment)."""
+    return money(data.get("verified_amount") or "0"), money(data.get("amount_paid") or "0")
+
+
 def _unpaid_fact(data: dict[str, Any]) -> str:
     # What is still owed, as the referral letter states it: after a part payment the verified total is not owed.
-    verified, paid = money(data.get("verified_amount") or "0"), money(data.get("amount_paid") or "0")
+    verified, paid = _verified_and_paid(data)
     if paid > 0:
         return (f"经核实，你单位拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仅支付{money_str(paid)}元，"
                 f"尚欠{money_str(verified - paid)}元未支付。")
@@ -111,7 +116,8 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             }, now, who)
     elif task == "approve_referral" and form.get("approved") and "criminal_referral" in (data.get("measures") or []):
         # The referral is decided by the head (移送案件规定第五条), not by the supervisor's approval of the measures.
-        outstanding = money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0")
+        verified, paid = _verified_and_paid(data)
+        outstanding = verified - paid
         facts = [f"{_employer(data)}拖欠{int(data.get('workers_owed') or 0)}名劳动者工资{outstanding}元，"
                  "经责令支付后逾期仍不支付，涉嫌拒不支付劳动报酬罪。"]
         # The letter cites the standard the arrears reach, by the rules in force (the head's approval checked it).
@@ -230,7 +236,8 @@ def referral_threshold(data: Mapping[str, Any], values: Mapping[str, Any]) -> Re
     average per worker owed reaches it (someone is owed at least the average)."""
     single, group = money(values["criminal_threshold_single_amount"]), money(values["criminal_threshold_group_amount"])
     months = int(values["criminal_threshold_months"])
-    outstanding = max(money(data.get("verified_amount") or "0") - money(data.get("amount_paid") or "0"), Decimal(0))
+    verified, paid = _verified_and_paid(data)
+    outstanding = max(verified - paid, Decimal(0))
     workers = int(data.get("workers_owed") or 0)
     single_standard = f"拒不支付一名劳动者{months}个月以上的劳动报酬且数额在 {money_str(single)} 元以上"
     group_standard = f"拒不支付{GROUP_WORKERS}名以上劳动者的劳动报酬且数额累计在 {money_str(group)} 元以上"

@@ -29,17 +29,16 @@ CASE_SECTIONS["payments"] = _payments
 @token_required
 def case_payments(number: str):
     case = case_in_scope(g.actor, number)
-    items = _payments(case)
+    rows = benefit_payments.payments_for_case(case) if case.process == benefits.PROCESS else []
+    items = [benefit_payments.payment_json(p) for p in rows]
     totals: dict[str, str] = {}
     for status in ("scheduled", "paid", "cancelled"):
         amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
         totals[status] = money_text(amount)
     # Months paid after payments stopped (status `overpaid`), to be recovered: apart, so `totals` keeps its keys.
-    marked = [i for i in items if i["status"] == "overpaid"]
-    overpaid = {"periods": [i["period"] for i in marked],
-                "amount": money_text(sum((Decimal(i["amount"]) for i in marked), Decimal()))}
+    periods, amount = benefit_payments.overpaid(rows)
     return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals,
-                    "overpaid": overpaid})
+                    "overpaid": {"periods": periods, "amount": amount}})
 
 
 @bp.post("/cases/<number>/payments/stop")
