@@ -66,60 +66,51 @@ def _unexpected(exc: Exception):
 MAX_JSON_DEPTH = 32
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether objects and arrays nest more than `limit` deep; a loop, not recursion, over hostile input."""
-    stack = [(value, 1)]
+def _too_deep(limit: int) -> DataInvalid:
+    return DataInvalid({"body": f"JSON 嵌套层级过深（最多 {limit} 层）"}, "请求体不是有效的 JSON")
+
+
+def _shape_refusal(value: Any, limit: int) -> DataInvalid | None:
+    """What is wrong with a parsed JSON body's shape, in one pass (a loop, not recursion, over hostile input):
+    objects and arrays nested more than `limit` deep, else the first key or string holding a NUL character, named
+    as validation names fields (a case's or a task's `data` is the form: "data.complainant.name" is
+    "complainant.name"; "body" for the top level)."""
+    nul: str | None = None
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        elif not isinstance(node, list):
+        node, path, depth = stack.pop()
+        if isinstance(node, str):
+            if nul is None and "\x00" in node:
+                nul = path.removeprefix("data.") or "body"
+            continue
+        if not isinstance(node, (dict, list)):
             continue
         if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in node)
-    return False
-
-
-def _nul_field(value: Any) -> str | None:
-    """The dotted name of the first key or string holding a NUL character in the (depth-checked) JSON value, as
-    validation names fields: a case's or a task's `data` is the form, so "data.complainant.name" is
-    "complainant.name"; "body" for the top level; None when there is none."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                return path.removeprefix("data.") or "body"
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                name = f"{path}.{key}" if path else str(key)
-                if "\x00" in str(key):
-                    return name.replace("\x00", "").removeprefix("data.")
-                stack.append((child, name))
-        elif isinstance(node, list):
-            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(node))
-    return None
+            return _too_deep(limit)
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in children:
+            name = f"{path}.{key}" if path else str(key)
+            if nul is None and "\x00" in str(key):
+                nul = name.replace("\x00", "").removeprefix("data.")
+            stack.append((child, name, depth + 1))
+    return DataInvalid({nul: NUL_MESSAGE}, "请求体不是有效的 JSON") if nul is not None else None  # web.errors
 
 
 def json_body(schema: dict | None = None) -> dict:
     """The request's JSON object, validated against `schema`; a clear 400 otherwise."""
     if not request.is_json:
         raise DataInvalid({"body": "请求须为 JSON（Content-Type: application/json）"}, "请求体不是 JSON")
-    too_deep = DataInvalid({"body": f"JSON 嵌套层级过深（最多 {MAX_JSON_DEPTH} 层）"}, "请求体不是有效的 JSON")
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # `silent` covers ValueError only
-        raise too_deep from None
+        raise _too_deep(MAX_JSON_DEPTH) from None
     if body is None:
         raise DataInvalid({"body": "JSON 格式错误"}, "请求体不是有效的 JSON")
     if not isinstance(body, dict):
         raise DataInvalid({"body": "须为 JSON 对象"})
-    if _too_deep(body, MAX_JSON_DEPTH):
-        raise too_deep
-    nul = _nul_field(body)  # see web.errors.refuse_nul_characters
-    if nul is not None:
-        raise DataInvalid({nul: NUL_MESSAGE}, "请求体不是有效的 JSON")
+    refusal = _shape_refusal(body, MAX_JSON_DEPTH)
+    if refusal is not None:
+        raise refusal
     if schema is not None:
         validate(schema, body)
     return body
