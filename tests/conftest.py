@@ -119,6 +119,12 @@ def supervisor(ctx):
 
 
 @pytest.fixture
+def head(ctx):
+    """The prefecture bureau's head (正职负责人): level-3 supervision, the decision on a criminal referral."""
+    return Actor.of(make_user("head_cz", ["head"], "532300"))
+
+
+@pytest.fixture
 def clerk(ctx):
     """A benefit and employment clerk of Chuxiong city (532301)."""
     return Actor.of(make_user("clerk_cx", ["clerk"], "532301"))

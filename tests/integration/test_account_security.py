@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from babel.messages.pofile import read_po
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import accounts, escalation, posts
@@ -25,6 +23,8 @@ from engine.models import ApiToken, User
 from engine.services.cases import open_tasks
 from tests.conftest import at, make_user, requires_postgres
 from tests.factories import ordered_case
+from tests.integration.test_pages import FreshContextClient, sign_in, text_of
+from tests.integration.test_pages import token as csrf
 from web import labels, messages
 from web.auth import _load_user
 from web.forms import extract_schema_strings
@@ -33,16 +33,7 @@ PASSWORD = "correct-horse-9"
 NEW_PASSWORD = "Better-pass-456"
 NOW = at("2021-03-11 09:00")
 API = "/api/v1"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 PO = Path(labels.__file__).parent / "translations" / "en" / "LC_MESSAGES" / "messages.po"
-
-
-class FreshContextClient(FlaskClient):
-    """Each request in an app context of its own, as on a real server (the `ctx` fixture keeps one open)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
@@ -54,21 +45,6 @@ def browser(app) -> Callable[[], FreshContextClient]:
 @pytest.fixture
 def clock(app, ctx, monkeypatch):
     monkeypatch.setitem(app.config, "CLOCK", lambda: NOW)
-
-
-def csrf(client, url: str = "/login") -> str:
-    found = CSRF_RE.search(client.get(url).get_data(as_text=True))
-    assert found, f"no CSRF token on {url}"
-    return found.group(1) or found.group(2)
-
-
-def sign_in(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-
-
-def text_of(response) -> str:
-    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
 
 
 def api_token(client, username: str, password: str = PASSWORD):

@@ -168,17 +168,13 @@ def test_an_escalation_moves_the_case_version_and_a_second_claim_does_not(ctx, i
 
 
 def test_the_supervision_notice_says_each_thing_once(ctx, inspector, supervisor):
-    import io
-
-    import pypdf
+    from tests.integration.test_benefit_claim import pdf_text
 
     case = ordered_case(inspector, at("2021-03-01 10:00"))
     for moment in ("2021-03-05 08:00", "2021-03-09 00:00", "2021-03-11 00:00"):
         escalation.sweep(at(moment))
     notice = db.session.scalars(select(documents.Document).where(documents.Document.kind == "supervision_notice")).one()
-    with documents.path_of(notice).open("rb") as handle:
-        text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(handle.read())).pages)
-    text = "".join(text.split())
+    text = pdf_text(notice)
     assert case.number in text and text.count("2021年3月8日") == 1 and "届满" not in text
     assert text.count("逾期仍未办结") == 1 and "逾期未办结的，将逐级督办" not in text
 

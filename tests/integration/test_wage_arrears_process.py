@@ -54,12 +54,6 @@ def sup():
     return Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
 
 
-@pytest.fixture
-def head():
-    """The prefecture bureau's head (正职负责人), who decides a criminal referral for the county's cases."""
-    return Actor.of(make_user("head_cz", ["head"], "532300"))
-
-
 class Track:
     """Follows one case: checks after every step that the version grew and the rows match the workflow."""
 

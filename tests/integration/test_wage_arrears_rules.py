@@ -20,7 +20,7 @@ from engine.rules import RULES
 from engine.services.cases import open_tasks
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.summaries import project
-from tests.conftest import at, make_user
+from tests.conftest import at
 from tests.factories import (
     REVIEW_ACCEPT,
     _valid_ric,
@@ -32,6 +32,7 @@ from tests.factories import (
     wage_arrears_intake,
 )
 from tests.integration.test_legal_limits import refused
+from tests.integration.test_wage_arrears_process import REFERRAL
 
 API = "/api/v1"
 OPENED = at("2021-02-01 09:00")  # a Monday; the case clock runs to the end of Thu 29 April
@@ -146,17 +147,9 @@ def _enforcement(inspector: Actor, verified: str, workers: int, *, paid: str = "
     return case
 
 
-REFERRAL = {"measures": ["criminal_referral", "blacklist"], "reason": "拒不支付，数额较大"}
-
-
 def _roster(*amounts: str) -> list[dict]:
     return [{"name": f"劳动者{i}", "id_number": _valid_ric(f"53230119900101{i:03d}"), "amount_owed": amount}
             for i, amount in enumerate(amounts, start=1)]
-
-
-@pytest.fixture
-def head(ctx):
-    return Actor.of(make_user("head_cz", ["head"], "532300"))
 
 
 def _transferred(case: Case, inspector: Actor, supervisor: Actor, head: Actor) -> Case:
