@@ -142,6 +142,13 @@ def _forget_notices_queued(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_QUEUED, None)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted_notices(session: Session, transaction: Any) -> None:
+    # A session closed without committing: after a commit the flag is already gone (as engine.workflow_cache).
+    if transaction.parent is None:
+        session.info.pop(_QUEUED, None)
+
+
 def issue_notice(case: CaseRef, kind: str, facts: dict[str, Any], now: datetime, actor_name: str) -> int:
     """Queue a notice in the caller's transaction (its id is returned); the bureau, number, date and verification
     code are filled in."""

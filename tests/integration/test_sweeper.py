@@ -427,6 +427,12 @@ def test_a_notice_queued_by_a_step_is_rendered_at_once_by_the_in_process_schedul
         complete(inspector, case, "review_complaint", {"decision": "maybe"}, at("2021-03-01 10:00"))
     complete(inspector, case, "review_complaint", REVIEW_ACCEPT, at("2021-03-01 10:00"))
     assert told == ["queued"]  # the acceptance notice, after the step's commit
+    # A notice queued in a session closed without committing is not announced by a later commit.
+    documents.issue_notice(case, "acceptance_notice", {"recipient": "x", "matter": "y", "received_on": "2021-03-01",
+                                                       "legal_basis": ["z"]}, at("2021-03-01 11:00"), "test")
+    db.session.close()
+    db.session.commit()
+    assert told == ["queued"]
     # The hook the running server installs: one render job, run by the scheduler's thread as soon as it is free.
     background = BackgroundScheduler(timezone="UTC")
     background.start(paused=True)  # running, but its thread busy (here: held) until the test lets it go
