@@ -303,7 +303,11 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
     measures = (case.summary or {}).get("measures") or []
     if not form.get("approved") or not {"penalty", "compensation_order", "criminal_referral"} & set(measures):
         return
-    data = workflow_data()  # the summary does not carry the amounts
+    summary = case.summary or {}
+    # The summary carries the fine and the rate of the measures chosen; a case projected before it did, and the
+    # referral threshold (periods, roster), need the workflow's data.
+    data = workflow_data() if "criminal_referral" in measures or not (
+        {"penalty_amount", "compensation_rate"} & set(summary)) else summary
     errors = enforcement_out_of_range(data.get("penalty_amount") if "penalty" in measures else None,
                                       data.get("compensation_rate") if "compensation_order" in measures else None,
                                       values)
