@@ -40,6 +40,10 @@ KIND_CODES = {
     "benefit_decision_approval": "失保核",
     "benefit_decision_refusal": "失保不核",
     "temp_post_referral": "岗荐",
+    "compensation_order": "监赔",
+    "wage_deposit_notice": "监保",
+    "blacklist_decision": "监失",
+    "emergency_advance_request": "监垫",
 }
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 MAX_ATTEMPTS = 8

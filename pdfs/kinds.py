@@ -223,6 +223,73 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         self_ref="本介绍信",
         exempt=("recipient", "facts", "legal_basis"),
     ),
+    NoticeKind(
+        "compensation_order",
+        "加付赔偿金决定书",
+        """
+        Orders an employer that did not pay by the deadline of an earlier order to pay the workers extra
+        compensation of 50-100 % of the amount owed (劳动保障监察条例 art. 26). The decision states
+        amount_owed × compensation_rate % = compensation_amount.
+        Required: amount_owed (money still unpaid, the base of the calculation), compensation_rate (int, percent,
+                  50..100), compensation_amount (money; must equal amount_owed × compensation_rate / 100 to the fen,
+                  one fen of rounding allowed), worker_count (int), deadline (date by which it must be paid).
+        Optional: requirements (printed after the decision). Rights printed by default.
+        """,
+        ("amount_owed", "compensation_rate", "compensation_amount", "worker_count", "deadline"),
+        rights_default=True,
+        self_ref="本决定书",
+    ),
+    NoticeKind(
+        "wage_deposit_notice",
+        "工资保证金支付通知书",
+        """
+        Tells the bank holding a contractor's wage deposit to pay the workers' arrears out of it (工程建设领域
+        农民工工资保证金规定, 人社部发〔2021〕65号, art. 15: within 5 working days of receiving the notice).
+        recipient is the bank (e.g. "中国建设银行股份有限公司楚雄分行"; addressed as 你行, or 你社 for a
+        credit cooperative).
+        Required: depositor (the unit whose deposit is drawn, normally the main contractor), amount (money to pay
+                  out), worker_count (int), deadline (date by which the bank pays).
+        Optional: project (project name, printed as given, e.g. "楚雄市鹿城镇安置房二期项目"), requirements.
+        The bank is told to pay amount from the deposit to the workers on the roster the bureau provides and to
+        report back; the roster is listed as the attachment.
+        """,
+        ("depositor", "amount", "worker_count", "deadline"),
+        extra_optional=("project",),
+    ),
+    NoticeKind(
+        "blacklist_decision",
+        "列入拖欠农民工工资失信联合惩戒对象名单决定书",
+        """
+        Lists an employer on the list of units subject to joint credit sanctions for wage arrears
+        (保障农民工工资支付条例 art. 48).
+        Required: listed_from (date), listed_until (date; listed_from plus years, the day before or the same
+                  day), years (int, 1 or 2).
+        Optional: repeat (bool, default false; when true the text says the period is two years because the unit
+                  is listed again, and years must be 2), early_removal (bool, default true: a paragraph that the
+                  unit may apply for early removal after correcting the violation and paying all arrears),
+                  requirements. Rights printed by default.
+        """,
+        ("listed_from", "listed_until", "years"),
+        extra_optional=("repeat", "early_removal"),
+        rights_default=True,
+        self_ref="本决定书",
+    ),
+    NoticeKind(
+        "emergency_advance_request",
+        "应急周转金垫付申请函",
+        """
+        Asks a county people's government to advance the workers' wages from the emergency revolving fund for
+        wage arrears (欠薪应急周转金, 国办发〔2016〕1号) because the employer does not pay; the advance is to be
+        recovered from the employer. recipient is the government (e.g. "南华县人民政府"), named in full in the
+        text (the bureau's own government or another one alike).
+        Required: employer (name of the unit that owes the wages), amount (money to advance), worker_count (int).
+        Optional: project (project name, printed as given), requirements, deadline (date by which a reply is
+                  asked).
+        """,
+        ("employer", "amount", "worker_count"),
+        extra_optional=("project",),
+        self_ref="本函",
+    ),
 )
 
 KINDS: dict[str, NoticeKind] = {kind.code: kind for kind in _KIND_LIST}

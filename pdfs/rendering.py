@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -62,10 +62,12 @@ class InvalidFact(ValueError):
 # Keys with a typed value; everything else is text. Keys a kind does not know are ignored.
 DATE_KEYS = frozenset(
     {"issued_on", "deadline", "received_on", "due_on", "closed_on", "start_date", "end_date", "report_by",
-     "conclude_by"}
+     "conclude_by", "listed_from", "listed_until"}
 )
-MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount"})
-INT_KEYS = frozenset({"worker_count", "months"})
+MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount", "compensation_amount",
+                        "amount"})
+INT_KEYS = frozenset({"worker_count", "months", "compensation_rate", "years"})
+BOOL_KEYS = frozenset({"rights", "repeat", "early_removal"})
 LIST_KEYS = frozenset({"facts", "legal_basis", "requirements", "attachments", "outcome"})
 # Keys that must be an http(s) URL (the QR code encodes it).
 URL_KEYS = frozenset({"verify_url"})
@@ -79,6 +81,13 @@ _YOU = {
     "criminal_referral": "你局",
     "supervision_notice": "你单位",
     "temp_post_referral": "你单位",
+    "compensation_order": "你单位",
+    "blacklist_decision": "你单位",
+    "wage_deposit_notice": "你行",
+}
+# A credit cooperative holding the deposit is 你社, not 你行; the first suffix that matches wins.
+_YOU_BY_SUFFIX = {
+    "wage_deposit_notice": (("信用社", "你社"), ("联社", "你社")),
 }
 
 # Identifiers are printed exactly as given.
@@ -236,7 +245,7 @@ def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, 
             value = _as_list(kind, key, value)
         elif key == "payment_schedule":
             value = _schedule(kind, value)
-        elif key == "rights":
+        elif key in BOOL_KEYS:
             value = _as_bool(kind, key, value)
         elif key in URL_KEYS:
             value = _as_url(kind, key, value)
@@ -248,6 +257,14 @@ def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, 
         context["rights"] = notice.rights_default
     context["kind"] = notice
     context["you"] = _YOU.get(kind, "你")
+    if kind == "emergency_advance_request":
+        # The government is named in full: the letter may go to the bureau's own government or to another one,
+        # and neither 你县 nor 贵府 suits both.
+        context["you"] = context["recipient"]
+    for suffix, you in _YOU_BY_SUFFIX.get(kind, ()):
+        if context["recipient"].endswith(suffix):
+            context["you"] = you
+            break
     context["qr"] = qr_svg(context["verify_url"])
     context["review_body"] = context.get("review_body") or review_body_of(context["bureau"])
     context["court"] = context.get("court") or "有管辖权的人民法院"
@@ -272,7 +289,40 @@ def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, 
         else:
             context["escalation_level"] = _as_text(kind, "escalation_level", level)
         context["overdue_days"] = (context["issued_on"] - context["due_on"]).days
+    elif kind == "compensation_order":
+        _check_compensation(kind, context)
+    elif kind == "blacklist_decision":
+        _check_listing(kind, context)
     return notice, context
+
+
+def _check_compensation(kind: str, context: dict[str, Any]) -> None:
+    """The rate is within the statute's 50-100 % (劳动保障监察条例 art. 26) and the printed product is right."""
+    rate = context["compensation_rate"]
+    if not 50 <= rate <= 100:
+        raise InvalidFact(kind, "compensation_rate", rate, "a percentage from 50 to 100")
+    product = (context["amount_owed"] * rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if abs(context["compensation_amount"] - product) > Decimal("0.01"):
+        raise InvalidFact(kind, "compensation_amount", context["compensation_amount"],
+                          f"amount_owed × compensation_rate % = {product}")
+
+
+def _check_listing(kind: str, context: dict[str, Any]) -> None:
+    """One or two years (two when listed again), from listed_from to the day before (or the day of) the
+    anniversary."""
+    years = context["years"]
+    if years not in (1, 2):
+        raise InvalidFact(kind, "years", years, "1 or 2")
+    if context.get("repeat") and years != 2:
+        raise InvalidFact(kind, "years", years, "2 for a unit listed again (repeat)")
+    context["repeat"] = bool(context.get("repeat"))
+    if context.get("early_removal") is None:
+        context["early_removal"] = True
+    start, until = context["listed_from"], context["listed_until"]
+    end = add_months(start, 12 * years)
+    if until not in (end - dt.timedelta(days=1), end):
+        raise InvalidFact(kind, "listed_until", until,
+                          f"{years} year(s) after listed_from: {end - dt.timedelta(days=1)} or {end}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ A4_POINTS = (595.28, 841.89)  # 210 x 297 mm
 # The kinds issue 3 asks for; the benefit and placement letters come with their own issues (kept working here).
 ISSUE_KINDS = ("acceptance_notice", "non_acceptance_notice", "rectification_order", "penalty_decision",
                "criminal_referral", "supervision_notice", "case_closure_notice")
+# The enforcement measures of a wage-arrears case after the deadline of the order has passed.
+MEASURE_KINDS = ("compensation_order", "wage_deposit_notice", "blacklist_decision", "emergency_advance_request")
 
 
 def _text(pdf: bytes) -> str:
@@ -56,6 +58,7 @@ def rendered() -> dict[str, bytes]:
 
 def test_every_kind_has_a_sample_and_a_template():
     assert set(ISSUE_KINDS) <= set(pdfs.KINDS)
+    assert set(MEASURE_KINDS) <= set(pdfs.KINDS)
     assert set(SAMPLE_KINDS) == set(pdfs.KINDS)
     for kind in pdfs.KINDS.values():
         assert set(COMMON_REQUIRED) - set(kind.exempt) <= set(kind.required)
@@ -102,11 +105,13 @@ def test_rendering_is_pure_and_deterministic():
 
 
 def test_decisions_print_review_and_litigation_rights_and_others_do_not(rendered):
-    for kind in ("non_acceptance_notice", "rectification_order", "penalty_decision", "benefit_decision_refusal"):
+    for kind in ("non_acceptance_notice", "rectification_order", "penalty_decision", "benefit_decision_refusal",
+                 "compensation_order", "blacklist_decision"):
         text = _flat(_text(rendered[kind]))
         assert "六十日内" in text and "申请行政复议" in text, kind
         assert "六个月内" in text and "提起行政诉讼" in text, kind
-    for kind in ("acceptance_notice", "criminal_referral", "supervision_notice"):
+    for kind in ("acceptance_notice", "criminal_referral", "supervision_notice", "wage_deposit_notice",
+                 "emergency_advance_request"):
         assert "行政复议" not in _flat(_text(rendered[kind])), kind
     # A caller may switch them on or off explicitly (JSON-stored facts give text).
     facts = sample_facts("acceptance_notice") | {"rights": "true"}
@@ -144,7 +149,7 @@ def test_missing_fact_names_the_key():
     assert "deadline" in str(caught.value) and "amount_owed" in str(caught.value)
 
 
-@pytest.mark.parametrize("kind", ISSUE_KINDS)
+@pytest.mark.parametrize("kind", ISSUE_KINDS + MEASURE_KINDS)
 @pytest.mark.parametrize("key", ["document_number", "verification_code", "legal_basis"])
 def test_each_kind_requires_the_common_facts(kind, key):
     facts = sample_facts(kind)
@@ -188,13 +193,14 @@ def test_errors_are_value_errors_and_facts_must_be_a_mapping():
         pdfs.render("acceptance_notice", [("bureau", "x")])  # type: ignore[arg-type]
 
 
-def test_facts_as_stored_json_render_like_python_values():
+@pytest.mark.parametrize("kind", ("rectification_order", *MEASURE_KINDS))
+def test_facts_as_stored_json_render_like_python_values(kind):
     """engine.documents keeps facts as JSON (dates and amounts as text): the same notice comes out."""
-    facts = sample_facts("rectification_order")
+    facts = sample_facts(kind)
     stored = {k: (v.isoformat() if isinstance(v, dt.date) else str(v) if isinstance(v, Decimal) else v)
               for k, v in facts.items()}
     stored["unknown_extra"] = {"ignored": True}  # facts a template does not print are ignored
-    assert pdfs.render_html("rectification_order", stored) == pdfs.render_html("rectification_order", facts)
+    assert pdfs.render_html(kind, stored) == pdfs.render_html(kind, facts)
 
 
 def test_html_is_escaped():
@@ -302,3 +308,137 @@ def test_one_font_configuration_and_one_parsed_stylesheet_for_every_render(monke
     assert font_config is font_config2
     assert len(sheets) == 1 and sheets[0] is sheets2[0]
     assert render_module.weasy_objects()[0] is font_config
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Enforcement measures: extra compensation, the wage deposit, the joint-sanctions list, the emergency fund.
+
+@pytest.mark.parametrize("kind", MEASURE_KINDS)
+def test_measure_kinds_name_each_missing_extra_fact(kind):
+    extra = pdfs.KINDS[kind].extra_required
+    assert extra
+    for key in extra:
+        facts = sample_facts(kind)
+        del facts[key]
+        with pytest.raises(pdfs.MissingFacts) as caught:
+            pdfs.render(kind, facts)
+        assert caught.value.missing == (key,)
+    facts = sample_facts(kind) | dict.fromkeys(extra, " ")
+    with pytest.raises(pdfs.MissingFacts) as caught:
+        pdfs.render_html(kind, facts)
+    assert caught.value.missing == extra
+
+
+def test_every_kind_has_its_own_document_number_code():
+    from engine.documents import KIND_CODES
+
+    assert set(KIND_CODES) == set(pdfs.KINDS)
+    assert len(set(KIND_CODES.values())) == len(KIND_CODES)
+    assert (KIND_CODES["compensation_order"], KIND_CODES["wage_deposit_notice"], KIND_CODES["blacklist_decision"],
+            KIND_CODES["emergency_advance_request"]) == ("监赔", "监保", "监失", "监垫")
+
+
+def test_compensation_order_states_base_rate_and_amount(rendered):
+    text = _flat(_text(rendered["compensation_order"]))
+    assert "按照应付金额的50%向23名劳动者加付赔偿金" in text
+    assert "312,500.00元×50%＝156,250.00元（人民币壹拾伍万陆仟贰佰伍拾元整）" in text
+    assert "2021年3月20日前" in text
+    assert "你单位如不服本决定，可以在收到本决定书之日起六十日内" in text
+    assert "本决定不停止执行" in text
+
+
+@pytest.mark.parametrize(("changes", "key"), [
+    ({"compensation_rate": 40, "compensation_amount": "125000"}, "compensation_rate"),
+    ({"compensation_rate": 120, "compensation_amount": "375000"}, "compensation_rate"),
+    ({"compensation_rate": "50%"}, "compensation_rate"),
+    ({"compensation_amount": "150000"}, "compensation_amount"),  # not 312,500.00 × 50 %
+])
+def test_compensation_order_refuses_a_rate_or_product_that_does_not_hold(changes, key):
+    with pytest.raises(pdfs.InvalidFact) as caught:
+        pdfs.render_html("compensation_order", sample_facts("compensation_order") | changes)
+    assert caught.value.key == key
+
+
+def test_compensation_order_allows_a_fen_of_rounding():
+    base = sample_facts("compensation_order") | {"amount_owed": "12345.67", "compensation_rate": "75"}
+    for amount in ("9259.25", "9259.26"):  # 12,345.67 × 75 % = 9,259.2525
+        html = pdfs.render_html("compensation_order", base | {"compensation_amount": amount})
+        assert f"12,345.67元×75%＝9,259.2{amount[-1]}元" in html
+    with pytest.raises(pdfs.InvalidFact, match="compensation_amount"):
+        pdfs.render_html("compensation_order", base | {"compensation_amount": "9259.30"})
+
+
+def test_wage_deposit_notice_tells_the_bank_what_to_pay_by_when(rendered):
+    text = _flat(_text(rendered["wage_deposit_notice"]))
+    assert "中国建设银行股份有限公司楚雄分行：" in text
+    assert ("云南某某路桥建设有限公司作为姚安县光禄镇污水处理厂及配套管网工程的施工总承包单位，"
+            "在你行存储有农民工工资保证金") in text
+    assert ("请你行于2022年1月25日前，从该工资保证金账户中将186,400.00元（人民币壹拾捌万陆仟肆佰元整）"
+            "以银行转账方式支付给本局提供的被拖欠工资农民工名册所列17名农民工本人") in text
+    assert "书面反馈本局" in text
+    assert "附件：被拖欠工资农民工名册（17人）" in text
+
+
+def test_wage_deposit_notice_without_project_and_to_a_credit_cooperative():
+    facts = sample_facts("wage_deposit_notice") | {"recipient": "楚雄市农村信用合作联社"}
+    del facts["project"]
+    html = pdfs.render_html("wage_deposit_notice", facts)
+    assert "云南某某路桥建设有限公司在你社存储有农民工工资保证金" in html
+    assert "施工总承包单位" not in html and "你行" not in html
+    assert "项目项目" not in html and "工程工程" not in html
+
+
+def test_blacklist_decision_states_the_listing_period_and_the_sanctions(rendered):
+    text = _flat(_text(rendered["blacklist_decision"]))
+    assert "本局决定将你单位列入拖欠农民工工资失信联合惩戒对象名单" in text
+    assert "列入期限为一年，自2021年3月22日起至2022年3月21日止。" in text
+    assert "再次被列入" not in text
+    assert "依法依规实施联合惩戒" in text
+    assert "可以向本局申请提前移出名单" in text  # early removal is printed by default
+    assert "你单位如不服本决定，可以在收到本决定书之日起六十日内" in text
+
+
+def test_blacklist_decision_for_a_unit_listed_again_without_early_removal():
+    facts = sample_facts("blacklist_decision") | {
+        "repeat": True, "years": 2, "listed_until": "2023-03-22", "early_removal": "false",
+    }
+    html = pdfs.render_html("blacklist_decision", facts)
+    assert "因你单位系再次被列入名单，列入期限为二年，自2021年3月22日起至2023年3月22日止。" in html
+    assert "提前移出" not in html
+
+
+@pytest.mark.parametrize(("changes", "key"), [
+    ({"years": 3, "listed_until": "2024-03-21"}, "years"),
+    ({"years": 0}, "years"),
+    ({"repeat": True}, "years"),  # listed again: two years, not one
+    ({"listed_until": "2022-06-30"}, "listed_until"),
+    ({"listed_until": "2021-03-21"}, "listed_until"),
+    ({"listed_from": "2021-02-30"}, "listed_from"),
+    ({"repeat": "sometimes"}, "repeat"),
+    ({"early_removal": "maybe"}, "early_removal"),
+])
+def test_blacklist_decision_refuses_an_inconsistent_period(changes, key):
+    with pytest.raises(pdfs.InvalidFact) as caught:
+        pdfs.render_html("blacklist_decision", sample_facts("blacklist_decision") | changes)
+    assert caught.value.key == key
+
+
+def test_emergency_advance_request_asks_the_county_for_the_advance(rendered):
+    text = _flat(_text(rendered["emergency_advance_request"]))
+    assert "南华县人民政府：" in text
+    assert "项目名称：南华县龙川镇某某小区一期建设项目" in text
+    assert ("本局商请南华县人民政府动用欠薪应急周转金，先行垫付14名农民工工资共计63,400.00元"
+            "（人民币陆万叁仟肆佰元整）") in text
+    assert "垫付资金应当依法依规向南华某某建筑劳务有限公司追偿" in text
+    assert "有关事项建议如下：" in text
+    assert "请予研究支持，并于2021年2月2日前将办理意见函复本局。" in text
+    assert "特此函请。" in text
+
+
+def test_emergency_advance_request_names_the_government_and_needs_no_project():
+    facts = sample_facts("emergency_advance_request") | {"recipient": "楚雄市人民政府"}
+    del facts["project"], facts["deadline"], facts["requirements"]
+    html = pdfs.render_html("emergency_advance_request", facts)
+    assert "本局商请楚雄市人民政府动用欠薪应急周转金" in html
+    assert "项目名称" not in html and "南华县" not in html and "有关事项" not in html
+    assert "请予研究支持，并将办理意见函复本局。" in html
