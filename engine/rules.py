@@ -93,6 +93,11 @@ _RULES = [
          "作出批准移送或者不批准移送的决定", maximum=3),  # statutory limits: a province may shorten them only
     Rule("referral_transfer_days", 1, "days", "涉嫌犯罪案件移送公安机关期限",
          "《行政执法机关移送涉嫌犯罪案件的规定》第八条：决定批准的，应当在24小时内向同级公安机关移送", maximum=1),
+    # Drawing on the wage deposit: the payment check waits for the bank's statutory time to pay.
+    Rule("wage_deposit_bank_days", 5, "working_days", "经办银行支付工资保证金期限",
+         "《工程建设领域农民工工资保证金规定》第十五条：经办银行应当在收到支付通知书5个工作日内从工资保证金账户中"
+         "将相应数额的款项以银行转账方式支付给属地人力资源社会保障行政部门指定的被拖欠工资农民工本人"),
+    Rule("court_transfer_days", 5, "working_days", "移送人民法院期限（仍有欠薪结案）", "本局办案规范"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
+
+from sqlalchemy import select
 
 from engine import calendar
 from engine.actors import Actor
 from engine.clock import rule_value
-from engine.documents import issue_notice
+from engine.db import db
+from engine.documents import Document, issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
@@ -23,6 +26,12 @@ from engine.validation import DataInvalid
 REJECTION_GROUNDS = "《劳动保障监察条例》第十七条；《关于实施〈劳动保障监察条例〉若干规定》第十七条"
 CLOSED_STATUSES = {"cleared": "欠薪已全部清偿，案件办结。", "withdrawn": "经调查核实，未发现拖欠工资行为，案件撤销。",
                    "transferred": "案件已移送公安机关依法处理。"}
+# The measures a supervisor must approve before they take effect (DOMAIN.md section 1: penalty, referral, blacklist
+# and closing with money still owed); the model's gateway after choose_enforcement says the same, and a test holds
+# the two together. The others take effect when they are chosen.
+MEASURES_NEEDING_APPROVAL = frozenset({"penalty", "criminal_referral", "blacklist", "court_transfer"})
+# A blacklisting lasts a year, two when the employer is listed again (DOMAIN.md section 1).
+BLACKLIST_YEARS, BLACKLIST_REPEAT_YEARS = 1, 2
 
 
 def _day(value: str | None, now: datetime) -> str:
@@ -61,6 +70,81 @@ def _unpaid_fact(data: dict[str, Any]) -> str:
 
 def _matter(data: dict[str, Any]) -> str:
     return f"你反映{_employer(data)}拖欠工资的投诉"
+
+
+def _outstanding(data: Mapping[str, Any]) -> Decimal:
+    verified, paid = _verified_and_paid(data)
+    return max(verified - paid, Decimal(0))
+
+
+def _local_day(moment: datetime) -> str:
+    return calendar.local_date(moment).isoformat()
+
+
+def earlier_blacklisting(uscc: str | None) -> Document | None:
+    """The latest blacklist decision issued on an employer with this social credit code, in any case and region (the
+    list is one for the whole country, so a repeat counts wherever the first listing was)."""
+    if not uscc:
+        return None
+    decisions = db.session.scalars(select(Document).where(Document.kind == "blacklist_decision")
+                                   .order_by(Document.id.desc()))
+    return next((d for d in decisions if (d.facts or {}).get("uscc") == uscc), None)
+
+
+def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: str) -> None:
+    """Issue the notices of the measures chosen, once they are in force (chosen, or approved when one of them needs
+    approval). The referral letter waits for the head's approval; a court transfer ends in the closure notice."""
+    measures = data.get("measures") or []
+    outstanding, workers = _outstanding(data), int(data.get("workers_owed") or 0)
+    today = calendar.local_date(now)
+    if "penalty" in measures:
+        issue_notice(case, "penalty_decision", {
+            "recipient": _employer(data), "penalty": "罚款",
+            "fine_amount": data.get("penalty_amount") or "2000.00",
+            "deadline": (today + timedelta(days=15)).isoformat(),
+            "facts": [_unpaid_fact(data)],
+            "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
+        }, now, who)
+    if "compensation_order" in measures:
+        rate = int(data.get("compensation_rate") or rule_value("compensation_min_percent"))
+        compensation = (outstanding * rate / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        issue_notice(case, "compensation_order", {
+            "recipient": _employer(data), "amount_owed": money_str(outstanding), "compensation_rate": rate,
+            "compensation_amount": money_str(compensation), "worker_count": workers,
+            "deadline": _local_day(calendar.working_days_after(now, int(rule_value("payment_deadline_days")))),
+            "facts": [_unpaid_fact(data)],
+            "legal_basis": ["《劳动保障监察条例》第二十六条", "《保障农民工工资支付条例》第五十四条"],
+        }, now, who)
+    if "wage_deposit" in measures:
+        # The bank's five working days, as the model's wait before the payment check counts them (deposit_due_at;
+        # not read from the data: a set that also refers the case never reaches that step and may hold an old one).
+        deadline = _local_day(calendar.working_days_after(now, int(rule_value("wage_deposit_bank_days"))))
+        issue_notice(case, "wage_deposit_notice", {
+            "recipient": data.get("deposit_bank") or "工资保证金经办银行", "depositor": _employer(data),
+            "amount": money_str(outstanding), "worker_count": workers, "deadline": deadline,
+            "project": (data.get("project") or {}).get("name"),
+            "facts": [_unpaid_fact(data)],
+            "legal_basis": ["《保障农民工工资支付条例》第三十二条", "《工程建设领域农民工工资保证金规定》第十五条"],
+        }, now, who)
+    if "emergency_advance" in measures:
+        issue_notice(case, "emergency_advance_request", {
+            "recipient": f"{issuing_region(case.region).name}人民政府", "employer": _employer(data),
+            "amount": money_str(outstanding), "worker_count": workers,
+            "project": (data.get("project") or {}).get("name"),
+            "facts": [_unpaid_fact(data)],
+            "legal_basis": ["《国务院办公厅关于全面治理拖欠农民工工资问题的意见》（国办发〔2016〕1号）"],
+        }, now, who)
+    if "blacklist" in measures:
+        uscc = (data.get("employer") or {}).get("uscc")
+        repeat = earlier_blacklisting(uscc) is not None
+        years = BLACKLIST_REPEAT_YEARS if repeat else BLACKLIST_YEARS
+        issue_notice(case, "blacklist_decision", {
+            "recipient": _employer(data), "uscc": uscc, "years": years, "repeat": repeat,
+            "listed_from": today.isoformat(),
+            "listed_until": (calendar.add_months(today, 12 * years) - timedelta(days=1)).isoformat(),
+            "facts": [_unpaid_fact(data)],
+            "legal_basis": ["《保障农民工工资支付条例》第四十八条"],
+        }, now, who)
 
 
 def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[str, Any], now: datetime,
@@ -104,16 +188,9 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             "requirements": [f"限你单位于{_day(data.get('payment_due_at'), now)}前足额支付上述工资，"
                              "并将支付凭证报送本局。"],
         }, now, who)
-    elif task == "approve_enforcement" and form.get("approved"):
-        measures = data.get("measures") or []
-        if "penalty" in measures:
-            issue_notice(case, "penalty_decision", {
-                "recipient": _employer(data), "penalty": "罚款",
-                "fine_amount": data.get("penalty_amount") or "2000.00",
-                "deadline": (calendar.local_date(now) + timedelta(days=15)).isoformat(),
-                "facts": [_unpaid_fact(data)],
-                "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
-            }, now, who)
+    elif ((task == "choose_enforcement" and not MEASURES_NEEDING_APPROVAL & set(form["measures"]))
+          or (task == "approve_enforcement" and form.get("approved"))):
+        _measures_take_effect(case, data, now, who)
     elif task == "approve_referral" and form.get("approved") and "criminal_referral" in (data.get("measures") or []):
         # The referral is decided by the head (移送案件规定第五条), not by the supervisor's approval of the measures.
         verified, paid = _verified_and_paid(data)
@@ -141,6 +218,10 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
     outcome = CLOSED_STATUSES[case.status]
     if case.status == "transferred" and data.get("receiving_unit") and data.get("transferred_on"):
         outcome = f"案件已于{data['transferred_on']}移送{data['receiving_unit']}依法处理。"
+    if case.status == "transferred" and _outstanding(data) > 0:
+        # Closed without the money paid: the complainant is told what is still owed and where it now stands.
+        outcome += (f"截至结案，用人单位尚欠劳动者工资{money_str(_outstanding(data))}元未支付，"
+                    "你可以依法通过司法途径主张权利。")
     issue_notice(case, "case_closure_notice", {
         "recipient": _complainant(data), "outcome": [outcome],
         "closed_on": _day(None, now), "amount_recovered": data.get("amount_paid") or "0.00",
@@ -288,12 +369,31 @@ def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int 
 def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                        now: datetime) -> None:
     errors = enforcement_out_of_range(form.get("penalty_amount"), form.get("compensation_rate"), values)
-    if "criminal_referral" in form["measures"]:
+    measures = set(form["measures"])
+    if {"criminal_referral", "court_transfer"} <= measures:
+        # Either ends the case with its transfer: to the police for the crime, or to the court with money owed.
+        errors["measures"] = "移送公安机关与移送人民法院不能同时选择：涉嫌犯罪的，先移送公安机关"
+    elif "criminal_referral" in measures:
         shortfall = referral_threshold(workflow_data(), values).shortfall  # the summary lacks period and roster
         if shortfall:
             errors["measures"] = shortfall
+    if "blacklist" in measures and "measures" not in errors:
+        listed = _blacklisting_in_force(case, now)
+        if listed:
+            errors["measures"] = (f"本案用人单位已于 {listed[0]} 列入失信联合惩戒对象名单（至 {listed[1]}），"
+                                  "不能重复列入")
     if errors:
         raise DataInvalid(errors)
+
+
+def _blacklisting_in_force(case: Case, now: datetime) -> tuple[str, str] | None:
+    """(listed from, listed until) of this case's blacklist decision while it lasts; None when there is none."""
+    today = _local_day(now)
+    for facts in db.session.scalars(select(Document.facts).where(Document.case_id == case.id,
+                                                                 Document.kind == "blacklist_decision")):
+        if facts.get("listed_until", "") >= today:
+            return facts["listed_from"], facts["listed_until"]
+    return None
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
@@ -359,4 +459,5 @@ TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_referral"), []).append(_check_referral_approval)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_case"), []).append(_check_transfer)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_to_court"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)

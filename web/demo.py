@@ -126,6 +126,7 @@ def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: A
         return case.number
     t += timedelta(hours=4)
     case = _complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit", "criminal_referral"],
+                                                             "deposit_bank": "中国农业银行楚雄分行",
                                                              "reason": "拒不支付，达到移送标准"}, t)
     t += timedelta(hours=4)
     case = _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意，报请移送"}, t)

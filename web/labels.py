@@ -58,6 +58,7 @@ TASK_LABELS: dict[str, object] = {
     "approve_enforcement": _l("处置措施审批"),
     "approve_referral": _l("移送审批"),
     "transfer_case": _l("移送公安机关"),
+    "transfer_to_court": _l("移送人民法院"),
     "review_case_deadline": _l("办案期限审查"),
     "review_claim": _l("待遇审核"),
     "approve_claim": _l("审批失业保险待遇"),
@@ -103,6 +104,7 @@ EVENT_LABELS: dict[str, object] = {
 # The processes' timer events by BPMN id (their names in the models), for the case history's "期限届满" lines.
 TIMER_LABELS: dict[str, object] = {
     "payment_deadline": _l("整改期限届满"),
+    "wage_deposit_due": _l("保证金支付期限届满"),
     "case_clock": _l("办案期限届满"),
     "case_clock_extended": _l("延长期限届满"),
     "post_end": _l("岗位期满"),
@@ -180,6 +182,7 @@ VALUE_LABELS: dict[str, object] = {
     "emergency_advance": _l("动用应急周转金垫付"),
     "criminal_referral": _l("涉嫌拒不支付劳动报酬罪移送公安机关"),
     "blacklist": _l("列入拖欠农民工工资失信联合惩戒对象名单"),
+    "court_transfer": _l("移送人民法院（仍有欠薪结案）"),
     "unemployment_benefit": _l("失业保险金"),
     "unemployment_subsidy": _l("失业补助金"),
     "temporary_living_allowance": _l("临时生活补助"),

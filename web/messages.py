@@ -28,7 +28,8 @@ def schema_text(text: str | None) -> str:
 DOCUMENT_TITLES = (
     N_("受理通知书"), N_("不予受理通知书"), N_("劳动保障监察限期整改指令书"), N_("行政处罚决定书"),
     N_("涉嫌犯罪案件移送书"), N_("督办通知书"), N_("结案通知书"), N_("失业保险待遇核定通知书"),
-    N_("不予核定失业保险待遇通知书"), N_("临时性岗位推荐介绍信"),
+    N_("不予核定失业保险待遇通知书"), N_("临时性岗位推荐介绍信"), N_("加付赔偿金决定书"), N_("工资保证金支付通知书"),
+    N_("列入拖欠农民工工资失信联合惩戒对象名单决定书"), N_("应急周转金垫付申请函"),
 )
 
 # Titles the temp_job summary carries (engine.placements.PRIORITY_GROUP_TITLES, `priority_group_title`), shown
@@ -68,6 +69,7 @@ ENGINE_MESSAGES = (
     N_("农村户籍、参保不满12个月的申领人享受临时生活补助，不享受失业补助金（人社部发〔2020〕40号）"),
     N_("临时生活补助限农村户籍、参保不满12个月的申领人（人社部发〔2020〕40号），申领人为城镇户籍"),
     N_("不能含有 NUL（\\x00）字符"), N_("请求参数无效"), N_("表单内容无效"),
+    N_("移送公安机关与移送人民法院不能同时选择：涉嫌犯罪的，先移送公安机关"),
 )
 
 # Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the

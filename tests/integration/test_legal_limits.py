@@ -77,7 +77,7 @@ def test_amount_paid_above_the_verified_arrears_is_refused(ctx, inspector, workf
 def test_after_a_part_payment_the_total_may_reach_but_not_pass_the_arrears(ctx, inspector):
     case = _at_payment_check(inspector)
     case = complete(inspector, case, "check_payment", {"amount_paid": "40000.00"}, CHECKED)
-    case = complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"},
+    case = complete(inspector, case, "choose_enforcement", {"measures": ["emergency_advance"], "reason": "申请垫付"},
                     CHECKED + timedelta(hours=1))
     fields = refused(inspector, case, "check_payment", {"amount_paid": "60000.00"}, CHECKED + timedelta(days=3))
     # The message states what was recorded and what is still owed.

@@ -419,12 +419,12 @@ def test_partly_paid_enforcement_without_approval_then_cleared(insp):
     case, track = _partly_paid(insp)
     assert_round_trip(case)
     case = track.step(complete(insp, case, "choose_enforcement",
-                               {"measures": ["wage_deposit"], "reason": "动用工资保证金支付剩余工资"},
+                               {"measures": ["emergency_advance"], "reason": "申请应急周转金垫付剩余工资"},
                                at("2021-02-22 09:00")))
     # No approval needed: straight back to the payment check.
     [check] = wf_tasks(case)
     assert check.name == "check_payment"
-    assert case.summary["measures"] == ["wage_deposit"]
+    assert case.summary["measures"] == ["emergency_advance"]
     assert case.status == "enforcement"
     assert_round_trip(case)
     case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-02-23 09:00")))
@@ -523,7 +523,9 @@ def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, head)
     assert case.summary["amount_outstanding"] == "60000.00"
     assert len(referral_letters(case)) == 1
     [closure] = [d for d in documents.documents_for_case(case) if d.kind == "case_closure_notice"]
-    assert closure.facts["outcome"] == ["案件已于2021-03-01移送楚雄市公安局依法处理。"]
+    # The complainant learns where the case went and what is still owed.
+    assert closure.facts["outcome"] == ["案件已于2021-03-01移送楚雄市公安局依法处理。截至结案，用人单位尚欠劳动者工资"
+                                        "60000.00元未支付，你可以依法通过司法途径主张权利。"]
     assert completed_task_names(case) == ["review_complaint", "investigate", "issue_order", "check_payment",
                                           "choose_enforcement", "approve_enforcement", "approve_referral",
                                           "transfer_case"]
@@ -546,7 +548,7 @@ def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp,
     assert_round_trip(case)
     # Other measures go on as before: no approval needed, back to the payment check, and the case can clear.
     case = track.step(complete(insp, case, "choose_enforcement",
-                               {"measures": ["wage_deposit"], "reason": "动用工资保证金支付剩余工资"},
+                               {"measures": ["emergency_advance"], "reason": "申请应急周转金垫付剩余工资"},
                                at("2021-03-01 09:00")))
     assert [t.name for t in wf_tasks(case)] == ["check_payment"]
     case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 09:00")))

@@ -176,7 +176,7 @@ def test_a_referral_of_800_yuan_is_refused(ctx, inspector, workflow_source):
     assert "800.00" in message and "60000.00" in message and "10000.00" in message
     stored_workflow(case)
     # The other measures may still be chosen.
-    case = complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"},
+    case = complete(inspector, case, "choose_enforcement", {"measures": ["emergency_advance"], "reason": "申请垫付"},
                     CHECKED)
     assert open_task(case, "check_payment")
 
@@ -331,7 +331,7 @@ def test_the_referral_letter_states_the_threshold_met(ctx, inspector, supervisor
 
 def test_a_total_paid_below_the_one_recorded_is_refused(ctx, inspector, workflow_source):
     case = _enforcement(inspector, "100000.00", 10, paid="60000.00")
-    case = complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"},
+    case = complete(inspector, case, "choose_enforcement", {"measures": ["emergency_advance"], "reason": "申请垫付"},
                     CHECKED)
     fields = refused(inspector, case, "check_payment", {"amount_paid": "10000"}, CHECKED + timedelta(days=1))
     assert set(fields) == {"amount_paid"} and "60000.00" in fields["amount_paid"]
@@ -342,7 +342,7 @@ def test_a_total_paid_below_the_one_recorded_is_refused(ctx, inspector, workflow
     # The same total (nothing more paid) goes back to enforcement; recovered stays.
     case = complete(inspector, case, "check_payment", {"amount_paid": "60000.00"}, CHECKED + timedelta(days=1))
     assert case.status == "enforcement" and case.arrears_recovered == Decimal("60000.00")
-    case = complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"},
+    case = complete(inspector, case, "choose_enforcement", {"measures": ["emergency_advance"], "reason": "申请垫付"},
                     CHECKED + timedelta(days=1))
     case = complete(inspector, case, "check_payment", {"amount_paid": "100000"}, CHECKED + timedelta(days=2))
     assert case.status == "cleared" and case.arrears_recovered == Decimal("100000.00")

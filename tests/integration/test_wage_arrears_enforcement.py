@@ -1,0 +1,181 @@
+"""The enforcement measures of a wage-arrears case (DOMAIN.md section 1, step 4): what each one does once it is in
+force, which need a supervisor's approval, and closing with money still owed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import documents, services
+from engine.actors import Actor
+from engine.validation import DataInvalid
+from engine.wage_arrears import MEASURES_NEEDING_APPROVAL
+from tests.conftest import at, make_user
+from tests.factories import complete, open_task
+from tests.integration.test_benefit_claim import pdf_text
+from tests.integration.test_wage_arrears_process import (
+    Track,
+    _partly_paid,
+    assert_closed,
+    assert_round_trip,
+    end_of,
+    fire,
+    pending_timers,
+    wf_tasks,
+)
+
+pytestmark = pytest.mark.usefixtures("ctx", "workflow_source")
+
+CHOSEN = at("2021-02-22 09:00")  # a Monday; the case owes 60000.00 of 100000.00 to 10 workers
+APPROVED = at("2021-02-22 11:00")
+SCHEMA = Path(__file__).resolve().parents[2] / "bpmn" / "wage_arrears" / "choose_enforcement.schema.json"
+# The form fields each measure needs besides the reason.
+FIELDS = {"compensation_order": {"compensation_rate": 50}, "penalty": {"penalty_amount": "10000.00"},
+          "wage_deposit": {"deposit_bank": "中国农业银行楚雄分行"}}
+
+
+def notices(case, kind: str) -> list:
+    return [d for d in documents.documents_for_case(case) if d.kind == kind]
+
+
+def choose(insp: Actor, case, track: Track, *measures: str, when=CHOSEN):
+    form = {"measures": list(measures), "reason": "逾期仍未足额支付"}
+    for measure in measures:
+        form.update(FIELDS.get(measure, {}))
+    return track.step(complete(insp, case, "choose_enforcement", form, when))
+
+
+@pytest.fixture
+def insp():
+    return Actor.of(make_user("insp_cx", ["inspector"], "532301"))
+
+
+@pytest.fixture
+def sup():
+    return Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
+
+
+@pytest.mark.parametrize("measure", json.loads(SCHEMA.read_text("utf-8"))["properties"]["measures"]["items"]["enum"])
+def test_which_measures_wait_for_the_supervisor(insp, measure):
+    # The engine issues a measure's notices when it is in force; the model decides when that is. They agree.
+    case, track = _partly_paid(insp)
+    case = choose(insp, case, track, measure)
+    assert (open_task(case, "approve_enforcement") is not None if measure in MEASURES_NEEDING_APPROVAL
+            else "approve_enforcement" not in [t.name for t in wf_tasks(case)])
+    assert_round_trip(case)
+
+
+def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its_five_working_days(insp):
+    case, track = _partly_paid(insp)
+    with pytest.raises(DataInvalid) as refused:  # the notice needs its addressee
+        complete(insp, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"}, CHOSEN)
+    assert set(refused.value.fields) == {"deposit_bank"}
+    case = choose(insp, case, track, "wage_deposit")
+    # Nobody has a task while the bank has its five working days: Tue 23 Feb to Mon 1 March.
+    assert wf_tasks(case) == []
+    [timer] = [t for t in pending_timers(case, "bpmn") if t.name != "case_clock"]
+    assert (timer.name, timer.fire_at) == ("wage_deposit_due", end_of("2021-03-01"))
+    [notice] = notices(case, "wage_deposit_notice")
+    assert notice.facts["recipient"] == "中国农业银行楚雄分行"
+    assert (notice.facts["amount"], notice.facts["worker_count"], notice.facts["deadline"]) == ("60000.00", 10,
+                                                                                              "2021-03-01")
+    assert_round_trip(case)
+    case = fire(track, at("2021-03-02 00:00"))
+    check = open_task(case, "check_payment")
+    assert check.due_at == end_of("2021-03-03")  # the payment check's one working day
+    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 10:00")))
+    assert_closed(case, "cleared")
+
+
+def test_extra_compensation_is_ordered_when_chosen(insp):
+    case, track = _partly_paid(insp)
+    case = choose(insp, case, track, "compensation_order")
+    assert open_task(case, "check_payment")
+    [order] = notices(case, "compensation_order")
+    # 50 % of what is still owed, not of the verified total.
+    assert (order.facts["amount_owed"], order.facts["compensation_rate"], order.facts["compensation_amount"]) == (
+        "60000.00", 50, "30000.00")
+    assert order.facts["recipient"] == "楚雄市某建筑劳务有限公司"
+    assert order.facts["deadline"] == "2021-02-25"  # the campaign's 3 working days to pay
+
+
+def test_the_emergency_advance_is_requested_from_the_county_government(insp):
+    case, track = _partly_paid(insp)
+    case = choose(insp, case, track, "emergency_advance")
+    [request] = notices(case, "emergency_advance_request")
+    assert request.facts["recipient"] == "楚雄市人民政府"
+    assert (request.facts["amount"], request.facts["worker_count"]) == ("60000.00", 10)
+
+
+def test_notices_of_measures_needing_approval_wait_for_it(insp, sup):
+    case, track = _partly_paid(insp)
+    case = choose(insp, case, track, "blacklist", "compensation_order")
+    assert notices(case, "blacklist_decision") == notices(case, "compensation_order") == []
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": False, "comment": "证据不足"},
+                               APPROVED))
+    assert notices(case, "blacklist_decision") == notices(case, "compensation_order") == []
+    case = choose(insp, case, track, "blacklist", "compensation_order", when=at("2021-02-23 09:00"))
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
+    assert len(notices(case, "blacklist_decision")) == len(notices(case, "compensation_order")) == 1
+
+
+def _blacklisted(insp: Actor, sup: Actor):
+    case, track = _partly_paid(insp)
+    case = choose(insp, case, track, "blacklist")
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+    return case, track
+
+
+def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(insp, sup):
+    case, track = _blacklisted(insp, sup)
+    [first] = notices(case, "blacklist_decision")
+    assert (first.facts["years"], first.facts["repeat"]) == (1, False)
+    assert (first.facts["listed_from"], first.facts["listed_until"]) == ("2021-02-22", "2022-02-21")
+    # Listed already: the same case cannot list the employer again while the listing lasts.
+    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "40000.00"}, at("2021-02-23 09:00")))
+    with pytest.raises(DataInvalid) as refused:
+        choose(insp, case, track, "blacklist", when=at("2021-02-23 10:00"))
+    assert "2022-02-21" in refused.value.fields["measures"]
+    # Another case against the same employer (same social credit code): the second listing is for two years.
+    other, _ = _blacklisted(insp, sup)
+    [second] = notices(other, "blacklist_decision")
+    assert (second.facts["years"], second.facts["repeat"]) == (2, True)
+    assert second.facts["listed_until"] == "2023-02-21"
+    documents.render_pending(at("2021-02-22 12:00"))
+    [second] = notices(other, "blacklist_decision")
+    assert "2023年2月21日" in pdf_text(second)
+
+
+def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(insp, sup):
+    case, track = _partly_paid(insp)
+    with pytest.raises(DataInvalid) as refused:  # one transfer ends the case: not to the police and the court
+        choose(insp, case, track, "court_transfer", "criminal_referral")
+    assert set(refused.value.fields) == {"measures"}
+    case = choose(insp, case, track, "court_transfer")
+    approval = open_task(case, "approve_enforcement")
+    assert approval.role == "supervisor"
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+    transfer = open_task(case, "transfer_to_court")
+    assert (transfer.role, transfer.due_at) == ("inspector", end_of("2021-03-01"))  # 5 working days
+    with pytest.raises(DataInvalid):
+        complete(insp, case, "transfer_to_court", {"transferred_on": "2021-02-23", "receiving_unit": "楚雄市人民法院"},
+                 at("2021-02-22 15:00"))
+    case = track.step(complete(insp, case, "transfer_to_court",
+                               {"transferred_on": "2021-02-22", "receiving_unit": "楚雄市人民法院"},
+                               at("2021-02-22 16:00")))
+    assert_closed(case, "transferred")
+    # "不解决不销账": what is still owed stays on the books.
+    assert case.summary["amount_outstanding"] == "60000.00"
+    assert case.arrears_outstanding == 60000
+    [closure] = notices(case, "case_closure_notice")
+    assert "楚雄市人民法院" in closure.facts["outcome"][0] and "60000.00" in closure.facts["outcome"][0]
+
+
+def test_an_unknown_measure_is_refused(insp):
+    case, _ = _partly_paid(insp)
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(insp, open_task(case, "choose_enforcement").id,
+                               {"measures": ["court_order"], "reason": "x"}, case.version, CHOSEN)
+    assert "measures" in " ".join(refused.value.fields)
