@@ -60,6 +60,9 @@ class Campaign:
         """The campaign's last deadline: everything must be zero by then."""
         return max(self.year_end_deadline, self.spring_festival_deadline)
 
+    def runs_on(self, day: date) -> bool:
+        return self.start <= day <= self.deadline
+
     def deadline_of(self, target: str) -> date:
         return self.year_end_deadline if target == YEAR_END else self.spring_festival_deadline
 
@@ -75,6 +78,19 @@ def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
     # rule_values() has checked them (a bad stored date is ignored there, with the default in force).
     return Campaign(*(date.fromisoformat(str(values[key])) for key in (
         "campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")))
+
+
+# Rules with one value during the winter campaign and another outside it, by the key of the ordinary value: the
+# rectification order's payment deadline is 3 working days in the campaign, otherwise 7 (DOMAIN.md section 1).
+SEASONAL_RULES = {"payment_deadline_days": "payment_deadline_days_outside_campaign"}
+
+
+def seasonal_values(values: Mapping[str, Any], day: date) -> dict[str, Any]:
+    """The rule `values` as they apply on `day`: outside the campaign each seasonal rule takes its ordinary value
+    (what a form offers as its default)."""
+    if campaign(values).runs_on(day):
+        return dict(values)
+    return {**values, **{key: values[ordinary] for key, ordinary in SEASONAL_RULES.items()}}
 
 
 def cents(column):

@@ -47,6 +47,8 @@ _RULES = [
     Rule("issue_order_days", 2, "working_days", "下达整改指令期限", "《保障农民工工资支付条例》第五十四条"),
     Rule("payment_deadline_days", 3, "working_days", "整改支付期限（专项行动期间）",
          "人社部函〔2021〕8号；条例第五十四条"),
+    Rule("payment_deadline_days_outside_campaign", 7, "working_days", "整改支付期限（专项行动以外）",
+         "《保障农民工工资支付条例》第五十四条"),
     Rule("check_payment_days", 1, "working_days", "履行情况核查期限", "《劳动保障监察条例》第十八条"),
     Rule("choose_enforcement_days", 3, "working_days", "确定处置措施期限",
          "《保障农民工工资支付条例》第五十四至五十七条"),

@@ -481,11 +481,23 @@ def test_a_form_starts_from_the_rule_in_force(insp):
                      {"data": investigate_data("order"), "case_version": case["version"]}).get_json()
     order = task_named(case, "issue_order")
     days = order["form"]["properties"]["payment_deadline_days"]
-    assert days["default"] == 3 and days["x-default-rule"] == "payment_deadline_days"  # the campaign's 3 days
+    # 1 Feb 2021 is in the rules' 2020-21 winter campaign: its 3 working days to pay.
+    assert days["default"] == 3 and days["x-default-rule"] == "payment_deadline_days"
+
+    def offered() -> int:
+        body = insp.get("/tasks").get_json()
+        assert "items" in body, body
+        listed = {t["id"]: t for t in body["items"]}
+        return listed[order["id"]]["form"]["properties"]["payment_deadline_days"]["default"]
+
     # A province's override is what the form offers next.
     rule_settings.set_rule("payment_deadline_days", "5", "admin", at("2021-02-01 08:00"))
-    listed = {t["id"]: t for t in insp.get("/tasks").get_json()["items"]}
-    assert listed[order["id"]]["form"]["properties"]["payment_deadline_days"]["default"] == 5
+    assert offered() == 5
+    # A campaign that ended the day before: the ordinary 7 working days, and the province's own figure for it.
+    rule_settings.set_rule("clear_zero_spring_festival_deadline", "2021-01-31", "admin", at("2021-02-01 08:00"))
+    assert offered() == 7
+    rule_settings.set_rule("payment_deadline_days_outside_campaign", "10", "admin", at("2021-02-01 08:00"))
+    assert offered() == 10
     # The model's own schema is untouched (it is shared by every request).
     from engine import processes
 

@@ -8,10 +8,12 @@ from typing import Any
 from flask import g, request
 
 from engine import calendar, processes
+from engine.clear_zero import seasonal_values
 from engine.models import AuditEvent, Case, Task
 from engine.services._common import rule_values
 from engine.summaries import mask_id_numbers
 from engine.validation import with_rule_defaults
+from web.api import now
 
 
 def iso(value: datetime | None) -> str | None:
@@ -36,7 +38,7 @@ def _rules_in_force() -> dict[str, Any]:
     current = request._get_current_object()
     cached = g.get("rule_values")
     if cached is None or cached[0] is not current:
-        cached = g.rule_values = (current, rule_values())
+        cached = g.rule_values = (current, seasonal_values(rule_values(), calendar.local_date(now())))
     return cached[1]
 
 
