@@ -28,7 +28,7 @@ from engine import audit, calendar
 from engine.actors import SYSTEM, Actor
 from engine.clock import engine_context
 from engine.db import UTCDateTime, db
-from engine.errors import Conflict, Forbidden
+from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case
 from engine.sandbox import money_str
 from engine.scheduler import PERIODIC_JOBS
@@ -57,6 +57,8 @@ STOP_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 PAYING_STATUSES = ("approved", "paying")
+STOPPING_ROLES = ("clerk", "supervisor")  # (and administrators: Actor.has_role)
+TOTALS = ("scheduled", "paid", "cancelled")  # the amounts GET /cases/{number}/payments totals, by status
 
 
 class BenefitPayment(db.Model):
@@ -128,6 +130,22 @@ def _signal(case: Case, name: str, payload: dict[str, Any], now: datetime, by: s
         project_case(case, workflow, parsed, now, values, by)
 
 
+def totals(rows: list[BenefitPayment]) -> dict[str, str]:
+    """The amounts of `rows` by status (TOTALS): still to pay (`scheduled`), `paid` (the overpaid months apart:
+    they are to be recovered, see `overpaid`) and `cancelled`."""
+    return {status: money_str(sum((r.amount for r in rows if r.status == status), Decimal())) for status in TOTALS}
+
+
+def may_stop(actor: Actor, case: Case | None = None) -> bool:
+    """Whether `stop_payments` would let `actor` stop payments: their roles, and for `case` also whether it is a
+    benefit claim still being paid. For pages, to offer the stop form only when it can succeed."""
+    from engine.benefits import PROCESS
+
+    if not any(actor.has_role(role) for role in STOPPING_ROLES):
+        return False
+    return case is None or (case.process == PROCESS and case.status in PAYING_STATUSES)
+
+
 def overpaid(rows: list[BenefitPayment]) -> tuple[list[str], str]:
     """The periods of `rows` marked overpaid and their total, to be recovered from the claimant."""
     marked = [r for r in rows if r.status == "overpaid"]
@@ -135,18 +153,22 @@ def overpaid(rows: list[BenefitPayment]) -> tuple[list[str], str]:
 
 
 @transactional
-def stop_payments(actor: Actor, number: str, data: Any, now: datetime) -> Case:
+def stop_payments(actor: Actor, number: str, data: Any, now: datetime, case_version: int | None = None) -> Case:
     """A clerk stops an approved claim's payments (《失业保险条例》第十五条): the remaining months are cancelled,
     months already paid for periods that begin on or after the effective date are marked overpaid (to be
-    recovered; listed in the audit event and the case summary), and the claim ends as `stopped`."""
+    recovered; listed in the audit event and the case summary), and the claim ends as `stopped`. `case_version`
+    (the case page's form gives it): the version the clerk saw, so that a month paid or a stop made since is
+    reported as a change to reload instead of being stopped unseen."""
     from engine.benefits import PROCESS
     from engine.validation import validate
 
     case = case_in_scope(actor, number)
     if case.process != PROCESS:
         raise Conflict(f"案件 {number} 不是失业保险待遇申请")
-    if not (actor.has_role("clerk") or actor.has_role("supervisor")):
+    if not may_stop(actor):
         raise Forbidden("只有失业保险经办人员或主管可以停发待遇")
+    if case_version is not None and case.version != case_version:
+        raise CaseChanged(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     validate(STOP_SCHEMA, data)
     if case.status not in PAYING_STATUSES:
         raise Conflict(f"案件状态为 {case.status}，没有可停发的待遇")

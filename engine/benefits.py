@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from engine import benefit_rates, calendar
-from engine.benefit_payments import create_schedule
+from engine.benefit_payments import STOP_REASONS, create_schedule
 from engine.documents import issue_notice
 from engine.errors import Conflict
 from engine.models import Case
@@ -306,6 +306,7 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "approval_comment": data.get("comment"),
         "payment_start": data.get("payment_start"),
         "stop_reason": data.get("stop_reason"),
+        "stop_reason_title": STOP_REASONS.get(data.get("stop_reason") or ""),  # the page shows it for the code
         "stop_note": data.get("stop_note"),
         # Months paid for periods from the stop's effective date on, to be recovered (the stop's signal payload).
         "overpaid_periods": stop.get("overpaid_periods"),

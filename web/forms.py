@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from engine.validation import MONEY_RE
+from engine.validation import MONEY_RE, ascii_digits
 
 
 class LoginForm(FlaskForm):
@@ -292,3 +292,9 @@ def extract_schema_strings(fileobj, keywords, comment_tags, options):
             needle = json.dumps(message, ensure_ascii=False)[1:-1]
             line = next((i + 1 for i, row in enumerate(text.splitlines()) if needle in row), 0)
             yield line, "gettext", message, []
+
+
+def form_case_version(raw: str) -> int | None:
+    """The case version a page's form carries, or None when it is not one: digits only, and few enough for int()
+    (which refuses thousands of digits with an error, not a number)."""
+    return int(raw) if ascii_digits(raw) and len(raw) <= 18 else None

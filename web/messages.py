@@ -11,7 +11,7 @@ import re
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from web.labels import role_label
+from web.labels import role_label, status_label
 
 
 def N_(text: str) -> str:
@@ -124,6 +124,7 @@ _DYNAMIC = [
                 r"尚可领取 (?P<n>\d+) 个月）：应核定失业保险金，不享受失业补助金和临时生活补助$"),
      _l("申领人符合领取失业保险金的条件（累计缴费满12个月、非因本人意愿中断就业、已办理失业登记并有求职要求，"
         "尚可领取 %(n)s 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")),
+    (re.compile(r"^案件状态为 (?P<n>\S+)，没有可停发的待遇$"), _l("案件状态为“%(n)s”，没有可停发的待遇")),
     (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
     (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
     (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
@@ -143,5 +144,7 @@ def message(text: str | None) -> str:
             value = hit.group("n")
             if "角色" in text:
                 value = role_label(value)
+            elif text.startswith("案件状态为"):
+                value = status_label(value, "benefit_claim")
             return str(template) % {"n": value}
     return text

@@ -7,6 +7,7 @@ web/formatting.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import (
@@ -41,8 +42,8 @@ from web.api.serializers import task_form
 from web.auth import require_login, safe_local_url
 from web.downloads import notice_pdf
 from web.formatting import format_day, format_dt, format_money
+from web.forms import form_case_version, schema_fields, split_errors
 from web.forms import form_data as parse_form
-from web.forms import schema_fields, split_errors
 from web.messages import N_
 
 bp = Blueprint("pages", __name__)
@@ -199,7 +200,7 @@ def complete(task_id: str):
     schema = task_form(task, case.process_version_id)
     data = parse_form(schema, request.form)
     raw_version = request.form.get("case_version", "")
-    case_version = int(raw_version) if ascii_digits(raw_version) else None
+    case_version = form_case_version(raw_version)
     title = labels.task_label(task.name, task.title)
     try:
         services.complete_task(who, task_id, data, case_version, now())
@@ -269,6 +270,12 @@ def _decision_label(code) -> str:
     return _(_DECISIONS[code]) if code in _DECISIONS else labels.value_label(code)
 
 
+# Sections of the case page that belong to one process (web/benefit_pages.py): process -> a function of the case,
+# the signed-in user and the page's form errors and form values (keyed by form) that returns the section's
+# template context.
+CASE_SECTIONS: dict[str, Callable[[Case, Actor, dict, dict], dict]] = {}
+
+
 def _sections(case: Case) -> tuple[list, list]:
     return documents.documents_for_case(case), escalation.escalations_for_case(case)
 
@@ -306,6 +313,8 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
         if ("work" in forms[match_task.id]["actions"] and forms[match_task.id]["values"] is None
                 and any(str(p["id"]) == chosen for p in suggestions)):
             forms[match_task.id]["values"] = MultiDict({"post_id": chosen})
+    section = CASE_SECTIONS.get(case.process)
+    extra = section(case, who, form_errors or {}, form_values or {}) if section else {}
     response = current_app.make_response((render_template(
         "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
         waiting=[] if tasks else waiting_timers(case),
@@ -314,7 +323,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
         can_reveal=bool(case.subject_id_number),
         highlight=json.dumps([t.name for t in tasks]), preloaded=loaded,
         post_suggestions=suggestions, match_task=match_task,
-        can_match=match_task is not None and "work" in forms[match_task.id]["actions"],
+        can_match=match_task is not None and "work" in forms[match_task.id]["actions"], **extra,
     ), status))
     if revealed:
         response.headers["Cache-Control"] = "no-store"
@@ -352,5 +361,5 @@ def document(document_id: int):
     return notice_pdf(path, found)
 
 
-# The intake forms and the posts catalogue register their routes on `bp`.
-from web import intake_pages, posts_pages  # noqa: E402, F401
+# The intake forms, the posts catalogue and the benefit payments register their routes on `bp`.
+from web import benefit_pages, intake_pages, posts_pages  # noqa: E402, F401

@@ -547,6 +547,10 @@ def test_task_form_errors_beside_fields_then_completion_and_notice(web, inspecto
     odd = post(web, f"/tasks/{task.id}/complete", {
         "case_number": case.number, "case_version": "²", "decision": "accept"}, page=f"/cases/{case.number}")
     assert odd.status_code == 400
+    # Nor is a version of 5,000 digits (int() refuses to read it).
+    huge = post(web, f"/tasks/{task.id}/complete", {
+        "case_number": case.number, "case_version": "9" * 5000, "decision": "accept"}, page=f"/cases/{case.number}")
+    assert huge.status_code == 400
     done = post(web, f"/tasks/{task.id}/complete", {
         "case_number": case.number, "case_version": str(case.version), "decision": "accept"},
         page=f"/cases/{case.number}", follow_redirects=True)

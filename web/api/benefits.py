@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import g, jsonify, request
 
 from engine import benefit_payments, benefits
 from engine.benefit_rates import rate_in_force_json, rates_json
 from engine.services._common import case_in_scope
-from engine.summaries import money_text
 from web.api import bp, json_body, now, query_region, token_required
 from web.api.openapi import EXTRA_PATHS, _op, _p, _q
 from web.api.views import CASE_SECTIONS, full_case_json
@@ -31,14 +28,10 @@ def case_payments(number: str):
     case = case_in_scope(g.actor, number)
     rows = benefit_payments.payments_for_case(case) if case.process == benefits.PROCESS else []
     items = [benefit_payments.payment_json(p) for p in rows]
-    totals: dict[str, str] = {}
-    for status in ("scheduled", "paid", "cancelled"):
-        amount = sum((Decimal(i["amount"]) for i in items if i["status"] == status), Decimal())
-        totals[status] = money_text(amount)
     # Months paid after payments stopped (status `overpaid`), to be recovered: apart, so `totals` keeps its keys.
     periods, amount = benefit_payments.overpaid(rows)
-    return jsonify({"case_number": case.number, "status": case.status, "items": items, "totals": totals,
-                    "overpaid": {"periods": periods, "amount": amount}})
+    return jsonify({"case_number": case.number, "status": case.status, "items": items,
+                    "totals": benefit_payments.totals(rows), "overpaid": {"periods": periods, "amount": amount}})
 
 
 @bp.post("/cases/<number>/payments/stop")
