@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from engine.db import db
 from engine.models import RuleSetting
-from engine.rules import RULES, coerce, in_force
-from engine.services._common import transactional
+from engine.rules import RULES, coerce, in_force, out_of_order
+from engine.services._common import rule_values, transactional
 from engine.validation import DataInvalid
 
 
@@ -55,6 +55,9 @@ def set_rule(key: str, raw: str, by: str, now: datetime) -> Any:
         value = coerce(key, raw)
     except ValueError as exc:
         raise DataInvalid({"value": str(exc)}) from None
+    contradiction = out_of_order({**rule_values(), key: value})
+    if contradiction:
+        raise DataInvalid({"value": contradiction})
     row = db.session.get(RuleSetting, key)
     if row is None:
         row = RuleSetting(key=key)

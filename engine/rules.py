@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 # The values a province may set, by unit, unless a rule says otherwise: wide enough for any real policy, narrow
 # enough that a typo (an extra zero, a year in the wrong century) is refused instead of stalling the engine or
@@ -103,6 +104,25 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}
+
+
+# Pairs of rules where the first may not exceed the second, as a province sets them one at a time: a lower limit
+# above its upper limit would refuse every fine, and a campaign that ends before it starts would count nothing.
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("penalty_min_amount", "penalty_max_amount"),
+    ("compensation_min_percent", "compensation_max_percent"),
+    ("campaign_start", "clear_zero_year_end_deadline"),
+    ("campaign_start", "clear_zero_spring_festival_deadline"),
+)
+
+
+def out_of_order(values: dict[str, Any]) -> str | None:
+    """Why these rule values contradict each other (the first pair of ORDERED_PAIRS out of order), else None."""
+    for low, high in ORDERED_PAIRS:
+        if values[low] > values[high]:
+            return (f"规则 {low}（{RULES[low].title}）不能大于 {high}（{RULES[high].title}）："
+                    f"{values[low]} > {values[high]}；如需同时调整，请先修改另一条规则")
+    return None
 
 
 class UnknownRule(KeyError):

@@ -181,7 +181,9 @@ def campaign_of_season(today: date) -> dict[str, str]:
 def _set_campaign(now: datetime, echo: Callable[[str], None]) -> None:
     """The dashboard then follows the demo cases' own winter; dates a province already set are kept."""
     kept = set(db.session.scalars(select(RuleSetting.key)))
-    for key, value in campaign_of_season(calendar.local_date(now)).items():
+    # The deadlines first: a campaign may not start after its deadlines (engine.rules.ORDERED_PAIRS), and this
+    # winter's start is later than the deadlines of the campaign the defaults describe.
+    for key, value in reversed(campaign_of_season(calendar.local_date(now)).items()):
         if key not in kept:
             rule_settings.set_rule(key, value, "demo", now)
     in_force = {r.key: r.value for r in rule_settings.rules_in_force()}

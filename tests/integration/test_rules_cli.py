@@ -35,6 +35,26 @@ def test_bad_values_are_refused_and_change_nothing(app, ctx):
     assert db.session.scalars(select(RuleSetting)).all() == []
 
 
+def test_rules_that_would_contradict_each_other_are_refused(app, ctx):
+    # A lower limit above the upper one would refuse every fine; a campaign starting after its deadlines counts
+    # nothing.
+    for key, value, other in [("penalty_min_amount", "20000.01", "penalty_max_amount"),
+                              ("penalty_max_amount", "1999", "penalty_min_amount"),
+                              ("compensation_min_percent", "100", None),  # equal to the maximum is allowed
+                              ("campaign_start", "2021-01-01", "clear_zero_year_end_deadline")]:
+        result = run(app, "set", "--by", "admin_all", "--", key, value)
+        if other is None:
+            assert result.exit_code == 0, result.output
+            continue
+        assert result.exit_code == 2 and other in result.output and "请先修改另一条规则" in result.output, result.output
+    db.session.expire_all()
+    assert [r.key for r in db.session.scalars(select(RuleSetting))] == ["compensation_min_percent"]
+    # Moving the campaign to next winter: the deadlines first, then the start.
+    for key, value in [("clear_zero_spring_festival_deadline", "2022-01-31"),
+                       ("clear_zero_year_end_deadline", "2021-12-31"), ("campaign_start", "2021-11-01")]:
+        assert run(app, "set", "--by", "admin_all", "--", key, value).exit_code == 0
+
+
 def test_a_setting_takes_effect_and_reset_restores_the_default(app, ctx, inspector):
     result = run(app, "set", "acceptance_review_days", "3", "--by", "head_cz")
     assert result.exit_code == 0 and "acceptance_review_days = 3" in result.output
