@@ -7,14 +7,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Index, Integer, Numeric, String, Text, func, select
+from sqlalchemy import CheckConstraint, Date, Index, Integer, Numeric, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import calendar
 from engine.actors import Actor, region_filter, scope_prefix
 from engine.db import UTCDateTime, db
 from engine.errors import DataInvalid, Forbidden, NotFound
-from engine.regions import region_name
+from engine.regions import lineage, region_name
 from engine.sandbox import money
 from engine.services._common import rule_values, transactional
 from engine.summaries import money_text
@@ -108,6 +108,20 @@ def may_post(actor: Actor) -> bool:
     return any(actor.has_role(r) for r in POSTING_ROLES)
 
 
+def may_edit_post(actor: Actor, post: Post) -> bool:
+    """Whether `actor` may change `post`: a post of their own region or below, not one of a bureau above that
+    they may only read and offer (`readable`)."""
+    return may_post(actor) and actor.covers(post.region)
+
+
+def readable(actor: Actor):
+    """The posts `actor` may read: those of their region and below, and those of the bureaus above it, which serve
+    its seekers too (engine.placements.suggest_posts offers them)."""
+    above = lineage(actor.region)[1:] if actor.scope else []
+    own = region_filter(Post.region, actor)
+    return or_(own, Post.region.in_(above)) if above else own
+
+
 def _require_posting_role(actor: Actor) -> None:
     if not may_post(actor):
         raise Forbidden("只有经办人员或科室负责人可以管理岗位")
@@ -147,8 +161,10 @@ def create_post(actor: Actor, body: Any, now: datetime) -> Post:
     return post
 
 
-def post_in_scope(actor: Actor, post_id: int) -> Post:
-    post = db.session.scalar(select(Post).where(Post.id == post_id, region_filter(Post.region, actor)))
+def post_in_scope(actor: Actor, post_id: int, *, to_edit: bool = False) -> Post:
+    """The post if `actor` may read it (`readable`), or with `to_edit` change it (their own region and below)."""
+    scope = region_filter(Post.region, actor) if to_edit else readable(actor)
+    post = db.session.scalar(select(Post).where(Post.id == post_id, scope))
     if post is None:
         raise NotFound(f"岗位 {post_id} 不存在")
     return post
@@ -158,7 +174,7 @@ def post_in_scope(actor: Actor, post_id: int) -> Post:
 def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
     _require_posting_role(actor)
     validate(UPDATE_POST_SCHEMA, body, root="body")
-    post = post_in_scope(actor, post_id)
+    post = post_in_scope(actor, post_id, to_edit=True)
     dates = (post.start_date, post.end_date)
     _apply(post, body)
     _check_post_dates(post.start_date, post.end_date)
@@ -175,7 +191,7 @@ def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
 
 def list_posts(actor: Actor, *, region: str | None = None, status: str | None = None, kind: str | None = None,
                page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
-    query = select(Post).where(region_filter(Post.region, actor))
+    query = select(Post).where(readable(actor))
     if region:
         query = query.where(Post.region.like(scope_prefix(region) + "%"))
     if status:

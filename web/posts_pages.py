@@ -29,6 +29,7 @@ def posts():
     today = calendar.local_date(now())
     return render_template("posts.html", posts=rows, total=total, page=page,
                            states={p.id: catalogue.post_state(p, today) for p in rows},
+                           editable={p.id for p in rows if catalogue.may_edit_post(who, p)},
                            per_page=pages.PER_PAGE, filters=filters,
                            kinds=catalogue.POST_KIND_TITLES, region_choices=region_choices(who))
 
@@ -70,7 +71,7 @@ def edit_post(post_id: int):
     who = actor()
     if not catalogue.may_post(who):
         abort(403)
-    found = catalogue.post_in_scope(who, post_id)  # NotFound -> 404 page
+    found = catalogue.post_in_scope(who, post_id, to_edit=True)  # NotFound -> 404 page
     schema = catalogue.UPDATE_POST_SCHEMA
     if request.method == "GET":
         current = {k: v for k, v in catalogue.post_json(found).items() if k in schema["properties"]}
@@ -81,7 +82,7 @@ def edit_post(post_id: int):
     except DataInvalid as exc:
         return _post_form(schema, post=found, status=400, errors=exc.fields, values=request.form)
     except (Conflict, Forbidden) as exc:
-        return _post_form(schema, post=catalogue.post_in_scope(who, post_id), status=409, values=request.form,
-                          problem=messages.message(exc.message))
+        return _post_form(schema, post=catalogue.post_in_scope(who, post_id, to_edit=True), status=409,
+                          values=request.form, problem=messages.message(exc.message))
     flash(_("已保存岗位：%(title)s", title=updated.title), "success")
     return redirect(url_for("pages.posts"))

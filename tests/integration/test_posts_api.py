@@ -18,6 +18,7 @@ from engine.placements import Placement
 from engine.posts import Post
 from tests.conftest import at, make_user, requires_postgres
 from tests.factories import open_task
+from tests.integration.test_pages import sign_in
 from tests.integration.test_temp_job_process import intake, served_case
 
 PASSWORD = "correct-horse-9"
@@ -152,6 +153,26 @@ def test_region_scoping(client, clerk, clock):
     # Inspectors do not manage posts.
     assert client.post("/api/v1/posts", json=body(), headers=auth(client, "insp_cx")).status_code == 403
     assert client.get("/api/v1/posts").status_code == 401
+
+
+def test_a_county_reads_the_prefectures_posts_it_is_offered_but_cannot_change_them(app, client, clerk, clock):
+    make_user("clerk_sb", ["clerk"], "532322")
+    prefecture = Actor.of(make_user("sup_cz", ["supervisor"], "532300"))
+    theirs = posts.create_post(prefecture, body(region="532300", title="州级防疫岗位"), NOW)
+    other_county = posts.create_post(prefecture, body(region="532323", title="牟定县保洁岗位"), NOW)
+    h_sb = auth(client, "clerk_sb")
+    # Suggested to the county's seekers, so listed and readable there...
+    assert [p["id"] for p in client.get("/api/v1/posts", headers=h_sb).get_json()["items"]] == [theirs.id]
+    assert client.get(f"/api/v1/posts/{theirs.id}", headers=h_sb).status_code == 200
+    assert client.get(f"/api/v1/posts/{other_county.id}", headers=h_sb).status_code == 404
+    # ...but the prefecture's to change.
+    assert client.patch(f"/api/v1/posts/{theirs.id}", json={"slots": 9}, headers=h_sb).status_code == 404
+    # The page lists it without an edit link, and its edit form is not theirs.
+    web = app.test_client()
+    sign_in(web, "clerk_sb")
+    html = web.get("/posts").get_data(as_text=True)
+    assert "州级防疫岗位" in html and f"/posts/{theirs.id}/edit" not in html
+    assert web.get(f"/posts/{theirs.id}/edit").status_code == 404
 
 
 def test_matching_through_the_api(client, clerk, clock):
