@@ -8,7 +8,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.clock import rule_value
 from engine.db import UTCDateTime, db
 from engine.regions import lineage
-from engine.sandbox import BPMN_HELPERS
+from engine.sandbox import BPMN_HELPERS, money_str
 from engine.services._common import rule_values
 from engine.textfiles import decode_text
 from engine.validation import REGION_RE, DataInvalid
@@ -54,10 +54,6 @@ class BenefitRate(db.Model):
 # ---------------------------------------------------------------------------------------------------------------
 # Rates.
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
-
-
 # Built once: building a statement costs more than running it.
 _RATES = (select(BenefitRate).where(BenefitRate.region.in_(bindparam("regions", expanding=True)),
                                     BenefitRate.effective_from <= bindparam("on"))
@@ -79,18 +75,18 @@ def rate_facts(row: BenefitRate, percent: int | Decimal) -> dict[str, str]:
     """What a decision records of the rates it used (strings: money never becomes a float). `percent` is the
     province's benefit_rate_percent, used where the region publishes no benefit rate of its own."""
     if row.benefit_rate is not None:
-        benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {_money(row.benefit_rate)} 元/月"
+        benefit, basis = row.benefit_rate, f"地区公布的失业保险金标准 {money_str(row.benefit_rate)} 元/月"
     else:
         pct = Decimal(str(percent))
         benefit = row.minimum_wage * pct / 100
-        basis = f"最低工资 {_money(row.minimum_wage)} 元/月 × {pct}%"
+        basis = f"最低工资 {money_str(row.minimum_wage)} 元/月 × {pct}%"
     return {
         "region": row.region,
         "effective_from": row.effective_from.isoformat(),
-        "minimum_wage": _money(row.minimum_wage),
-        "benefit_rate": _money(benefit),
+        "minimum_wage": money_str(row.minimum_wage),
+        "benefit_rate": money_str(benefit),
         "benefit_rate_basis": basis,
-        "subsistence_rate": _money(row.subsistence_rate),
+        "subsistence_rate": money_str(row.subsistence_rate),
     }
 
 
@@ -222,7 +218,7 @@ def rate_json(row: BenefitRate, percent: int | Decimal) -> dict[str, Any]:
     return {
         "id": row.id, "region": row.region, "effective_from": facts["effective_from"],
         "minimum_wage": facts["minimum_wage"],
-        "benefit_rate": _money(row.benefit_rate) if row.benefit_rate is not None else None,
+        "benefit_rate": money_str(row.benefit_rate) if row.benefit_rate is not None else None,
         "benefit_rate_in_effect": facts["benefit_rate"], "benefit_rate_basis": facts["benefit_rate_basis"],
         "subsistence_rate": facts["subsistence_rate"], "note": row.note,
     }

@@ -10,7 +10,7 @@ import ast
 import builtins
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -85,7 +85,8 @@ def money(value: Any) -> Decimal:
 
 
 def money_str(value: Any) -> str:
-    return str(money(value).quantize(Decimal("0.01")))
+    """Yuan to the fen, rounded half up (四舍五入), as every amount the engine states is."""
+    return str(money(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 BPMN_HELPERS: dict[str, Any] = {

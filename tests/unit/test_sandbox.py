@@ -225,3 +225,10 @@ def test_task_data_cannot_replace_the_builtins(model):
         run(data={"__builtins__": builtins.__dict__}, **model)
     cause = root_cause(info.value)
     assert isinstance(cause, NameError) or "overwrites a predefined" in str(cause), repr(cause)
+
+
+def test_amounts_are_rounded_half_up_to_the_fen():
+    # 四舍五入: a benefit of 1234.565 yuan is 1234.57, as the rates module states amounts too (not banker's 1234.56).
+    from engine.sandbox import money_str
+
+    assert money_str("1234.565") == "1234.57" and money_str("0.005") == "0.01" and money_str("2.675") == "2.68"
