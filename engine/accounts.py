@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -11,21 +13,61 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Update, case, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    delete,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.selectable import TextualSelect
 
 from engine.actors import ROLES
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, EngineError, Forbidden
-from engine.models import ApiToken, User
+from engine.models import ApiToken, FailedSignIn, User
 from engine.validation import REGION_RE, DataInvalid
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# A real hash to verify against when the user does not exist, so timing does not reveal usernames: made by the
+# hasher of the users' hashes, so it costs what theirs cost (made again if the hasher is replaced, as the tests do).
+_dummy = (_hasher, _hasher.hash("not-a-real-password"))
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,64}")
 MIN_PASSWORD_LENGTH = 10
+LOCKED_MESSAGE = "登录失败次数过多，账户已暂时锁定，请稍后再试"
+# Stale rows of failed_sign_ins deleted by one failed sign-in at most: each failure adds at most one row, so the
+# table never holds much more than the names that failed within the window (or are still locked).
+PRUNE_BATCH = 100
+_name_key_secret: bytes | None = None
+
+
+def configure(secret_key: str | bytes) -> None:
+    """The key of the HMAC that stands for a name in failed_sign_ins, derived from the app's SECRET_KEY
+    (web/__init__.py). Every process must have the same one, as for the session cookies; a new one only starts the
+    counts of names that are no account afresh."""
+    global _name_key_secret
+    secret = secret_key if isinstance(secret_key, bytes) else secret_key.encode()
+    _name_key_secret = hashlib.sha256(b"failed_sign_ins\x00" + secret).digest()
+
+
+def name_key(username: str) -> str:
+    """The failed_sign_ins key of a name. The name exactly as the users lookup compares it, no case folding or
+    trimming: two spellings share a count only if they would be the same account, otherwise comparing the two counts
+    would tell whether the name is one."""
+    if _name_key_secret is None:
+        raise RuntimeError("engine.accounts.configure(SECRET_KEY) was not called")
+    return hmac.new(_name_key_secret, username.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 class LockedOut(EngineError):
@@ -43,6 +85,13 @@ class PasswordChangeRequired(Forbidden):
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("not-a-real-password"))
+    return _dummy[1]
 
 
 def check_password_strength(password: str) -> None:
@@ -79,28 +128,42 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str, now: datetime, *, max_failures: int = 5,
-                 lock_minutes: int = 15) -> User | None:
-    """The user when the password is right; None otherwise. Repeated failures lock the account for a while.
-    Commits the failure counter."""
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
+def authenticate(username: str, password: str, now: datetime, *, max_failures: int = 5, lock_minutes: int = 15,
+                 window_minutes: int = 60) -> User | None:
+    """The user when the password is right; None otherwise. `max_failures` failures, each within `window_minutes` of
+    the one before, lock the account for `lock_minutes`. Commits the failure counter.
+
+    A name that is no account is counted and locked the same way, in failed_sign_ins: the same answers after the same
+    failures, so the lock-out does not tell which names are accounts. And in the same time: a failure of either kind
+    is one SELECT (of the same columns), one argon2 verify (of a hash at the same cost), one counting statement
+    (compiled once), one prune and one commit; a locked name of either kind answers after the SELECT alone."""
+    key = name_key(username)
+    user_id, password_hash, active, user_locked_until, unknown_locked_until = db.session.execute(
+        sign_in_state(username, key)).one()
+    locked_until = user_locked_until if user_id is not None else unknown_locked_until
+    if locked_until and locked_until > now:
+        raise LockedOut(LOCKED_MESSAGE)
+    if user_id is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password or "x")
-        return None
-    if user.locked_until and user.locked_until > now:
-        raise LockedOut("登录失败次数过多，账户已暂时锁定，请稍后再试")
-    user_id = user.id
-    try:
-        _hasher.verify(user.password_hash, password or "")
-        ok = user.active
-    except (VerificationError, InvalidHashError):
-        ok = False
+            _hasher.verify(_dummy_hash(), password or "x")
+        ok, failure = False, unknown_name_failure_statement(key, now, max_failures, lock_minutes, window_minutes)
+    else:
+        try:
+            _hasher.verify(password_hash, password or "")
+            ok = active
+        except (VerificationError, InvalidHashError):
+            ok = False
+        failure = failure_statement(user_id, now, max_failures, lock_minutes, window_minutes)
     if not ok:
-        count, locked_until = db.session.execute(failure_statement(user_id, now, max_failures, lock_minutes)).one()
+        count, locked_until = db.session.execute(failure).one()
+        db.session.execute(prune_statement(now, window_minutes))
         db.session.commit()
         if count == 0:  # this failure reached the limit
-            log.warning("user %s locked until %s after %d failed sign-ins", username, locked_until, max_failures)
+            if user_id is None:  # not the name: it may be a password typed into the wrong box
+                log.warning("a name that is no account locked until %s after %d failed sign-ins", locked_until,
+                            max_failures)
+            else:
+                log.warning("user %s locked until %s after %d failed sign-ins", username, locked_until, max_failures)
         return None
     # Parallel failures may have locked the account while this password was being checked: that lock holds.
     cleared = db.session.execute(
@@ -108,26 +171,108 @@ def authenticate(username: str, password: str, now: datetime, *, max_failures: i
         .values(failed_logins=0, locked_until=None).execution_options(synchronize_session=False))
     if cleared.rowcount == 0:
         db.session.commit()
-        raise LockedOut("登录失败次数过多，账户已暂时锁定，请稍后再试")
-    if _hasher.check_needs_rehash(user.password_hash):
+        raise LockedOut(LOCKED_MESSAGE)
+    user = db.session.get(User, user_id)
+    if _hasher.check_needs_rehash(password_hash):
         user.password_hash = hash_password(password)
     db.session.commit()
     return user
 
 
-def failure_statement(user_id: int, now: datetime, max_failures: int, lock_minutes: int) -> Update:
+def sign_in_state(username: str, key: str) -> Select:
+    """One SELECT for either kind of name: (the user's id, password hash, active and locked_until, all null when the
+    name is no account; the lock of the name in failed_sign_ins or null). From a one-row subquery outer-joined to both
+    tables, so it returns one row, of the same columns, whether the name is an account or not; columns, not the User
+    entity, so that building the object does not make an account's answer slower."""
+    one_row = select(literal(1).label("one")).subquery()
+    return (select(User.id, User.password_hash, User.active, User.locked_until, FailedSignIn.locked_until)
+            .select_from(one_row)
+            .outerjoin(User, User.username == username)
+            .outerjoin(FailedSignIn, FailedSignIn.name_key == key))
+
+
+def _counted(table: type[User] | type[FailedSignIn]) -> dict[str, ColumnElement]:
+    """The new values of one failure, in SQL from the row's current ones, the same for users and failed_sign_ins:
+    a count whose latest failure is :stale_before or earlier starts afresh at 1; reaching :max_failures sets the
+    lock (:lock_until) and starts the count afresh at 0. A null latest failure (a count from before that column) is
+    not stale."""
+    count = case((table.last_failed_login_at <= bindparam("stale_before", type_=UTCDateTime()), 1),
+                 else_=table.failed_logins + 1)
+    reached = count >= bindparam("max_failures", type_=Integer())
+    return {
+        "failed_logins": case((reached, 0), else_=count),
+        "locked_until": case((reached, bindparam("lock_until", type_=UTCDateTime())), else_=table.locked_until),
+        "last_failed_login_at": bindparam("now", type_=UTCDateTime()),
+    }
+
+
+def _parameters(now: datetime, max_failures: int, lock_minutes: int, window_minutes: int) -> dict:
+    return {"now": now, "stale_before": now - timedelta(minutes=window_minutes), "max_failures": max_failures,
+            "lock_until": now + timedelta(minutes=lock_minutes)}
+
+
+def failure_statement(user_id: int, now: datetime, max_failures: int, lock_minutes: int,
+                      window_minutes: int = 60) -> TextualSelect:
     """One failed sign-in as a single UPDATE: the count is incremented in the database, not in Python, so parallel
-    failures cannot overwrite each other; reaching `max_failures` sets the lock and starts the count afresh.
-    RETURNING gives the new (failed_logins, locked_until)."""
-    reached = User.failed_logins + 1 >= max_failures
-    return (
-        update(User).where(User.id == user_id)
-        .values(failed_logins=case((reached, 0), else_=User.failed_logins + 1),
-                locked_until=case((reached, literal(now + timedelta(minutes=lock_minutes), UTCDateTime())),
-                                  else_=User.locked_until))
-        .returning(User.failed_logins, User.locked_until)
-        .execution_options(synchronize_session=False)
-    )
+    failures cannot overwrite each other (_counted). RETURNING gives the new (failed_logins, locked_until)."""
+    return _compiled("user", db.session.get_bind().dialect.name).bindparams(
+        user_id=user_id, **_parameters(now, max_failures, lock_minutes, window_minutes))
+
+
+def unknown_name_failure_statement(key: str, now: datetime, max_failures: int, lock_minutes: int,
+                                   window_minutes: int = 60) -> TextualSelect:
+    """failure_statement for a name that is no account: INSERT ... ON CONFLICT (name_key) DO UPDATE, one statement
+    on SQLite and PostgreSQL alike, so parallel failures all count even when the name has no row yet (the losers of
+    the insert update the winner's row). The inserted row is what _counted makes of a row that never failed; the
+    update is _counted itself. RETURNING gives the new (failed_logins, locked_until).
+
+    A row whose lock has run out and whose count is stale means nothing any more: the name's next failure resets it
+    (the window in _counted starts the count afresh at 1), and until then prune_statement may delete it, which comes
+    to the same (no row: the count starts at 1 too)."""
+    parameters = _parameters(now, max_failures, lock_minutes, window_minutes)
+    first = max_failures <= 1
+    return _compiled("unknown name", db.session.get_bind().dialect.name).bindparams(
+        key=key, first_count=0 if first else 1, first_lock=parameters["lock_until"] if first else None, **parameters)
+
+
+@functools.cache
+def _compiled(kind: str, dialect_name: str) -> TextualSelect:
+    """The counting statement of an account ("user") or of a name that is no account ("unknown name"), compiled once
+    per dialect, as text with the same parameters. SQLAlchemy 2.0 does not cache the compiled form of INSERT ...
+    ON CONFLICT, and compiled at each failure it took a millisecond longer than the account's UPDATE (itself a few
+    tenths slower than a prepared text): both are prepared alike so that neither kind of name answers measurably
+    faster than the other."""
+    dialects = postgresql if dialect_name == "postgresql" else sqlite
+    if kind == "user":
+        statement = (update(User).where(User.id == bindparam("user_id", type_=Integer())).values(_counted(User))
+                     .returning(User.failed_logins, User.locked_until))
+    else:
+        statement = (
+            dialects.insert(FailedSignIn)
+            .values(name_key=bindparam("key", type_=String()), failed_logins=bindparam("first_count", type_=Integer()),
+                    locked_until=bindparam("first_lock", type_=UTCDateTime()),
+                    last_failed_login_at=bindparam("now", type_=UTCDateTime()))
+            .on_conflict_do_update(index_elements=[FailedSignIn.name_key], set_=_counted(FailedSignIn))
+            .returning(FailedSignIn.failed_logins, FailedSignIn.locked_until)
+        )
+    compiled = statement.compile(dialect=dialects.dialect(paramstyle="named"))
+    # Every parameter again, by its name in the SQL: the named ones, typed, and _counted's constants with their value.
+    binds = {name: bindparam(name, bind.value, type_=bind.type, required=bind.required)
+             for bind, name in compiled.bind_names.items()}
+    return text(compiled.string).bindparams(*binds.values()).columns(failed_logins=Integer(),
+                                                                     locked_until=UTCDateTime())
+
+
+def prune_statement(now: datetime, window_minutes: int = 60) -> Delete:
+    """Delete up to PRUNE_BATCH rows of failed_sign_ins whose count is stale (latest failure older than the window)
+    and whose lock has run out: they count for nothing (unknown_name_failure_statement). Run by every failed
+    sign-in, of either kind, after its counting statement: FOR UPDATE SKIP LOCKED passes over rows other sign-ins
+    are writing, so this never waits and cannot deadlock with them (SQLite: no FOR UPDATE, one writer at a time)."""
+    stale = (select(FailedSignIn.name_key)
+             .where(FailedSignIn.last_failed_login_at <= now - timedelta(minutes=window_minutes),
+                    or_(FailedSignIn.locked_until.is_(None), FailedSignIn.locked_until <= now))
+             .limit(PRUNE_BATCH).with_for_update(skip_locked=True))
+    return delete(FailedSignIn).where(FailedSignIn.name_key.in_(stale)).execution_options(synchronize_session=False)
 
 
 def set_password(user: User, new_password: str, now: datetime, *, temporary: bool = False) -> None:

@@ -38,6 +38,9 @@ class User(db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The latest counted failure: a count whose latest failure is older than the window starts afresh
+    # (engine/accounts.py). Null before the first failure (and for counts from before this column existed).
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Part of every page session's id (get_id): raising it on a password change signs out the other sessions.
@@ -80,6 +83,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
+
+
+class FailedSignIn(db.Model):
+    """Failed sign-ins under a name that is no account, counted exactly like an account's (the same three columns
+    as on User, the same SQL expressions: engine/accounts.py _counted), so that such a name is locked after the same
+    failures: the lock-out must not tell which names are accounts. Only names that are no account are written here;
+    stale rows are deleted as sign-ins fail (engine/accounts.py prune_statement)."""
+
+    __tablename__ = "failed_sign_ins"
+
+    # HMAC-SHA256 (hex) of the name exactly as it was looked up, keyed by the app's secret: never the name itself,
+    # which is now and then a password typed into the wrong box, and always 64 characters whatever was typed.
+    name_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Indexed: rows whose count is stale and whose lock has run out are deleted by this column (engine/accounts.py).
+    last_failed_login_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ProcessVersion(db.Model):

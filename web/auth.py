@@ -143,7 +143,8 @@ def login():
         try:
             user = accounts.authenticate(form.username.data.strip(), form.password.data, now(),
                                          max_failures=cfg["LOGIN_MAX_FAILURES"],
-                                         lock_minutes=cfg["LOGIN_LOCK_MINUTES"])
+                                         lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
+                                         window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
         except accounts.LockedOut as exc:
             user, error, status = None, message(exc.message), 429
         else:
@@ -185,11 +186,12 @@ def change_password():
     if form.validate_on_submit():
         user = db.session.get(User, current_user.id)
         ok = True
+        cfg = current_app.config
         try:
             # Through authenticate, so guessing the current password here counts towards the lock-out too.
             if accounts.authenticate(user.username, form.current_password.data, now(),
-                                     max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                                     lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"]) is None:
+                                     max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
+                                     window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]) is None:
                 ok, errors["current_password"] = False, _("当前密码不正确")
         except accounts.LockedOut as exc:
             ok, errors["current_password"] = False, message(exc.message)

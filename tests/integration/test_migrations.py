@@ -124,3 +124,68 @@ def scratch_postgres() -> Iterator[str]:
 @pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
 def test_upgrade_matches_models_and_downgrade_to_base_on_postgres(app, scratch_postgres):
     upgrade_compare_downgrade(app, scratch_postgres)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# b9_failed_sign_ins: the table of failed sign-ins under names that are no account, and users.last_failed_login_at.
+
+def failed_sign_ins_up_and_down(app, url: str) -> None:
+    """Up from b8 with a user whose failures were counted before, a failure of each kind, and down again."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from engine import accounts
+
+    before, after = "b8_user_session_epoch", "b9_failed_sign_ins"
+    fresh = _fresh_app(app, url)
+    with fresh.app_context():
+        try:
+            upgrade(revision=before)
+            engine = db.engine
+            with engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO users (username, display_name, password_hash, roles, region, language, "
+                    "must_change_password, failed_logins, active, created_at, session_epoch) VALUES ('insp_cx', "
+                    "'insp_cx', :hash, 'inspector', '532301', 'zh_CN', :no, 3, :yes, :created, 0)"),
+                    {"hash": accounts.hash_password("correct-horse-9"), "no": False, "yes": True,
+                     "created": datetime(2021, 1, 1)})  # naive UTC, as UTCDateTime stores it
+
+            upgrade(revision=after)
+            schema = inspect(engine)
+            assert "last_failed_login_at" in {c["name"] for c in schema.get_columns("users")}
+            assert {c["name"] for c in schema.get_columns("failed_sign_ins")} == {
+                "name_key", "failed_logins", "locked_until", "last_failed_login_at"}
+            assert schema.get_pk_constraint("failed_sign_ins")["constrained_columns"] == ["name_key"]
+            assert [i["column_names"] for i in schema.get_indexes("failed_sign_ins")] == [["last_failed_login_at"]]
+            now = datetime(2021, 3, 11, 1, 0, tzinfo=UTC)
+            # The count from before the upgrade has no time: it is not stale, the next failure adds to it.
+            assert accounts.authenticate("insp_cx", "wrong-password-1", now) is None
+            assert accounts.authenticate("nobody_cx", "wrong-password-1", now) is None
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT failed_logins FROM users")).scalar_one() == 4
+                assert connection.execute(text("SELECT failed_logins FROM failed_sign_ins")).scalar_one() == 1
+            db.session.remove()
+
+            downgrade(revision=before)
+            schema = inspect(engine)
+            assert "failed_sign_ins" not in schema.get_table_names()
+            assert "last_failed_login_at" not in {c["name"] for c in schema.get_columns("users")}
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT username, failed_logins FROM users")).one() == ("insp_cx", 4)
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == before
+            upgrade(revision=after)  # and up again
+            assert "failed_sign_ins" in inspect(engine).get_table_names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_failed_sign_ins_upgrades_and_downgrades_on_sqlite(app):
+    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
+        failed_sign_ins_up_and_down(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+def test_failed_sign_ins_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
+    failed_sign_ins_up_and_down(app, scratch_postgres)

@@ -44,7 +44,8 @@ def issue_token():
     body = json_body(TOKEN_REQUEST)
     cfg = current_app.config
     user = accounts.authenticate(body["username"], body["password"], now(),
-                                 max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"])
+                                 max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
+                                 window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
     if user is None:
         return error(401, "unauthorized", "用户名或密码错误")
     token = accounts.issue_token(user, now(), cfg["API_TOKEN_HOURS"])
