@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from engine import benefit_rates, calendar
+from engine.actors import Actor
 from engine.benefit_payments import STOP_REASONS, create_schedule
 from engine.documents import issue_notice
 from engine.errors import Conflict
@@ -194,7 +195,7 @@ def beyond_the_law(case: Case, benefit_type: str, months: int | None, monthly_am
 
 
 def _check_review(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                  now: datetime) -> None:
+                  now: datetime, actor: Actor) -> None:
     if form["decision"] != "approve":
         return
     summary = case.summary or {}
@@ -213,7 +214,7 @@ def _check_review(case: Case, form: dict[str, Any], workflow_data: Any, values: 
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                    now: datetime) -> None:
+                    now: datetime, actor: Actor) -> None:
     # A decision made before these limits were checked is sent back, not approved.
     summary = case.summary or {}
     benefit_type = summary.get("benefit_type")

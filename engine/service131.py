@@ -85,7 +85,7 @@ def _check_form(task: str) -> Callable[..., None]:
     """The check of `task`'s form (engine.services.tasks.TASK_FORM_CHECKS: before the step runs, so a refusal
     changes nothing): no date in the future or before the case was opened, three offers of three different posts,
     no reporting for work before the referral or outside the post's dates."""
-    return lambda case, form, workflow_data, values, now: _check_dates_and_offers(case, task, form, now)
+    return lambda case, form, workflow_data, values, now, actor: _check_dates_and_offers(case, task, form, now)
 
 
 def _check_dates_and_offers(case: Case, task: str, form: dict[str, Any], now: datetime) -> None:

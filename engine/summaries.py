@@ -94,6 +94,7 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "amount_outstanding": money_text(outstanding),
         "received_at": data.get("received_at"),
         "filed_at": data.get("filed_at"),
+        "co_inspector": data.get("co_inspector"),
         "case_due_at": data.get("case_due_at"),
         "case_extended": data.get("case_extended", False),
         "payment_due_at": data.get("payment_due_at") if status == "order_issued" else None,

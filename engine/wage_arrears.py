@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import calendar
-from engine.actors import Actor
+from engine.actors import Actor, scope_prefix
 from engine.clock import rule_value
 from engine.db import db
 from engine.documents import Document, issue_notice
-from engine.models import Case
+from engine.models import Case, User
 from engine.regions import issuing_region
 from engine.rules import RULES
 from engine.sandbox import money, money_str
@@ -252,23 +252,39 @@ NO_ARREARS_WORKERS = ("调查结论为“未发现拖欠工资”时，被欠薪
 
 
 def _check_investigation(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                         now: datetime) -> None:
+                         now: datetime, actor: Actor) -> None:
+    errors = {}
+    # The second inspector an investigation needs (劳动保障监察条例 art. 16) is another inspector of the case's region.
+    partner = form.get("co_inspector")
+    if partner is not None:
+        problem = co_inspector_problem(partner, case.region, actor)
+        if problem:
+            errors["co_inspector"] = problem
     # "No arrears" withdraws the case (DOMAIN.md: withdrawn = no arrears found): with arrears stated it would close
     # them unpaid and take them off the figures ("不解决不销账"). Checked here rather than in the form's schema so
     # that cases running on an earlier version of the form are held to it too.
-    if form.get("outcome") != "no_arrears":
-        return
-    errors = {}
-    if money(form["verified_amount"]) > 0:
-        errors["verified_amount"] = NO_ARREARS_AMOUNT
-    if form["workers_owed"] > 0:
-        errors["workers_owed"] = NO_ARREARS_WORKERS
+    if form.get("outcome") == "no_arrears":
+        if money(form["verified_amount"]) > 0:
+            errors["verified_amount"] = NO_ARREARS_AMOUNT
+        if form["workers_owed"] > 0:
+            errors["workers_owed"] = NO_ARREARS_WORKERS
     if errors:
         raise DataInvalid(errors)
 
 
+def co_inspector_problem(username: str, region: str, actor: Actor) -> str | None:
+    """Why `username` cannot be the second inspector of an investigation `actor` makes in `region`; None if they can."""
+    if username == actor.username:
+        return "共同调查的监察员须为另一人：调查、检查不得少于两名监察员"
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or "inspector" not in user.roles or not region.startswith(
+            scope_prefix(user.region)):
+        return f"{username} 不是本案辖区在职的劳动保障监察员"
+    return None
+
+
 def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                   now: datetime) -> None:
+                   now: datetime, actor: Actor) -> None:
     # `amount_paid` is the total paid so far (API.md), so it may not pass the verified arrears: more would clear
     # the case and count money never owed as recovered ("不解决不销账" the other way round).
     summary = case.summary or {}
@@ -367,7 +383,7 @@ def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int 
 
 
 def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                       now: datetime) -> None:
+                       now: datetime, actor: Actor) -> None:
     errors = enforcement_out_of_range(form.get("penalty_amount"), form.get("compensation_rate"), values)
     measures = set(form["measures"])
     if {"criminal_referral", "court_transfer"} <= measures:
@@ -397,7 +413,7 @@ def _blacklisting_in_force(case: Case, now: datetime) -> tuple[str, str] | None:
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                    now: datetime) -> None:
+                    now: datetime, actor: Actor) -> None:
     # A supervisor's approval does not make an unlawful measure lawful: a fine out of range or a referral below the
     # threshold, chosen before they were checked (or before the province changed the rules), is sent back.
     measures = (case.summary or {}).get("measures") or []
@@ -421,7 +437,7 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
 
 
 def _check_referral_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                              now: datetime) -> None:
+                              now: datetime, actor: Actor) -> None:
     # The head's approval decides the referral (and issues the letter): held to the threshold by the rules in force
     # when it is given, as the supervisor's was (a province may have raised the amounts in between).
     if not form.get("approved"):
@@ -432,7 +448,7 @@ def _check_referral_approval(case: Case, form: dict[str, Any], workflow_data: An
 
 
 def _check_transfer(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                    now: datetime) -> None:
+                    now: datetime, actor: Actor) -> None:
     # The case is recorded as transferred on the day it was: not on a day still to come.
     today = calendar.local_date(now)
     if date.fromisoformat(form["transferred_on"]) > today:
@@ -440,7 +456,7 @@ def _check_transfer(case: Case, form: dict[str, Any], workflow_data: Any, values
 
 
 def _check_case_deadline(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
-                         now: datetime) -> None:
+                         now: datetime, actor: Actor) -> None:
     # One extension (DOMAIN.md): after it, the model ends the clock's review on "extend" without moving anything,
     # so the supervisor would believe the case extended. `case_extended` is set by the model's extension step.
     summary = case.summary or {}

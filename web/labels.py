@@ -151,6 +151,7 @@ SUMMARY_LABELS: dict[str, object] = {
     "priority_group": _l("重点群体类别"),
     "received_at": _l("收到日期"),
     "filed_at": _l("立案日期"),
+    "co_inspector": _l("共同调查监察员"),
     "case_due_at": _l("办案期限"),
     "case_extended": _l("已延长办案期限"),
     "payment_due_at": _l("限期支付截止"),

@@ -38,7 +38,7 @@ _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.
 
 # Checks of a task's form against the case that a JSON Schema cannot express (an amount paid above what is owed, a
 # fine outside its legal range), keyed by (process, task name), added to by the process modules at import:
-# check(case, form, workflow_data, values, now) raises DataInvalid({"field": "message"}). They run after the
+# check(case, form, workflow_data, values, now, actor) raises DataInvalid({"field": "message"}). They run after the
 # schema and before the task is claimed or the workflow moves, so a refusal changes nothing. `case.summary` is the
 # workflow data as projected at the case's current version: read it where it suffices; `workflow_data()` restores
 # the stored workflow's data (a full restore, so only when the summary lacks what the check needs); `values` are
@@ -165,7 +165,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     if checks:
         workflow_data = _stored_data(parsed, case)
         for check in checks:
-            check(case, data, workflow_data, values, now)
+            check(case, data, workflow_data, values, now, actor)
     # Conditional: of two completions at once, exactly one changes the row (the other waits for the row lock on
     # PostgreSQL, then finds the task done).
     completion = {"state": "completed", "completed_at": now, "completed_by": actor.username,

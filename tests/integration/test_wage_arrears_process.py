@@ -332,6 +332,24 @@ def test_accept_starts_the_case_clock_and_investigation(insp):
     assert_round_trip(case)
 
 
+def test_the_second_inspector_of_the_investigation_is_another_inspector_of_the_region(insp):
+    # 劳动保障监察条例 art. 16: no fewer than two inspectors investigate.
+    make_user("insp_cx2", ["inspector"], "532301")
+    make_user("insp_sb", ["inspector"], "532322")
+    make_user("clerk_cx2", ["clerk"], "532301")
+    make_user("insp_cz", ["inspector"], "532300")  # the prefecture's inspectors cover its counties
+    case, track = accepted_case(insp)
+    for partner in ("insp_cx", "insp_sb", "clerk_cx2", "nobody"):
+        with pytest.raises(DataInvalid) as refused:
+            complete(insp, case, "investigate", {**investigate_data("order"), "co_inspector": partner},
+                     at("2021-02-05 15:00"))
+        assert set(refused.value.fields) == {"co_inspector"}, partner
+    assert [t.name for t in wf_tasks(track.case)] == ["investigate"]
+    case = track.step(complete(insp, case, "investigate", {**investigate_data("order"), "co_inspector": "insp_cz"},
+                               at("2021-02-05 15:00")))
+    assert case.summary["co_inspector"] == "insp_cz"
+
+
 def test_investigate_no_arrears_withdraws(insp):
     case, track = accepted_case(insp)
     case = track.step(complete(insp, case, "investigate",
