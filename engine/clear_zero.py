@@ -72,12 +72,14 @@ class Campaign:
                 "spring_festival_deadline": self.spring_festival_deadline.isoformat()}
 
 
+CAMPAIGN_RULES = ("campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")
+
+
 def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
     """The campaign from the rule values (defaults overridden by `rule_settings`)."""
     values = rule_values() if values is None else values
     # rule_values() has checked them (a bad stored date is ignored there, with the default in force).
-    return Campaign(*(date.fromisoformat(str(values[key])) for key in (
-        "campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")))
+    return Campaign(*(date.fromisoformat(str(values[key])) for key in CAMPAIGN_RULES))
 
 
 # Rules with one value during the winter campaign and another outside it, by the key of the ordinary value: the

@@ -162,11 +162,13 @@ def create_post(actor: Actor, body: Any, now: datetime) -> Post:
 
 
 def post_in_scope(actor: Actor, post_id: int, *, to_edit: bool = False) -> Post:
-    """The post if `actor` may read it (`readable`), or with `to_edit` change it (their own region and below)."""
-    scope = region_filter(Post.region, actor) if to_edit else readable(actor)
-    post = db.session.scalar(select(Post).where(Post.id == post_id, scope))
+    """The post if `actor` may read it (`readable`); with `to_edit`, only if they may change it (their own region
+    and below): a post of a bureau above, which they can read, is Forbidden, not NotFound."""
+    post = db.session.scalar(select(Post).where(Post.id == post_id, readable(actor)))
     if post is None:
         raise NotFound(f"岗位 {post_id} 不存在")
+    if to_edit and not actor.covers(post.region):
+        raise Forbidden("上级部门发布的岗位只能查看和推荐，不能修改")
     return post
 
 

@@ -70,6 +70,9 @@ def set_rule(key: str, raw: str, by: str, now: datetime) -> Any:
 def reset_rule(key: str) -> Any:
     """Drop the override: the default applies again (returned)."""
     _rule(key)
+    contradiction = out_of_order({**rule_values(), key: RULES[key].default})
+    if contradiction:
+        raise DataInvalid({"value": contradiction})
     row = db.session.get(RuleSetting, key)
     if row is not None:
         db.session.delete(row)

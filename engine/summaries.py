@@ -104,6 +104,9 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "compensation_rate": (data.get("compensation_rate")
                               if "compensation_order" in (data.get("measures") or []) else None),
         "closed_reason": data.get("closed_reason"),
+        # Where a transferred case went (the police or a court) and when.
+        "receiving_unit": data.get("receiving_unit") if status == "transferred" else None,
+        "transferred_on": data.get("transferred_on") if status == "transferred" else None,
     }
     text = " ".join(
         str(x) for x in (complainant.get("name"), employer.get("name"), project_info.get("name")) if x

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from engine import calendar
 from engine.actors import Actor, scope_prefix
+from engine.clear_zero import CAMPAIGN_RULES, SEASONAL_RULES, seasonal_values
 from engine.clock import rule_value
 from engine.db import db
 from engine.documents import Document, issue_notice
-from engine.models import Case, User
+from engine.models import Case, Task, User
 from engine.regions import issuing_region
 from engine.rules import RULES
 from engine.sandbox import money, money_str
@@ -59,13 +60,15 @@ def _verified_and_paid(data: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
     return money(data.get("verified_amount") or "0"), money(data.get("amount_paid") or "0")
 
 
-def _unpaid_fact(data: dict[str, Any]) -> str:
-    # What is still owed, as the referral letter states it: after a part payment the verified total is not owed.
+def _unpaid_fact(data: dict[str, Any], *, to_employer: bool = True) -> str:
+    """What is still owed, as the notices state it (after a part payment the verified total is not owed): to the
+    employer 你单位, to anyone else (the bank, the government) the employer by name."""
     verified, paid = _verified_and_paid(data)
+    who = "你单位" if to_employer else _employer(data)
     if paid > 0:
-        return (f"经核实，你单位拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仅支付{money_str(paid)}元，"
+        return (f"经核实，{who}拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仅支付{money_str(paid)}元，"
                 f"尚欠{money_str(verified - paid)}元未支付。")
-    return f"经核实，你单位拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仍未支付。"
+    return f"经核实，{who}拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仍未支付。"
 
 
 def _matter(data: dict[str, Any]) -> str:
@@ -91,6 +94,12 @@ def earlier_blacklisting(uscc: str | None) -> Document | None:
     return next((d for d in decisions if (d.facts or {}).get("uscc") == uscc), None)
 
 
+def _payment_deadline_days(day: date) -> int:
+    """The working days an order gives to pay on `day`: the campaign's, or the ordinary ones outside it."""
+    keys = (*CAMPAIGN_RULES, *SEASONAL_RULES, *SEASONAL_RULES.values())
+    return int(seasonal_values({key: rule_value(key) for key in keys}, day)["payment_deadline_days"])
+
+
 def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: str) -> None:
     """Issue the notices of the measures chosen, once they are in force (chosen, or approved when one of them needs
     approval). The referral letter waits for the head's approval; a court transfer ends in the closure notice."""
@@ -102,8 +111,10 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
             "recipient": _employer(data), "penalty": "罚款",
             "fine_amount": data.get("penalty_amount") or "2000.00",
             "deadline": (today + timedelta(days=15)).isoformat(),
-            "facts": [_unpaid_fact(data)],
-            "legal_basis": ["《劳动保障监察条例》第二十六条、第三十条", "《保障农民工工资支付条例》第五十七条"],
+            # The fine of 2,000-20,000 is for obstructing the inspection (DOMAIN.md; 条例 art. 30): the reason the
+            # inspector gave states what the employer did.
+            "facts": [_unpaid_fact(data), data.get("reason") or ""],
+            "legal_basis": ["《劳动保障监察条例》第三十条"],
         }, now, who)
     if "compensation_order" in measures:
         rate = int(data.get("compensation_rate") or rule_value("compensation_min_percent"))
@@ -111,7 +122,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         issue_notice(case, "compensation_order", {
             "recipient": _employer(data), "amount_owed": money_str(outstanding), "compensation_rate": rate,
             "compensation_amount": money_str(compensation), "worker_count": workers,
-            "deadline": _local_day(calendar.working_days_after(now, int(rule_value("payment_deadline_days")))),
+            "deadline": _local_day(calendar.working_days_after(now, _payment_deadline_days(today))),
             "facts": [_unpaid_fact(data)],
             "legal_basis": ["《劳动保障监察条例》第二十六条", "《保障农民工工资支付条例》第五十四条"],
         }, now, who)
@@ -123,7 +134,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
             "recipient": data.get("deposit_bank") or "工资保证金经办银行", "depositor": _employer(data),
             "amount": money_str(outstanding), "worker_count": workers, "deadline": deadline,
             "project": (data.get("project") or {}).get("name"),
-            "facts": [_unpaid_fact(data)],
+            "facts": [_unpaid_fact(data, to_employer=False)],
             "legal_basis": ["《保障农民工工资支付条例》第三十二条", "《工程建设领域农民工工资保证金规定》第十五条"],
         }, now, who)
     if "emergency_advance" in measures:
@@ -131,7 +142,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
             "recipient": f"{issuing_region(case.region).name}人民政府", "employer": _employer(data),
             "amount": money_str(outstanding), "worker_count": workers,
             "project": (data.get("project") or {}).get("name"),
-            "facts": [_unpaid_fact(data)],
+            "facts": [_unpaid_fact(data, to_employer=False)],
             "legal_basis": ["《国务院办公厅关于全面治理拖欠农民工工资问题的意见》（国办发〔2016〕1号）"],
         }, now, who)
     if "blacklist" in measures:
@@ -394,22 +405,26 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         if shortfall:
             errors["measures"] = shortfall
     if "blacklist" in measures and "measures" not in errors:
-        listed = _blacklisting_in_force(case, now)
-        if listed:
-            errors["measures"] = (f"本案用人单位已于 {listed[0]} 列入失信联合惩戒对象名单（至 {listed[1]}），"
-                                  "不能重复列入")
+        until = _listed_until((case.summary or {}).get("employer_uscc"), now)
+        if until:
+            errors["measures"] = f"该用人单位已列入失信联合惩戒对象名单，列入期限至 {until}，不能重复列入"
+    if "wage_deposit" in measures and measures & {"criminal_referral", "court_transfer"} and "measures" not in errors:
+        # The bank has five working days to pay and the payment check follows; a transfer would close the case (or
+        # a refused referral send it back) without that check, and a second draw could then ask for the money again.
+        errors["measures"] = "动用工资保证金须待银行支付期满并核查履行情况后再决定移送：请先单独选择动用工资保证金"
     if errors:
         raise DataInvalid(errors)
 
 
-def _blacklisting_in_force(case: Case, now: datetime) -> tuple[str, str] | None:
-    """(listed from, listed until) of this case's blacklist decision while it lasts; None when there is none."""
+def _listed_until(uscc: str | None, now: datetime) -> str | None:
+    """The last day of the employer's listing in force (by social credit code, from any case: there is one list),
+    None when it is not listed today."""
+    if not uscc:
+        return None
     today = _local_day(now)
-    for facts in db.session.scalars(select(Document.facts).where(Document.case_id == case.id,
-                                                                 Document.kind == "blacklist_decision")):
-        if facts.get("listed_until", "") >= today:
-            return facts["listed_from"], facts["listed_until"]
-    return None
+    ends = [facts.get("listed_until", "") for facts in db.session.scalars(
+        select(Document.facts).where(Document.kind == "blacklist_decision")) if (facts or {}).get("uscc") == uscc]
+    return max((end for end in ends if end >= today), default=None)
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
@@ -447,12 +462,21 @@ def _check_referral_approval(case: Case, form: dict[str, Any], workflow_data: An
         raise DataInvalid({"approved": f"不能批准移送：{shortfall}。请不批准移送，退回重新确定处置措施"})
 
 
+_TRANSFER_TASKS = ("transfer_case", "transfer_to_court")
+
+
 def _check_transfer(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                     now: datetime, actor: Actor) -> None:
-    # The case is recorded as transferred on the day it was: not on a day still to come.
+    # The case is recorded as transferred on the day it was: not on a day still to come, nor before the transfer
+    # was approved (the day the transfer task opened), which the closure notice would then state.
     today = calendar.local_date(now)
-    if date.fromisoformat(form["transferred_on"]) > today:
+    day = date.fromisoformat(form["transferred_on"])
+    if day > today:
         raise DataInvalid({"transferred_on": f"移送日期不能晚于今天（{today.isoformat()}）"})
+    approved = db.session.scalar(select(Task.created_at).where(
+        Task.case_id == case.id, Task.name.in_(_TRANSFER_TASKS), Task.state == "open"))
+    if approved is not None and day < calendar.local_date(approved):
+        raise DataInvalid({"transferred_on": f"移送日期不能早于批准移送的日期（{_local_day(approved)}）"})
 
 
 def _check_case_deadline(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],

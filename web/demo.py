@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine import accounts, calendar, escalation, rule_settings, services
 from engine.actors import Actor
+from engine.clear_zero import CAMPAIGN_RULES
 from engine.db import db
 from engine.errors import Conflict
 from engine.models import Case, RuleSetting, User
@@ -125,8 +126,8 @@ def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: A
     if target == "enforcement":
         return case.number
     t += timedelta(hours=4)
-    case = _complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit", "criminal_referral"],
-                                                             "deposit_bank": "中国农业银行楚雄分行",
+    case = _complete(inspector, case, "choose_enforcement", {"measures": ["compensation_order", "criminal_referral"],
+                                                             "compensation_rate": 50,
                                                              "reason": "拒不支付，达到移送标准"}, t)
     t += timedelta(hours=4)
     case = _complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意，报请移送"}, t)
@@ -158,7 +159,6 @@ def data_present() -> str | None:
     return None
 
 
-CAMPAIGN_RULES = ("campaign_start", "clear_zero_year_end_deadline", "clear_zero_spring_festival_deadline")
 
 
 def campaign_of_season(today: date) -> dict[str, str]:

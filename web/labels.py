@@ -165,6 +165,8 @@ SUMMARY_LABELS: dict[str, object] = {
     "stop_note": _l("停发说明"),
     "overpaid_amount": _l("须追回的多发待遇"),
     "closed_reason": _l("结案原因"),
+    "receiving_unit": _l("接收移送单位"),
+    "transferred_on": _l("移送日期"),
 }
 
 # Values of summary fields that are codes.
@@ -209,7 +211,7 @@ SERVICE_131_LABELS: dict[str, object] = {
 
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
                           "penalty_amount", "overpaid_amount"})
-DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at"})
+DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on"})
 
 
 def _label(table: Mapping, code, fallback=None) -> str:

@@ -166,13 +166,14 @@ def test_a_county_reads_the_prefectures_posts_it_is_offered_but_cannot_change_th
     assert client.get(f"/api/v1/posts/{theirs.id}", headers=h_sb).status_code == 200
     assert client.get(f"/api/v1/posts/{other_county.id}", headers=h_sb).status_code == 404
     # ...but the prefecture's to change.
-    assert client.patch(f"/api/v1/posts/{theirs.id}", json={"slots": 9}, headers=h_sb).status_code == 404
+    refused = client.patch(f"/api/v1/posts/{theirs.id}", json={"slots": 9}, headers=h_sb)
+    assert refused.status_code == 403 and "上级部门" in refused.get_json()["error"]["message"]
     # The page lists it without an edit link, and its edit form is not theirs.
     web = app.test_client()
     sign_in(web, "clerk_sb")
     html = web.get("/posts").get_data(as_text=True)
     assert "州级防疫岗位" in html and f"/posts/{theirs.id}/edit" not in html
-    assert web.get(f"/posts/{theirs.id}/edit").status_code == 404
+    assert web.get(f"/posts/{theirs.id}/edit").status_code == 403
 
 
 def test_matching_through_the_api(client, clerk, clock):

@@ -49,6 +49,12 @@ def test_rules_that_would_contradict_each_other_are_refused(app, ctx):
         assert result.exit_code == 2 and other in result.output and "请先修改另一条规则" in result.output, result.output
     db.session.expire_all()
     assert [r.key for r in db.session.scalars(select(RuleSetting))] == ["compensation_min_percent"]
+    run(app, "reset", "compensation_min_percent")
+    # Nor does a reset bring back a default that contradicts what is set: 1000-1500 set, the 2000 minimum back.
+    assert run(app, "set", "--by", "admin_all", "penalty_min_amount", "1000").exit_code == 0
+    assert run(app, "set", "--by", "admin_all", "penalty_max_amount", "1500").exit_code == 0
+    result = run(app, "reset", "penalty_min_amount")
+    assert result.exit_code == 2 and "penalty_max_amount" in result.output, result.output
     # Moving the campaign to next winter: the deadlines first, then the start.
     for key, value in [("clear_zero_spring_festival_deadline", "2022-01-31"),
                        ("clear_zero_year_end_deadline", "2021-12-31"), ("campaign_start", "2021-11-01")]:

@@ -79,6 +79,8 @@ def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its
     assert (timer.name, timer.fire_at) == ("wage_deposit_due", end_of("2021-03-01"))
     [notice] = notices(case, "wage_deposit_notice")
     assert notice.facts["recipient"] == "中国农业银行楚雄分行"
+    # The bank owes nothing: the facts name the employer, not "你单位".
+    assert notice.facts["facts"][0].startswith("经核实，楚雄市某建筑劳务有限公司拖欠劳动者工资")
     assert (notice.facts["amount"], notice.facts["worker_count"], notice.facts["deadline"]) == ("60000.00", 10,
                                                                                               "2021-03-01")
     assert_round_trip(case)
@@ -98,7 +100,8 @@ def test_extra_compensation_is_ordered_when_chosen(insp):
     assert (order.facts["amount_owed"], order.facts["compensation_rate"], order.facts["compensation_amount"]) == (
         "60000.00", 50, "30000.00")
     assert order.facts["recipient"] == "楚雄市某建筑劳务有限公司"
-    assert order.facts["deadline"] == "2021-02-25"  # the campaign's 3 working days to pay
+    # 22 Feb is after the campaign (its last deadline was 10 Feb): the ordinary 7 working days to pay, not its 3.
+    assert order.facts["deadline"] == "2021-03-03"
 
 
 def test_the_emergency_advance_is_requested_from_the_county_government(insp):
@@ -106,6 +109,7 @@ def test_the_emergency_advance_is_requested_from_the_county_government(insp):
     case = choose(insp, case, track, "emergency_advance")
     [request] = notices(case, "emergency_advance_request")
     assert request.facts["recipient"] == "楚雄市人民政府"
+    assert "你单位" not in request.facts["facts"][0]
     assert (request.facts["amount"], request.facts["worker_count"]) == ("60000.00", 10)
 
 
@@ -133,19 +137,25 @@ def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(ins
     [first] = notices(case, "blacklist_decision")
     assert (first.facts["years"], first.facts["repeat"]) == (1, False)
     assert (first.facts["listed_from"], first.facts["listed_until"]) == ("2021-02-22", "2022-02-21")
-    # Listed already: the same case cannot list the employer again while the listing lasts.
+    # Listed already: neither this case nor another against the same employer (same social credit code) lists it
+    # again while the listing lasts.
     case = track.step(complete(insp, case, "check_payment", {"amount_paid": "40000.00"}, at("2021-02-23 09:00")))
     with pytest.raises(DataInvalid) as refused:
         choose(insp, case, track, "blacklist", when=at("2021-02-23 10:00"))
     assert "2022-02-21" in refused.value.fields["measures"]
-    # Another case against the same employer (same social credit code): the second listing is for two years.
-    other, _ = _blacklisted(insp, sup)
+    other, other_track = _partly_paid(insp)
+    with pytest.raises(DataInvalid) as refused:
+        choose(insp, other, other_track, "blacklist")
+    assert "2022-02-21" in refused.value.fields["measures"]
+    # Once it has run out, listing the employer again is for two years.
+    other = choose(insp, other, other_track, "blacklist", when=at("2022-03-01 09:00"))
+    other = other_track.step(complete(sup, other, "approve_enforcement", {"approved": True}, at("2022-03-01 10:00")))
     [second] = notices(other, "blacklist_decision")
     assert (second.facts["years"], second.facts["repeat"]) == (2, True)
-    assert second.facts["listed_until"] == "2023-02-21"
-    documents.render_pending(at("2021-02-22 12:00"))
+    assert (second.facts["listed_from"], second.facts["listed_until"]) == ("2022-03-01", "2024-02-29")
+    documents.render_pending(at("2022-03-01 12:00"))
     [second] = notices(other, "blacklist_decision")
-    assert "2023年2月21日" in pdf_text(second)
+    assert "2024年2月29日" in pdf_text(second)
 
 
 def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(insp, sup):
@@ -159,9 +169,12 @@ def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(
     case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
     transfer = open_task(case, "transfer_to_court")
     assert (transfer.role, transfer.due_at) == ("inspector", end_of("2021-03-01"))  # 5 working days
-    with pytest.raises(DataInvalid):
-        complete(insp, case, "transfer_to_court", {"transferred_on": "2021-02-23", "receiving_unit": "楚雄市人民法院"},
-                 at("2021-02-22 15:00"))
+    # Not on a day to come, nor before it was approved (the closure notice states the day).
+    for day in ("2021-02-23", "2021-02-21", "2019-01-01"):
+        with pytest.raises(DataInvalid) as refused:
+            complete(insp, case, "transfer_to_court", {"transferred_on": day, "receiving_unit": "楚雄市人民法院"},
+                     at("2021-02-22 15:00"))
+        assert set(refused.value.fields) == {"transferred_on"}
     case = track.step(complete(insp, case, "transfer_to_court",
                                {"transferred_on": "2021-02-22", "receiving_unit": "楚雄市人民法院"},
                                at("2021-02-22 16:00")))
@@ -171,6 +184,28 @@ def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(
     assert case.arrears_outstanding == 60000
     [closure] = notices(case, "case_closure_notice")
     assert "楚雄市人民法院" in closure.facts["outcome"][0] and "60000.00" in closure.facts["outcome"][0]
+    assert (case.summary["receiving_unit"], case.summary["transferred_on"]) == ("楚雄市人民法院", "2021-02-22")
+
+
+@pytest.mark.parametrize("transfer", ["criminal_referral", "court_transfer"])
+def test_the_wage_deposit_is_drawn_before_any_transfer_not_with_it(insp, transfer):
+    # A transfer closes the case (a refused referral sends it back) without waiting for the bank and checking what
+    # it paid; a second draw could then ask the bank for the money again.
+    case, track = _partly_paid(insp)
+    with pytest.raises(DataInvalid) as refused:
+        choose(insp, case, track, "wage_deposit", transfer)
+    assert set(refused.value.fields) == {"measures"} and "工资保证金" in refused.value.fields["measures"]
+    assert notices(case, "wage_deposit_notice") == []
+
+
+def test_the_fine_is_for_obstruction_and_says_what_the_employer_did(insp, sup):
+    case, track = _partly_paid(insp)
+    form = {"measures": ["penalty"], "penalty_amount": "5000.00", "reason": "拒不提供工资台账，阻挠监察员调查"}
+    case = track.step(complete(insp, case, "choose_enforcement", form, CHOSEN))
+    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
+    assert "拒不提供工资台账，阻挠监察员调查" in decision.facts["facts"]
 
 
 def test_an_unknown_measure_is_refused(insp):
