@@ -73,9 +73,13 @@ def _import_region(actor: Actor, region: str | None) -> str:
     return region
 
 
-def _require_ledger_role(actor: Actor, message: str = "只有经办人员或科室负责人可以管理回访台账") -> None:
+def may_use_ledger(actor: Actor) -> bool:
     """Clerks and supervisors (and administrators): the ledger names people with their phones and employers."""
-    if not any(actor.has_role(r) for r in ("clerk", "supervisor")):
+    return any(actor.has_role(r) for r in ("clerk", "supervisor"))
+
+
+def _require_ledger_role(actor: Actor, message: str = "只有经办人员或科室负责人可以管理回访台账") -> None:
+    if not may_use_ledger(actor):
         raise Forbidden(message)
 
 

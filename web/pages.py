@@ -362,4 +362,4 @@ def document(document_id: int):
 
 
 # The intake forms, the posts catalogue and the benefit payments register their routes on `bp`.
-from web import benefit_pages, intake_pages, posts_pages  # noqa: E402, F401
+from web import benefit_pages, intake_pages, ledger_pages, posts_pages  # noqa: E402, F401
