@@ -469,6 +469,25 @@ def test_complete_with_bad_data_names_the_field(insp):
     assert insp.post(f"/tasks/{investigate['id']}/complete", {"data": good, "case_version": version}).status_code == 200
 
 
+def test_a_case_without_an_open_task_says_what_it_waits_for(insp):
+    case = open_case(insp)
+    assert case["waiting"] == []  # the review's deadline is a task's, not the model's
+    review = task_named(case, "review_complaint")
+    case = insp.post(f"/tasks/{review['id']}/complete",
+                     {"data": {"decision": "accept"}, "case_version": case["version"]}).get_json()
+    investigate = task_named(case, "investigate")
+    case = insp.post(f"/tasks/{investigate['id']}/complete",
+                     {"data": investigate_data("order"), "case_version": case["version"]}).get_json()
+    order = task_named(case, "issue_order")
+    case = insp.post(f"/tasks/{order['id']}/complete",
+                     {"data": {"payment_deadline_days": 3}, "case_version": case["version"]}).get_json()
+    assert case["tasks"] == []
+    # Soonest first: the order's payment deadline (end of Thu 4 Feb), then the case clock.
+    assert [w["timer"] for w in case["waiting"]] == ["payment_deadline", "case_clock"]
+    assert case["waiting"][0]["fire_at"] == "2021-02-04T23:59:59+08:00"
+    assert insp.get(f"/cases/{case['number']}").get_json()["waiting"] == case["waiting"]
+
+
 def test_a_form_starts_from_the_rule_in_force(insp):
     from engine import rule_settings
 

@@ -98,6 +98,9 @@ CASE = {
         "assignee": {"type": ["string", "null"]}, "version": {"type": "integer"}, "data": {"type": "object"},
         "tasks": {"type": "array", "items": TASK}, "history": {"type": "array"}, "documents": {"type": "array"},
         "escalations": {"type": "array"},
+        # What a case with no open task waits for: the model's timers, soonest first.
+        "waiting": {"type": "array", "items": {"type": "object", "properties": {
+            "timer": {"type": "string"}, "fire_at": {"type": "string", "format": "date-time"}}}},
     },
 }
 

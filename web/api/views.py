@@ -9,7 +9,7 @@ from engine import accounts, services
 from engine.actors import ROLES
 from engine.db import db
 from engine.errors import DataInvalid
-from engine.services.cases import OPENING_ROLES, case_history, open_tasks
+from engine.services.cases import OPENING_ROLES, case_history, open_tasks, waiting_timers
 from web.api import (
     bp,
     error,
@@ -23,7 +23,7 @@ from web.api import (
     token_required,
 )
 from web.api.schemas import COMPLETE_TASK_REQUEST, OPEN_CASE_REQUEST, TOKEN_REQUEST, case_statuses
-from web.api.serializers import case_json, event_json, task_json
+from web.api.serializers import case_json, event_json, iso, task_json
 
 # Extra sections of a case (documents, escalations), filled in by the modules that own them.
 CASE_SECTIONS: dict = {"documents": lambda case: [], "escalations": lambda case: []}
@@ -34,6 +34,7 @@ def full_case_json(case) -> dict:
     body = case_json(case)
     body["tasks"] = [task_json(t, at, case) for t in open_tasks(case)]
     body["history"] = [event_json(e) for e in case_history(case)]
+    body["waiting"] = [{"timer": t.name, "fire_at": iso(t.fire_at)} for t in waiting_timers(case)]
     for name, section in CASE_SECTIONS.items():
         body[name] = section(case)
     return body
