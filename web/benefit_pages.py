@@ -15,15 +15,14 @@ from flask_babel import lazy_gettext as _l
 
 from engine import benefit_payments, benefits, calendar, services
 from engine.actors import Actor
-from engine.errors import CaseChanged, Conflict, Forbidden
+from engine.errors import Conflict, Forbidden
 from engine.models import Case
 from engine.validation import DataInvalid
-from web import messages
 from web.api import now
 from web.forms import form_case_version, schema_fields, split_errors
 from web.forms import form_data as parse_form
 from web.messages import N_
-from web.pages import CASE_SECTIONS, actor, bp, render_case
+from web.pages import CASE_SECTIONS, actor, bp, render_case, render_refused_form
 
 STOP_FORM = "stop-payments"  # the key of the stop form's errors and values among the case page's forms
 
@@ -97,15 +96,7 @@ def stop_payments(number: str):
                            form_values={STOP_FORM: request.form}, status=400)
     try:
         benefit_payments.stop_payments(who, number, data, now(), case_version=case_version)
-    except DataInvalid as exc:
-        return render_case(services.get_case(who, number), form_errors={STOP_FORM: exc.fields},
-                           form_values={STOP_FORM: request.form}, status=400)
-    except Conflict as exc:
-        stale = isinstance(exc, CaseChanged)
-        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else messages.message(exc.message)
-        return render_case(services.get_case(who, number), conflict=text, form_values={STOP_FORM: request.form},
-                           status=409)
-    except Forbidden as exc:
-        return render_case(services.get_case(who, number), conflict=messages.message(exc.message), status=403)
+    except (DataInvalid, Conflict, Forbidden) as exc:
+        return render_refused_form(who, number, STOP_FORM, exc)
     flash(_("已停发待遇：%(case)s", case=number), "success")
     return redirect(url_for("pages.case", number=number, _anchor="payments"))

@@ -204,16 +204,8 @@ def complete(task_id: str):
     title = labels.task_label(task.name, task.title)
     try:
         services.complete_task(who, task_id, data, case_version, now())
-    except DataInvalid as exc:
-        return render_case(services.get_case(who, number), form_errors={task_id: exc.fields},
-                           form_values={task_id: request.form}, status=400)
-    except Conflict as exc:
-        stale = isinstance(exc, CaseChanged)
-        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else messages.message(exc.message)
-        return render_case(services.get_case(who, number), conflict=text, form_values={task_id: request.form},
-                           status=409)
-    except Forbidden as exc:
-        return render_case(services.get_case(who, number), conflict=messages.message(exc.message), status=403)
+    except (DataInvalid, Conflict, Forbidden) as exc:
+        return render_refused_form(who, number, task_id, exc)
     flash(_("已办结：%(task)s", task=title), "success")
     return redirect(url_for("pages.case", number=number))
 
@@ -268,6 +260,20 @@ _DECISIONS = {"accept": N_("受理"), "reject": N_("不予受理"), "request_mat
 
 def _decision_label(code) -> str:
     return _(_DECISIONS[code]) if code in _DECISIONS else labels.value_label(code)
+
+
+def render_refused_form(who: Actor, number: str, form_key: str, exc: DataInvalid | Conflict | Forbidden):
+    """The case page again, as it now stands, after the engine refused the form `form_key`: 400 with each field's
+    message, 409 for a change made meanwhile (what was typed kept), 403 with the reason."""
+    case = services.get_case(who, number)
+    if isinstance(exc, DataInvalid):
+        return render_case(case, form_errors={form_key: exc.fields}, form_values={form_key: request.form},
+                           status=400)
+    if isinstance(exc, Conflict):
+        stale = isinstance(exc, CaseChanged)
+        text = _("有人已修改了此案件，请重新加载页面后再办理。") if stale else messages.message(exc.message)
+        return render_case(case, conflict=text, form_values={form_key: request.form}, status=409)
+    return render_case(case, conflict=messages.message(exc.message), status=403)
 
 
 # Sections of the case page that belong to one process (web/benefit_pages.py): process -> a function of the case,

@@ -240,8 +240,16 @@ def _close_pool(app) -> Iterator[None]:
 def test_parallel_wrong_passwords_lock_the_account(app, ctx, monkeypatch):
     make_user("insp_cx", ["inspector"], "532301")
     # Every attempt has read the user row (unlocked, no failures) before any of them writes: the worst case.
-    # Ten, not twenty: each holds a pooled connection while it waits (the default pool has 5 + 10).
-    attempts = 10
+    assert parallel_wrong_passwords(app, monkeypatch, "insp_cx") == [None] * 10  # every one a plain failure
+    assert user_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
+    with pytest.raises(accounts.LockedOut):
+        accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1))
+
+
+def parallel_wrong_passwords(app, monkeypatch, username: str, attempts: int = 10) -> list[object]:
+    """What `attempts` wrong passwords for `username`, made at once, each returned (or raised): each waits, after
+    reading the name's state, until all have read it. Ten, not twenty: each holds a pooled connection while it waits
+    (the default pool has 5 + 10). The cheap hasher is put back afterwards."""
     everyone_read = threading.Barrier(attempts)
     inner = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -259,8 +267,8 @@ def test_parallel_wrong_passwords_lock_the_account(app, ctx, monkeypatch):
     def attempt(i: int) -> None:
         with app.app_context():
             try:
-                results[i] = accounts.authenticate("insp_cx", f"wrong-password-{i}", NOW, max_failures=5)
-            except Exception as exc:  # noqa: BLE001 - inspected below
+                results[i] = accounts.authenticate(username, f"wrong-password-{i}", NOW, max_failures=5)
+            except Exception as exc:  # noqa: BLE001 - inspected by the caller
                 results[i] = exc
             finally:
                 db.session.remove()
@@ -270,11 +278,9 @@ def test_parallel_wrong_passwords_lock_the_account(app, ctx, monkeypatch):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert results == [None] * attempts  # every one was a plain failure
-    assert user_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
     monkeypatch.setattr(accounts, "_hasher", inner)
-    with pytest.raises(accounts.LockedOut):
-        accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1))
+    db.session.expire_all()
+    return results
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ pruned; and both kinds of name take the same steps (one argon2 verify at the sam
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -18,7 +17,7 @@ from engine import accounts
 from engine.db import db
 from engine.models import FailedSignIn, User
 from tests.conftest import at, make_user, requires_postgres
-from tests.integration.test_account_security import _HookedHasher, _in_other_request
+from tests.integration.test_account_security import _HookedHasher, _in_other_request, parallel_wrong_passwords
 from tests.integration.test_pages import FreshContextClient
 from tests.integration.test_pages import token as csrf
 
@@ -342,40 +341,10 @@ def _close_pool(app) -> Iterator[None]:
 @pytest.mark.usefixtures("_close_pool")
 def test_parallel_failures_of_an_unknown_name_lock_it(app, ctx, monkeypatch):
     # Every attempt has found no row for the name before any of them writes: all race to insert it.
-    attempts = 10
-    everyone_read = threading.Barrier(attempts)
-    inner = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-    class BarrierHasher:
-        def __getattr__(self, name: str):
-            return getattr(inner, name)
-
-        def verify(self, hashed: str, password: str) -> bool:
-            everyone_read.wait(timeout=20)
-            return inner.verify(hashed, password)
-
-    monkeypatch.setattr(accounts, "_hasher", BarrierHasher())
-    results: list[object] = [None] * attempts
-
-    def attempt(i: int) -> None:
-        with app.app_context():
-            try:
-                results[i] = accounts.authenticate(UNKNOWN, f"wrong-password-{i}", NOW, max_failures=5)
-            except Exception as exc:  # noqa: BLE001 - inspected below
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert results == [None] * attempts  # every one was a plain failure
+    assert parallel_wrong_passwords(app, monkeypatch, UNKNOWN) == [None] * 10  # every one a plain failure
     db.session.expire_all()
     row = db.session.get(FailedSignIn, accounts.name_key(UNKNOWN))
     # Ten failures: the fifth and the tenth reached the limit (each starts the count afresh).
     assert (row.failed_logins, row.locked_until) == (0, NOW + timedelta(minutes=15))
-    monkeypatch.setattr(accounts, "_hasher", inner)
     with pytest.raises(accounts.LockedOut):
         accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1))

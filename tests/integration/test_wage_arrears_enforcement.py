@@ -12,7 +12,7 @@ from engine import documents, services
 from engine.actors import Actor
 from engine.validation import DataInvalid
 from engine.wage_arrears import MEASURES_NEEDING_APPROVAL
-from tests.conftest import at, make_user
+from tests.conftest import at
 from tests.factories import complete, open_task
 from tests.integration.test_benefit_claim import pdf_text
 from tests.integration.test_wage_arrears_process import (
@@ -40,39 +40,29 @@ def notices(case, kind: str) -> list:
     return [d for d in documents.documents_for_case(case) if d.kind == kind]
 
 
-def choose(insp: Actor, case, track: Track, *measures: str, when=CHOSEN):
+def choose(inspector: Actor, case, track: Track, *measures: str, when=CHOSEN):
     form = {"measures": list(measures), "reason": "逾期仍未足额支付"}
     for measure in measures:
         form.update(FIELDS.get(measure, {}))
-    return track.step(complete(insp, case, "choose_enforcement", form, when))
-
-
-@pytest.fixture
-def insp():
-    return Actor.of(make_user("insp_cx", ["inspector"], "532301"))
-
-
-@pytest.fixture
-def sup():
-    return Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
+    return track.step(complete(inspector, case, "choose_enforcement", form, when))
 
 
 @pytest.mark.parametrize("measure", json.loads(SCHEMA.read_text("utf-8"))["properties"]["measures"]["items"]["enum"])
-def test_which_measures_wait_for_the_supervisor(insp, measure):
+def test_which_measures_wait_for_the_supervisor(inspector, measure):
     # The engine issues a measure's notices when it is in force; the model decides when that is. They agree.
-    case, track = _partly_paid(insp)
-    case = choose(insp, case, track, measure)
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, measure)
     assert (open_task(case, "approve_enforcement") is not None if measure in MEASURES_NEEDING_APPROVAL
             else "approve_enforcement" not in [t.name for t in wf_tasks(case)])
     assert_round_trip(case)
 
 
-def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its_five_working_days(insp):
-    case, track = _partly_paid(insp)
+def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its_five_working_days(inspector):
+    case, track = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:  # the notice needs its addressee
-        complete(insp, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"}, CHOSEN)
+        complete(inspector, case, "choose_enforcement", {"measures": ["wage_deposit"], "reason": "动用保证金"}, CHOSEN)
     assert set(refused.value.fields) == {"deposit_bank"}
-    case = choose(insp, case, track, "wage_deposit")
+    case = choose(inspector, case, track, "wage_deposit")
     # Nobody has a task while the bank has its five working days: Tue 23 Feb to Mon 1 March.
     assert wf_tasks(case) == []
     [timer] = [t for t in pending_timers(case, "bpmn") if t.name != "case_clock"]
@@ -87,13 +77,13 @@ def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its
     case = fire(track, at("2021-03-02 00:00"))
     check = open_task(case, "check_payment")
     assert check.due_at == end_of("2021-03-03")  # the payment check's one working day
-    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 10:00")))
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 10:00")))
     assert_closed(case, "cleared")
 
 
-def test_extra_compensation_is_ordered_when_chosen(insp):
-    case, track = _partly_paid(insp)
-    case = choose(insp, case, track, "compensation_order")
+def test_extra_compensation_is_ordered_when_chosen(inspector):
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "compensation_order")
     assert open_task(case, "check_payment")
     [order] = notices(case, "compensation_order")
     # 50 % of what is still owed, not of the verified total.
@@ -104,52 +94,53 @@ def test_extra_compensation_is_ordered_when_chosen(insp):
     assert order.facts["deadline"] == "2021-03-03"
 
 
-def test_the_emergency_advance_is_requested_from_the_county_government(insp):
-    case, track = _partly_paid(insp)
-    case = choose(insp, case, track, "emergency_advance")
+def test_the_emergency_advance_is_requested_from_the_county_government(inspector):
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "emergency_advance")
     [request] = notices(case, "emergency_advance_request")
     assert request.facts["recipient"] == "楚雄市人民政府"
     assert "你单位" not in request.facts["facts"][0]
     assert (request.facts["amount"], request.facts["worker_count"]) == ("60000.00", 10)
 
 
-def test_notices_of_measures_needing_approval_wait_for_it(insp, sup):
-    case, track = _partly_paid(insp)
-    case = choose(insp, case, track, "blacklist", "compensation_order")
+def test_notices_of_measures_needing_approval_wait_for_it(inspector, supervisor):
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "blacklist", "compensation_order")
     assert notices(case, "blacklist_decision") == notices(case, "compensation_order") == []
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": False, "comment": "证据不足"},
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": False, "comment": "证据不足"},
                                APPROVED))
     assert notices(case, "blacklist_decision") == notices(case, "compensation_order") == []
-    case = choose(insp, case, track, "blacklist", "compensation_order", when=at("2021-02-23 09:00"))
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
+    case = choose(inspector, case, track, "blacklist", "compensation_order", when=at("2021-02-23 09:00"))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
     assert len(notices(case, "blacklist_decision")) == len(notices(case, "compensation_order")) == 1
 
 
-def _blacklisted(insp: Actor, sup: Actor):
-    case, track = _partly_paid(insp)
-    case = choose(insp, case, track, "blacklist")
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+def _blacklisted(inspector: Actor, supervisor: Actor):
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "blacklist")
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
     return case, track
 
 
-def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(insp, sup):
-    case, track = _blacklisted(insp, sup)
+def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(inspector, supervisor):
+    case, track = _blacklisted(inspector, supervisor)
     [first] = notices(case, "blacklist_decision")
     assert (first.facts["years"], first.facts["repeat"]) == (1, False)
     assert (first.facts["listed_from"], first.facts["listed_until"]) == ("2021-02-22", "2022-02-21")
     # Listed already: neither this case nor another against the same employer (same social credit code) lists it
     # again while the listing lasts.
-    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "40000.00"}, at("2021-02-23 09:00")))
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "40000.00"}, at("2021-02-23 09:00")))
     with pytest.raises(DataInvalid) as refused:
-        choose(insp, case, track, "blacklist", when=at("2021-02-23 10:00"))
+        choose(inspector, case, track, "blacklist", when=at("2021-02-23 10:00"))
     assert "2022-02-21" in refused.value.fields["measures"]
-    other, other_track = _partly_paid(insp)
+    other, other_track = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:
-        choose(insp, other, other_track, "blacklist")
+        choose(inspector, other, other_track, "blacklist")
     assert "2022-02-21" in refused.value.fields["measures"]
     # Once it has run out, listing the employer again is for two years.
-    other = choose(insp, other, other_track, "blacklist", when=at("2022-03-01 09:00"))
-    other = other_track.step(complete(sup, other, "approve_enforcement", {"approved": True}, at("2022-03-01 10:00")))
+    other = choose(inspector, other, other_track, "blacklist", when=at("2022-03-01 09:00"))
+    other = other_track.step(complete(supervisor, other, "approve_enforcement", {"approved": True},
+                                      at("2022-03-01 10:00")))
     [second] = notices(other, "blacklist_decision")
     assert (second.facts["years"], second.facts["repeat"]) == (2, True)
     assert (second.facts["listed_from"], second.facts["listed_until"]) == ("2022-03-01", "2024-02-29")
@@ -158,24 +149,24 @@ def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(ins
     assert "2024年2月29日" in pdf_text(second)
 
 
-def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(insp, sup):
-    case, track = _partly_paid(insp)
+def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(inspector, supervisor):
+    case, track = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:  # one transfer ends the case: not to the police and the court
-        choose(insp, case, track, "court_transfer", "criminal_referral")
+        choose(inspector, case, track, "court_transfer", "criminal_referral")
     assert set(refused.value.fields) == {"measures"}
-    case = choose(insp, case, track, "court_transfer")
+    case = choose(inspector, case, track, "court_transfer")
     approval = open_task(case, "approve_enforcement")
     assert approval.role == "supervisor"
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
     transfer = open_task(case, "transfer_to_court")
     assert (transfer.role, transfer.due_at) == ("inspector", end_of("2021-03-01"))  # 5 working days
     # Not on a day to come, nor before it was approved (the closure notice states the day).
     for day in ("2021-02-23", "2021-02-21", "2019-01-01"):
         with pytest.raises(DataInvalid) as refused:
-            complete(insp, case, "transfer_to_court", {"transferred_on": day, "receiving_unit": "楚雄市人民法院"},
+            complete(inspector, case, "transfer_to_court", {"transferred_on": day, "receiving_unit": "楚雄市人民法院"},
                      at("2021-02-22 15:00"))
         assert set(refused.value.fields) == {"transferred_on"}
-    case = track.step(complete(insp, case, "transfer_to_court",
+    case = track.step(complete(inspector, case, "transfer_to_court",
                                {"transferred_on": "2021-02-22", "receiving_unit": "楚雄市人民法院"},
                                at("2021-02-22 16:00")))
     assert_closed(case, "transferred")
@@ -188,29 +179,29 @@ def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(
 
 
 @pytest.mark.parametrize("transfer", ["criminal_referral", "court_transfer"])
-def test_the_wage_deposit_is_drawn_before_any_transfer_not_with_it(insp, transfer):
+def test_the_wage_deposit_is_drawn_before_any_transfer_not_with_it(inspector, transfer):
     # A transfer closes the case (a refused referral sends it back) without waiting for the bank and checking what
     # it paid; a second draw could then ask the bank for the money again.
-    case, track = _partly_paid(insp)
+    case, track = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:
-        choose(insp, case, track, "wage_deposit", transfer)
+        choose(inspector, case, track, "wage_deposit", transfer)
     assert set(refused.value.fields) == {"measures"} and "工资保证金" in refused.value.fields["measures"]
     assert notices(case, "wage_deposit_notice") == []
 
 
-def test_the_fine_is_for_obstruction_and_says_what_the_employer_did(insp, sup):
-    case, track = _partly_paid(insp)
+def test_the_fine_is_for_obstruction_and_says_what_the_employer_did(inspector, supervisor):
+    case, track = _partly_paid(inspector)
     form = {"measures": ["penalty"], "penalty_amount": "5000.00", "reason": "拒不提供工资台账，阻挠监察员调查"}
-    case = track.step(complete(insp, case, "choose_enforcement", form, CHOSEN))
-    case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, APPROVED))
+    case = track.step(complete(inspector, case, "choose_enforcement", form, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
     [decision] = notices(case, "penalty_decision")
     assert decision.facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
     assert "拒不提供工资台账，阻挠监察员调查" in decision.facts["facts"]
 
 
-def test_an_unknown_measure_is_refused(insp):
-    case, _ = _partly_paid(insp)
+def test_an_unknown_measure_is_refused(inspector):
+    case, _ = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:
-        services.complete_task(insp, open_task(case, "choose_enforcement").id,
+        services.complete_task(inspector, open_task(case, "choose_enforcement").id,
                                {"measures": ["court_order"], "reason": "x"}, case.version, CHOSEN)
     assert "measures" in " ".join(refused.value.fields)
