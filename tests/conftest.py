@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,14 @@ def workflow_source(request, monkeypatch) -> str:
 
         monkeypatch.setattr(processes.workflows, "size", 0)
     return request.param
+
+
+@pytest.fixture
+def _close_pool(app) -> Iterator[None]:
+    """For a test that runs requests in threads: their pooled connections are closed afterwards."""
+    yield
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

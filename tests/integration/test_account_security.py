@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -226,13 +226,6 @@ def test_a_lock_that_lands_while_the_right_password_is_checked_holds(app, ctx, m
     assert accounts.authenticate("insp_cx", PASSWORD, later) is not None
     user = user_row("insp_cx")
     assert user.locked_until is None and user.failed_logins == 0
-
-
-@pytest.fixture
-def _close_pool(app) -> Iterator[None]:
-    yield
-    with app.app_context():
-        db.engine.dispose()  # the threads' connections
 
 
 @requires_postgres()

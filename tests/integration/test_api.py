@@ -469,16 +469,21 @@ def test_complete_with_bad_data_names_the_field(insp):
     assert insp.post(f"/tasks/{investigate['id']}/complete", {"data": good, "case_version": version}).status_code == 200
 
 
-def test_a_case_without_an_open_task_says_what_it_waits_for(insp):
+def at_the_order(insp) -> tuple[dict, dict]:
+    """A case accepted and investigated through the API, and its issue_order task."""
     case = open_case(insp)
-    assert case["waiting"] == []  # the review's deadline is a task's, not the model's
     review = task_named(case, "review_complaint")
     case = insp.post(f"/tasks/{review['id']}/complete",
                      {"data": {"decision": "accept"}, "case_version": case["version"]}).get_json()
     investigate = task_named(case, "investigate")
     case = insp.post(f"/tasks/{investigate['id']}/complete",
                      {"data": investigate_data("order"), "case_version": case["version"]}).get_json()
-    order = task_named(case, "issue_order")
+    return case, task_named(case, "issue_order")
+
+
+def test_a_case_without_an_open_task_says_what_it_waits_for(insp):
+    assert open_case(insp)["waiting"] == []  # the review's deadline is a task's, not the model's
+    case, order = at_the_order(insp)
     case = insp.post(f"/tasks/{order['id']}/complete",
                      {"data": {"payment_deadline_days": 3}, "case_version": case["version"]}).get_json()
     assert case["tasks"] == []
@@ -491,14 +496,7 @@ def test_a_case_without_an_open_task_says_what_it_waits_for(insp):
 def test_a_form_starts_from_the_rule_in_force(insp):
     from engine import rule_settings
 
-    case = open_case(insp)
-    review = task_named(case, "review_complaint")
-    case = insp.post(f"/tasks/{review['id']}/complete",
-                     {"data": {"decision": "accept"}, "case_version": case["version"]}).get_json()
-    investigate = task_named(case, "investigate")
-    case = insp.post(f"/tasks/{investigate['id']}/complete",
-                     {"data": investigate_data("order"), "case_version": case["version"]}).get_json()
-    order = task_named(case, "issue_order")
+    _, order = at_the_order(insp)
     days = order["form"]["properties"]["payment_deadline_days"]
     # 1 Feb 2021 is in the rules' 2020-21 winter campaign: its 3 working days to pay.
     assert days["default"] == 3 and days["x-default-rule"] == "payment_deadline_days"

@@ -44,14 +44,21 @@ def row(i: int, **overrides) -> list:
 
 
 def write_xlsx(path: Path, rows, header=HEADER) -> Path:
+    path.write_bytes(xlsx_bytes(rows, header))
+    return path
+
+
+def xlsx_bytes(rows, header=HEADER) -> bytes:
+    """A ledger workbook of `rows` under `header` (the ledger's column titles; None: no header row)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("回访台账")
     if header:
         sheet.append(header)
     for r in rows:
         sheet.append(r)
-    workbook.save(path)
-    return path
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def count() -> int:

@@ -9,7 +9,7 @@ import io
 import re
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from engine import ledger, ledger_sheet, services
@@ -19,6 +19,7 @@ from engine.models import Case
 from engine.placements import LedgerWorker
 from tests.conftest import at, make_user
 from tests.factories import complete
+from tests.integration.test_ledger import xlsx_bytes
 from tests.integration.test_pages import FreshContextClient, field_error, post, sign_in, text_of, token
 from tests.integration.test_temp_job_process import GUIDANCE, OFFERS, TRAINING, intake
 from web import ledger_pages
@@ -63,15 +64,7 @@ def workers() -> int:
 
 
 def xlsx(rows, header=HEADER) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("回访台账")
-    if header:
-        sheet.append(header)
-    for r in rows:
-        sheet.append(r)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(rows, header)
 
 
 def sheet_rows(content: bytes, index: int = 0) -> list[tuple]:

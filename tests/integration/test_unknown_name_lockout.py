@@ -330,13 +330,6 @@ def test_a_failure_of_an_unknown_name_during_another_is_not_lost(app, ctx, monke
     assert db.session.scalar(select(FailedSignIn.failed_logins)) == 2
 
 
-@pytest.fixture
-def _close_pool(app) -> Iterator[None]:
-    yield
-    with app.app_context():
-        db.engine.dispose()  # the threads' connections
-
-
 @requires_postgres()
 @pytest.mark.usefixtures("_close_pool")
 def test_parallel_failures_of_an_unknown_name_lock_it(app, ctx, monkeypatch):
