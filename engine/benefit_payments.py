@@ -175,6 +175,10 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime, case_vers
     effective = date.fromisoformat(data["effective_on"]) if data.get("effective_on") else calendar.local_date(now)
     if effective > calendar.local_date(now):
         raise DataInvalid({"effective_on": "停发生效日期不能晚于今天"})
+    received = (case.summary or {}).get("received_at")
+    if received and effective < calendar.local_date(datetime.fromisoformat(received)):
+        # Before the claim there was nothing to stop; a stop from its first month already marks every paid month.
+        raise DataInvalid({"effective_on": f"停发生效日期不能早于申领日期（{received[:10]}）"})
     reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"[:500]  # the column's length
     rows = payments_for_case(case)
     cancelled = 0

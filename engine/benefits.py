@@ -309,6 +309,7 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "stop_reason": data.get("stop_reason"),
         "stop_reason_title": STOP_REASONS.get(data.get("stop_reason") or ""),  # the page shows it for the code
         "stop_note": data.get("stop_note"),
+        "stop_effective_on": stop.get("effective_on"),
         # Months paid for periods from the stop's effective date on, to be recovered (the stop's signal payload).
         "overpaid_periods": stop.get("overpaid_periods"),
         "overpaid_amount": stop.get("overpaid_amount"),

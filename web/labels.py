@@ -163,6 +163,7 @@ SUMMARY_LABELS: dict[str, object] = {
     "approval_comment": _l("主管审批意见"),
     "stop_reason": _l("停发原因"),
     "stop_note": _l("停发说明"),
+    "stop_effective_on": _l("停发生效日期"),
     "overpaid_amount": _l("须追回的多发待遇"),
     "closed_reason": _l("结案原因"),
     "receiving_unit": _l("接收移送单位"),
@@ -211,7 +212,8 @@ SERVICE_131_LABELS: dict[str, object] = {
 
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
                           "penalty_amount", "overpaid_amount"})
-DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on"})
+DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",
+                         "stop_effective_on"})
 
 
 def _label(table: Mapping, code, fallback=None) -> str:

@@ -240,4 +240,7 @@ def ledger_cases():
                  for s in skipped[:SKIPPED_SHOWN]]
         flash(_("%(n)s 人未能登记案件：%(names)s", n=len(skipped),
                 names="、".join(shown) + ("……" if len(skipped) > SKIPPED_SHOWN else "")), "warn")
+    if result["remaining"]:
+        flash(_("还有 %(n)s 人待登记案件（每次最多登记 1000 人），请再次点击“登记案件”。", n=result["remaining"]),
+              "warn")
     return redirect(url_for("pages.ledger_list"))

@@ -73,6 +73,7 @@ ENGINE_MESSAGES = (
     N_("共同调查的监察员须为另一人：调查、检查不得少于两名监察员"),
     N_("动用工资保证金须待银行支付期满并核查履行情况后再决定移送：请先单独选择动用工资保证金"),
     N_("上级部门发布的岗位只能查看和推荐，不能修改"),
+    N_("（其他地区的案件）"),  # engine.services.cases.OTHER_REGION_CASE, inside a message
 )
 
 # Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the
@@ -129,6 +130,8 @@ _DYNAMIC = [
         "尚可领取 %(n)s 个月）：应核定失业保险金，不享受失业补助金和临时生活补助")),
     (re.compile(r"^案件状态为 (?P<n>\S+)，没有可停发的待遇$"), _l("案件状态为“%(n)s”，没有可停发的待遇")),
     (re.compile(r"^(?P<n>\S+) 不是本案辖区在职的劳动保障监察员$"), _l("%(n)s 不是本案辖区在职的劳动保障监察员")),
+    (re.compile(r"^区划 (?P<n>\S+) 不在您的辖区内$"), _l("区划 %(n)s 不在您的辖区内")),
+    (re.compile(r"^停发生效日期不能早于申领日期（(?P<n>[^）]+)）$"), _l("停发生效日期不能早于申领日期（%(n)s）")),
     (re.compile(r"^该用人单位已列入失信联合惩戒对象名单，列入期限至 (?P<n>\S+)，不能重复列入$"),
      _l("该用人单位已列入失信联合惩戒对象名单，列入期限至 %(n)s，不能重复列入")),
     (re.compile(r"^移送日期不能晚于今天（(?P<n>[^）]+)）$"), _l("移送日期不能晚于今天（%(n)s）")),
@@ -154,5 +157,7 @@ def message(text: str | None) -> str:
                 value = role_label(value)
             elif text.startswith("案件状态为"):
                 value = status_label(value, "benefit_claim")
+            else:
+                value = gettext(value)  # a text of its own inside the message (OTHER_REGION_CASE), else as it is
             return str(template) % {"n": value}
     return text

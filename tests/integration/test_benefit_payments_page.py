@@ -164,6 +164,7 @@ def test_stopping_shows_the_stopped_and_overpaid_months(web, clerk):
     totals = section(html, "payment-totals")
     assert "已发放金额 ¥1,350.00" in totals and "待发放金额 ¥0.00" in totals and "停发金额 ¥13,500.00" in totals
     assert section(html, "overpaid") == "多发待追回：2021年4月，共 ¥1,350.00"
+    assert re.search(r"<dt[^>]*>停发生效日期</dt>\s*<dd[^>]*>2021年4月1日</dd>", html), "the summary states from when"
     # Payments cannot be stopped twice: no form any more.
     assert 'id="form-stop-payments"' not in html
     assert stop_events(case) == 1
@@ -217,6 +218,7 @@ def test_a_month_paid_since_the_page_was_read_is_a_409_keeping_what_was_typed(we
     ({"effective_on": "2021-13-01"}, "effective_on", "日期格式须为 YYYY-MM-DD"),
     ({"effective_on": "10/04/2021"}, "effective_on", "日期格式须为 YYYY-MM-DD"),
     ({"effective_on": "2021-04-11"}, "effective_on", "停发生效日期不能晚于今天"),
+    ({"effective_on": "1900-01-01"}, "effective_on", "停发生效日期不能早于申领日期（2021-02-01）"),
     ({"note": "x" * 501}, "note", "最多 500 个字符"),
 ])
 def test_bad_input_is_named_beside_its_field_and_changes_nothing(web, clerk, fields, name, error):

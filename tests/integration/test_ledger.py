@@ -221,15 +221,19 @@ def test_export_writes_the_three_lists_with_masked_ids(clerk, tmp_path):
 
 def test_unemployed_who_want_work_become_temp_job_cases(clerk, tmp_path):
     _load(tmp_path, clerk)
+    # One at a time: the other is said to be waiting.
+    first = ledger.create_cases(clerk, NOW, priority_group="returning_migrant", limit=1)
+    assert (len(first["opened"]), first["remaining"]) == (1, 1)
     result = ledger.create_cases(clerk, NOW, priority_group="returning_migrant")
-    assert len(result["opened"]) == 2 and result["skipped"] == []
+    assert len(result["opened"]) == 1 and result["skipped"] == [] and result["remaining"] == 0
+    result["opened"] = first["opened"] + result["opened"]
     cases = db.session.scalars(select(Case).where(Case.process == "temp_job").order_by(Case.id)).all()
     assert [c.summary["seeker_name"] for c in cases] == ["务工人员3", "务工人员5"]
     assert {c.summary["priority_group"] for c in cases} == {"returning_migrant"}
     assert cases[0].summary["wishes"]["training_wish"] == "电工培训"
     linked = db.session.scalars(select(LedgerWorker.case_number).where(LedgerWorker.case_number.is_not(None)))
     assert sorted(linked) == sorted(result["opened"])
-    assert ledger.create_cases(clerk, NOW) == {"opened": [], "skipped": []}  # once only
+    assert ledger.create_cases(clerk, NOW) == {"opened": [], "skipped": [], "remaining": 0}  # once only
     with pytest.raises(DataInvalid) as err:
         ledger.create_cases(clerk, NOW, priority_group="vip")
     assert "priority_group" in err.value.fields
@@ -295,7 +299,7 @@ def test_api_upload_list_export_and_cases(client, clerk, tmp_path):
     r = client.post("/api/v1/ledger/cases", json={"priority_group": "nobody"}, headers=h)
     assert r.status_code == 400 and "priority_group" in r.get_json()["error"]["fields"]
     r = client.post("/api/v1/ledger/cases", json={}, headers=h)
-    assert r.status_code == 200 and r.get_json() == {"opened": [], "skipped": []}
+    assert r.status_code == 200 and r.get_json() == {"opened": [], "skipped": [], "remaining": 0}
     make_user("insp_cx", ["inspector"], "532301")
     assert client.post("/api/v1/ledger", data=good, headers={**auth(client, "insp_cx"),
                                                               "Content-Type": "application/octet-stream"}

@@ -224,6 +224,16 @@ def test_a_workbook_with_bad_rows_names_them_and_imports_nothing(app, users):
     assert workers() == 0
 
 
+def test_the_pager_of_a_refused_import_leads_to_the_list(app, users):
+    web = browser(app, "clerk_cx")
+    assert upload(web, demo_ledger_xlsx(30, "532301")).status_code == 302
+    refused = upload(web, xlsx([bad_row(1, employed="也许")]))
+    assert refused.status_code == 400
+    # Shown at /ledger/import, but its next page is the list's (a GET of /ledger/import is 405).
+    assert 'href="/ledger?page=2"' in refused.get_data(as_text=True)
+    assert web.get("/ledger?page=2").status_code == 200
+
+
 def test_not_an_xlsx_empty_or_missing_file_is_refused(app, users):
     web = browser(app, "clerk_cx")
     csv = upload(web, "姓名,身份证号码\n".encode(), name="ledger.csv")

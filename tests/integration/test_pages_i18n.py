@@ -61,3 +61,16 @@ def test_catalogue_is_compiled_at_start(app):
         assert gettext("待办任务") == "Tasks"
     with app.test_request_context(), force_locale("zh_CN"):
         assert gettext("待办任务") == "待办任务"
+
+
+def test_an_engine_message_with_a_text_inside_it_is_translated_whole(app):
+    # The one-open-case refusal names no case of another region, only that there is one: both parts in English.
+    from flask_babel import force_locale
+
+    from engine.services.cases import OTHER_REGION_CASE
+    from web.messages import message
+
+    with app.test_request_context(), force_locale("en"):
+        english = message(f"该求职人员已有在办案件 {OTHER_REGION_CASE}")
+        assert "（" not in english and "another region" in english, english
+        assert message("区划 532322 不在您的辖区内") == "Region 532322 is outside your area"
