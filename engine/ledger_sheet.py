@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import zip_longest
 from typing import IO, Any
 
 from openpyxl import load_workbook
@@ -115,8 +116,18 @@ def is_valid_ric(text: str) -> bool:
     return _birth_place_known(text[:6], born.year)
 
 
+class FormulaWithoutValue(str):
+    """A cell holding a formula the file has no computed value for (written by a program, never opened and saved in
+    Excel): read as empty it would drop what the formula stands for without a word."""
+
+
+FORMULA_WITHOUT_VALUE = "公式没有计算结果：请在 Excel 中打开并保存后重新上传，或将公式粘贴为数值"
+
+
 def parse_cell(column: Column, value: Any) -> tuple[Any, str | None]:
     """(parsed value, None) or (None, message) for one cell."""
+    if isinstance(value, FormulaWithoutValue):
+        return None, FORMULA_WITHOUT_VALUE
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, ("必填" if column.required else None)
     kind = column.kind
@@ -188,21 +199,34 @@ def validate_row(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
     return parsed, errors
 
 
-def _open_workbook(source: str | IO[bytes]):
+def _open_workbook(source: str | IO[bytes], *, formulas: bool = False):
+    """The workbook with each formula's computed value as the file stores it, or with `formulas` the formulas."""
+    if not isinstance(source, str):
+        source.seek(0)  # read a second time for the formulas
     try:
-        return load_workbook(source, read_only=True, data_only=True)
+        return load_workbook(source, read_only=True, data_only=not formulas)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise DataInvalid({"file": "不是有效的 Excel（.xlsx）文件"}) from exc
+
+
+def _with_formulas(values: tuple, formulas: tuple) -> tuple:
+    """`values` with every empty cell whose formula has no stored result marked FormulaWithoutValue."""
+    return tuple(FormulaWithoutValue(formula) if value is None and isinstance(formula, str) and formula.startswith("=")
+                 else value for value, formula in zip_longest(values, formulas[:len(values)]))
 
 
 def read_rows(source: str | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None, list[RowError]]]:
     """Stream (row number, raw cells by key, header errors) for every non-blank data row of the first sheet.
     The header is the first non-blank row; its problems come back once, with row None."""
     workbook = _open_workbook(source)
+    formula_book = _open_workbook(source, formulas=True)
     try:
         sheet = workbook.worksheets[0]
         columns: list[str | None] | None = None
-        for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+        rows = zip(sheet.iter_rows(values_only=True), formula_book.worksheets[0].iter_rows(values_only=True),
+                   strict=False)
+        for number, (values, formulas) in enumerate(rows, 1):
+            row = _with_formulas(values, formulas)
             if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 continue
             if columns is None:
@@ -217,3 +241,4 @@ def read_rows(source: str | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | N
             yield 0, None, [RowError(0, "file", "文件", "工作表为空：第一行须为列名（姓名、身份证号码……）")]
     finally:
         workbook.close()
+        formula_book.close()

@@ -66,6 +66,7 @@ LEDGER_MESSAGES = (
     N_("不能导入您辖区以外的台账"), N_("不是有效的 Excel（.xlsx）文件"), N_("须为金额（元，最多两位小数）"),
     N_("须为“是”或“否”"), N_("返乡人员须填写返乡时间"), N_("未就业人员须填写未就业原因"),
     N_("工作表为空：第一行须为列名（姓名、身份证号码……）"),
+    N_("公式没有计算结果：请在 Excel 中打开并保存后重新上传，或将公式粘贴为数值"),
 )
 
 # The ledger's messages with a number or a column in them: pattern -> translated template.

@@ -132,6 +132,16 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_each_row_and_field(clerk
     assert db.session.scalar(select(LedgerWorker.name)) == "务工人员1"  # the good row 2 was not applied either
 
 
+def test_a_formula_the_file_has_no_result_for_is_named_not_read_as_empty(clerk):
+    # Written by a program (openpyxl here), never calculated by Excel: the file stores the formula alone.
+    rows = [row(1, employer='=HYPERLINK("http://x.example","某厂")', wage="=4000+1000"), row(2)]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes(rows)), "532301", NOW)
+    assert {(e.row, e.field) for e in err.value.errors} == {(2, "employer"), (2, "wage")}
+    assert all(e.message == ledger_sheet.FORMULA_WITHOUT_VALUE for e in err.value.errors)
+    assert count() == 0
+
+
 def test_header_problems_and_files_that_are_not_ledgers(clerk, tmp_path):
     header = [h for h in HEADER if h != "身份证号码"]
     with pytest.raises(ledger.LedgerInvalid) as err:
