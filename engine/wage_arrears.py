@@ -84,14 +84,13 @@ def _local_day(moment: datetime) -> str:
     return calendar.local_date(moment).isoformat()
 
 
-def earlier_blacklisting(uscc: str | None) -> Document | None:
-    """The latest blacklist decision issued on an employer with this social credit code, in any case and region (the
-    list is one for the whole country, so a repeat counts wherever the first listing was)."""
+def blacklistings(uscc: str | None) -> list[dict[str, Any]]:
+    """The facts of every blacklist decision issued on an employer with this social credit code, in any case and
+    region (the list is one for the whole country: a repeat counts wherever the first listing was)."""
     if not uscc:
-        return None
-    decisions = db.session.scalars(select(Document).where(Document.kind == "blacklist_decision")
-                                   .order_by(Document.id.desc()))
-    return next((d for d in decisions if (d.facts or {}).get("uscc") == uscc), None)
+        return []
+    return [facts for facts in db.session.scalars(select(Document.facts).where(Document.kind == "blacklist_decision"))
+            if (facts or {}).get("uscc") == uscc]
 
 
 def _payment_deadline_days(day: date) -> int:
@@ -147,7 +146,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         }, now, who)
     if "blacklist" in measures:
         uscc = (data.get("employer") or {}).get("uscc")
-        repeat = earlier_blacklisting(uscc) is not None
+        repeat = bool(blacklistings(uscc))
         years = BLACKLIST_REPEAT_YEARS if repeat else BLACKLIST_YEARS
         issue_notice(case, "blacklist_decision", {
             "recipient": _employer(data), "uscc": uscc, "years": years, "repeat": repeat,
@@ -417,14 +416,10 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
 
 
 def _listed_until(uscc: str | None, now: datetime) -> str | None:
-    """The last day of the employer's listing in force (by social credit code, from any case: there is one list),
-    None when it is not listed today."""
-    if not uscc:
-        return None
+    """The last day of the employer's listing in force, None when it is not listed today."""
     today = _local_day(now)
-    ends = [facts.get("listed_until", "") for facts in db.session.scalars(
-        select(Document.facts).where(Document.kind == "blacklist_decision")) if (facts or {}).get("uscc") == uscc]
-    return max((end for end in ends if end >= today), default=None)
+    return max((end for facts in blacklistings(uscc) if (end := facts.get("listed_until", "")) >= today),
+               default=None)
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
