@@ -427,9 +427,17 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
     # A supervisor's approval does not make an unlawful measure lawful: a fine out of range or a referral below the
     # threshold, chosen before they were checked (or before the province changed the rules), is sent back.
     measures = (case.summary or {}).get("measures") or []
-    if not form.get("approved") or not {"penalty", "compensation_order", "criminal_referral"} & set(measures):
+    if not form.get("approved") or not {"penalty", "compensation_order", "criminal_referral", "blacklist"} & set(
+            measures):
         return
     summary = case.summary or {}
+    # Another case may have listed the employer since this one chose to.
+    until = _listed_until(summary.get("employer_uscc"), now) if "blacklist" in measures else None
+    if until:
+        raise DataInvalid({"approved": f"不能批准：该用人单位已列入失信联合惩戒对象名单，列入期限至 {until}，"
+                                       "不能重复列入。请不予同意，退回重新确定处置措施"})
+    if not {"penalty", "compensation_order", "criminal_referral"} & set(measures):
+        return
     # The summary carries the fine and the rate of the measures chosen; a case projected before it did, and the
     # referral threshold (periods, roster), need the workflow's data.
     data = workflow_data() if "criminal_referral" in measures or not (

@@ -149,6 +149,20 @@ def test_blacklisting_lasts_a_year_and_two_when_the_employer_is_listed_again(ins
     assert "2024年2月29日" in pdf_text(second)
 
 
+def test_two_cases_choosing_to_list_the_same_employer_list_it_once(inspector, supervisor):
+    first, first_track = _partly_paid(inspector)
+    second, second_track = _partly_paid(inspector)  # the same employer (social credit code)
+    first = choose(inspector, first, first_track, "blacklist")
+    second = choose(inspector, second, second_track, "blacklist")  # not listed yet: both may propose it
+    first_track.step(complete(supervisor, first, "approve_enforcement", {"approved": True}, APPROVED))
+    with pytest.raises(DataInvalid) as refused:
+        complete(supervisor, second, "approve_enforcement", {"approved": True}, APPROVED)
+    assert "2022-02-21" in refused.value.fields["approved"]
+    assert notices(second, "blacklist_decision") == []
+    second_track.step(complete(supervisor, second, "approve_enforcement",
+                               {"approved": False, "comment": "已由另一案件列入名单"}, APPROVED))
+
+
 def test_closing_with_money_owed_needs_approval_then_the_case_goes_to_the_court(inspector, supervisor):
     case, track = _partly_paid(inspector)
     with pytest.raises(DataInvalid) as refused:  # one transfer ends the case: not to the police and the court
