@@ -132,6 +132,18 @@ _DYNAMIC = [
     (re.compile(r"^(?P<n>\S+) 不是本案辖区在职的劳动保障监察员$"), _l("%(n)s 不是本案辖区在职的劳动保障监察员")),
     (re.compile(r"^区划 (?P<n>\S+) 不在您的辖区内$"), _l("区划 %(n)s 不在您的辖区内")),
     (re.compile(r"^停发生效日期不能早于申领日期（(?P<n>[^）]+)）$"), _l("停发生效日期不能早于申领日期（%(n)s）")),
+    # Several values: each group by its name (legal citations stay as they are written).
+    (re.compile(r"^罚款金额应在 (?P<low>\S+) 元至 (?P<high>\S+) 元之间（(?P<basis>[^）]+)）$"),
+     _l("罚款金额应在 %(low)s 元至 %(high)s 元之间（%(basis)s）")),
+    (re.compile(r"^加付赔偿金比例应在应付金额的 (?P<low>\d+)% 至 (?P<high>\d+)% 之间（(?P<basis>[^）]+)）$"),
+     _l("加付赔偿金比例应在应付金额的 %(low)s%% 至 %(high)s%% 之间（%(basis)s）")),
+    (re.compile(r"^累计已支付金额不得超过核实欠薪金额 (?P<verified>\S+) 元（此前已记录支付 (?P<paid>\S+) 元，"
+                r"尚欠 (?P<owed>\S+) 元）$"),
+     _l("累计已支付金额不得超过核实欠薪金额 %(verified)s 元（此前已记录支付 %(paid)s 元，尚欠 %(owed)s 元）")),
+    (re.compile(r"^不能批准：该用人单位已列入失信联合惩戒对象名单，列入期限至 (?P<n>\S+)，不能重复列入。"
+                r"请不予同意，退回重新确定处置措施$"),
+     _l("不能批准：该用人单位已列入失信联合惩戒对象名单，列入期限至 %(n)s，不能重复列入。"
+        "请不予同意，退回重新确定处置措施")),
     (re.compile(r"^该用人单位已列入失信联合惩戒对象名单，列入期限至 (?P<n>\S+)，不能重复列入$"),
      _l("该用人单位已列入失信联合惩戒对象名单，列入期限至 %(n)s，不能重复列入")),
     (re.compile(r"^移送日期不能晚于今天（(?P<n>[^）]+)）$"), _l("移送日期不能晚于今天（%(n)s）")),
@@ -152,12 +164,15 @@ def message(text: str | None) -> str:
     for pattern, template in _DYNAMIC:
         hit = pattern.match(text)
         if hit:
-            value = hit.group("n")
-            if "角色" in text:
-                value = role_label(value)
+            values = hit.groupdict()
+            value = values.get("n")
+            if value is None:
+                pass
+            elif "角色" in text:
+                values["n"] = role_label(value)
             elif text.startswith("案件状态为"):
-                value = status_label(value, "benefit_claim")
+                values["n"] = status_label(value, "benefit_claim")
             else:
-                value = gettext(value)  # a text of its own inside the message (OTHER_REGION_CASE), else as it is
-            return str(template) % {"n": value}
+                values["n"] = gettext(value)  # a text of its own inside the message (OTHER_REGION_CASE)
+            return str(template) % values
     return text

@@ -74,3 +74,18 @@ def test_an_engine_message_with_a_text_inside_it_is_translated_whole(app):
         english = message(f"该求职人员已有在办案件 {OTHER_REGION_CASE}")
         assert "（" not in english and "another region" in english, english
         assert message("区划 532322 不在您的辖区内") == "Region 532322 is outside your area"
+
+
+def test_engine_messages_with_several_figures_are_translated(app):
+    from flask_babel import force_locale
+
+    from engine.rules import RULES
+    from engine.wage_arrears import enforcement_out_of_range
+    from web.messages import message
+
+    values = {key: rule.default for key, rule in RULES.items()}
+    errors = enforcement_out_of_range("25000", 30, values)
+    with app.test_request_context(), force_locale("en"):
+        assert message(errors["penalty_amount"]).startswith("The fine must be between 2000.00 and 20000.00 yuan (")
+        assert message(errors["compensation_rate"]).startswith(
+            "The extra compensation must be between 50% and 100% of the amount owed (")
