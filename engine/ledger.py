@@ -83,6 +83,9 @@ def _require_ledger_role(actor: Actor, message: str = "只有经办人员或科�
         raise Forbidden(message)
 
 
+NO_DATA_ROWS = "台账只有列名，没有人员：列名下每行填写一人"
+
+
 @transactional
 def import_ledger(actor: Actor, source: str | IO[bytes], region: str | None, now: datetime, *,
                   progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportResult:
@@ -121,6 +124,8 @@ def import_ledger(actor: Actor, source: str | IO[bytes], region: str | None, now
             progress(result.rows)
     if total_errors:
         raise LedgerInvalid(errors, total_errors)
+    if not result.rows:  # a header alone: "0 rows imported" would read as success
+        raise LedgerInvalid([RowError(0, "file", "文件", NO_DATA_ROWS)], 1, NO_DATA_ROWS)
     if batch:
         upsert(LedgerWorker.__table__, batch, ("id_number", "region"), keep=_KEEP)
     if progress and result.rows % batch_size:

@@ -67,6 +67,7 @@ LEDGER_MESSAGES = (
     N_("须为“是”或“否”"), N_("返乡人员须填写返乡时间"), N_("未就业人员须填写未就业原因"),
     N_("工作表为空：第一行须为列名（姓名、身份证号码……）"),
     N_("公式没有计算结果：请在 Excel 中打开并保存后重新上传，或将公式粘贴为数值"),
+    N_("台账只有列名，没有人员：列名下每行填写一人"),
 )
 
 # The ledger's messages with a number or a column in them: pattern -> translated template.

@@ -150,6 +150,9 @@ def test_header_problems_and_files_that_are_not_ledgers(clerk, tmp_path):
     assert [(e.row, e.field) for e in err.value.errors] == [(1, "id_number")]
     with pytest.raises(ledger.LedgerInvalid):
         ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "empty.xlsx", [], header=None)), "532301", NOW)
+    with pytest.raises(ledger.LedgerInvalid) as err:  # the column names and nobody under them
+        ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "names.xlsx", [])), "532301", NOW)
+    assert [e.message for e in err.value.errors] == [ledger.NO_DATA_ROWS]
     (tmp_path / "x.xlsx").write_bytes(b"not a workbook")
     with pytest.raises(DataInvalid) as err:
         ledger.import_ledger(clerk, str(tmp_path / "x.xlsx"), "532301", NOW)
