@@ -234,10 +234,16 @@ def _event_detail(event) -> str:
     if isinstance(d.get("status"), list) and len(d["status"]) == 2 and d["status"][0] != d["status"][1]:
         parts.append(f"{labels.status_label(d['status'][0])} → {labels.status_label(d['status'][1])}")
     if event.kind == "task_completed" and isinstance(d.get("data"), dict):
-        for key in ("decision", "outcome", "approved", "action"):
-            if key in d["data"]:
-                parts.append(labels.value_label(d["data"][key]) if key in ("approved", "action")
-                             else _decision_label(d["data"][key]))
+        for key in ("decision", "outcome", "approved", "action", "measures"):
+            if key not in d["data"]:
+                continue
+            value = d["data"][key]
+            if key == "approved":
+                parts.append(_("同意") if value else _("不同意"))
+            elif key in ("action", "measures"):
+                parts.append(labels.value_label(value))
+            else:
+                parts.append(_decision_label(value))
         # What the person wrote with the decision: an approver's comment, a supervision instruction, a reason.
         said = next((d["data"][k] for k in ("comment", "reason") if isinstance(d["data"].get(k), str)), "")
         if said.strip():
@@ -255,7 +261,8 @@ def _event_detail(event) -> str:
 
 _DECISIONS = {"accept": N_("受理"), "reject": N_("不予受理"), "request_material": N_("通知补正材料"),
               "redirect": N_("转办"), "order": N_("责令限期支付"), "paid_voluntarily": N_("用人单位已自行支付"),
-              "no_arrears": N_("未发现拖欠工资"), "approve": N_("核准")}
+              "no_arrears": N_("未发现拖欠工资"), "approve": N_("核准"), "extend": N_("延长办案期限"),
+              "conclude": N_("不延期，督促按期办结")}
 
 
 def _decision_label(code) -> str:
@@ -321,13 +328,15 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
             forms[match_task.id]["values"] = MultiDict({"post_id": chosen})
     section = CASE_SECTIONS.get(case.process)
     extra = section(case, who, form_errors or {}, form_values or {}) if section else {}
+    waiting = [] if tasks else waiting_timers(case)
     response = current_app.make_response((render_template(
         "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
-        waiting=[] if tasks else waiting_timers(case),
+        waiting=waiting,
         documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
         fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at,
         can_reveal=bool(case.subject_id_number),
-        highlight=json.dumps([t.name for t in tasks]), preloaded=loaded,
+        # The open tasks, else the timers the case waits on (the order's payment deadline, the bank's five days).
+        highlight=json.dumps([t.name for t in tasks] or [t.name for t in waiting]), preloaded=loaded,
         post_suggestions=suggestions, match_task=match_task,
         can_match=match_task is not None and "work" in forms[match_task.id]["actions"], **extra,
     ), status))

@@ -383,6 +383,27 @@ def test_cases_list_and_search(web, inspector, far_inspector, clock):
     assert web.get("/cases?status=nonsense&overdue=1&page=0").status_code == 200
 
 
+def test_a_waiting_case_highlights_its_timer_and_the_history_names_measures_and_approvals(web, inspector,
+                                                                                           supervisor, clock):
+    from tests.factories import complete, fire_due_timers, ordered_case
+
+    case = ordered_case(inspector, at("2021-02-08 10:00"))
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    # No open task: the diagram marks what the case waits for (the order's payment deadline, the case clock).
+    assert re.search(r'data-highlight="\[&#34;payment_deadline&#34;, &#34;case_clock&#34;\]"', page)
+    fire_due_timers(at("2021-02-19 00:00"))
+    db.session.expire_all()
+    case = complete(inspector, db.session.get(Case, case.id), "check_payment", {"amount_paid": "0"},
+                    at("2021-02-19 10:00"))
+    case = complete(inspector, case, "choose_enforcement",
+                    {"measures": ["penalty", "blacklist"], "penalty_amount": "5000.00", "reason": "拒不配合调查"},
+                    at("2021-02-19 11:00"))
+    complete(supervisor, case, "approve_enforcement", {"approved": True}, at("2021-02-19 12:00"))
+    history = text_of(web.get(f"/cases/{case.number}"))
+    assert "确定处置措施；行政处罚；列入拖欠农民工工资失信联合惩戒对象名单" in history
+    assert "处置措施审批；同意" in history
+
+
 def test_case_page_shows_summary_parties_masked_and_history(web, inspector, clock):
     case = open_wage_case(inspector)
     response = web.get(f"/cases/{case.number}")
