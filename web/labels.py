@@ -6,6 +6,7 @@ Message ids are the Chinese wording (the bureaus' language and the language of t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from flask_babel import gettext
@@ -237,8 +238,18 @@ def task_label(name: str | None, title: str | None = None) -> str:
     supervision task also says which overdue task it is about (its title: "督办：<task>（<level>）"), or a case with
     several would list identical 督办处理 lines."""
     if name == "supervise_overdue" and title:
-        return f"{_label(TASK_LABELS, name)}：{title.removeprefix('督办：')}"
+        about = _SUPERVISION_TITLE.match(title.removeprefix("督办："))
+        if about is None:  # a title of another shape: shown as it is
+            return f"{_label(TASK_LABELS, name)}：{title.removeprefix('督办：')}"
+        # The overdue task's and the level's Chinese names are catalogue entries too (TASK_LABELS, ESCALATION_LEVELS).
+        return gettext("%(action)s：%(task)s（%(level)s）", action=_label(TASK_LABELS, name),
+                       task=gettext(about["task"]), level=gettext(about["level"]))
     return _label(TASK_LABELS, name, title)
+
+
+# engine.escalation's supervision titles after "督办：": "<task title>（<level name>）", the level name itself
+# possibly holding parentheses ("三级督办（报分管领导）").
+_SUPERVISION_TITLE = re.compile(r"^(?P<task>[^（]+)（(?P<level>.+)）$")
 
 
 def timer_label(name: str | None) -> str:

@@ -89,3 +89,17 @@ def test_engine_messages_with_several_figures_are_translated(app):
         assert message(errors["penalty_amount"]).startswith("The fine must be between 2000.00 and 20000.00 yuan (")
         assert message(errors["compensation_rate"]).startswith(
             "The extra compensation must be between 50% and 100% of the amount owed (")
+
+
+def test_a_supervision_task_is_named_in_the_users_language(app):
+    # engine.escalation titles it "督办：<task>（<level>）"; the page names the task and the level in words.
+    from flask_babel import force_locale
+
+    from web.labels import task_label
+
+    title = "督办：受理审查（三级督办（报分管领导））"
+    with app.test_request_context(), force_locale("en"):
+        assert task_label("supervise_overdue", title) == (
+            "Handle escalation: Acceptance review (Level 3 supervision (reported to the deputy director))")
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert task_label("supervise_overdue", title) == "督办处理：受理审查（三级督办（报分管领导））"
