@@ -154,6 +154,17 @@ def rates(ctx) -> None:
     db.session.commit()
 
 
+class SettableClock:
+    """The app's clock (config CLOCK, read as `now` by the API and the pages) at `moment`, moved with set()."""
+
+    def __init__(self, app, monkeypatch, moment: datetime) -> None:
+        self.moment = moment
+        monkeypatch.setitem(app.config, "CLOCK", lambda: self.moment)
+
+    def set(self, value: datetime) -> None:
+        self.moment = value
+
+
 def fixed_clock(moment: datetime):
     """An autouse fixture for a module (`_clock = fixed_clock(WHEN)`): the app's clock, which the API and the pages
     read as `now`, stands at `moment` for each of its tests."""

@@ -17,7 +17,7 @@ from engine import benefit_payments, services
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case
-from tests.conftest import at, make_user
+from tests.conftest import SettableClock, at, make_user
 from tests.factories import wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data
 from tests.integration.test_pages import FreshContextClient, field_error, post, sign_in, text_of
@@ -30,15 +30,8 @@ TODAY = at("2021-04-10 10:00")  # March and April paid, May to February still to
 
 @pytest.fixture
 def clock(app, ctx, monkeypatch):
-    class Clock:
-        moment = TODAY
-
-        def set(self, value):
-            self.moment = value
-
-    c = Clock()
-    monkeypatch.setitem(app.config, "CLOCK", lambda: c.moment)
-    return c
+    """The pages' clock, fixed (tests move it with clock.set)."""
+    return SettableClock(app, monkeypatch, TODAY)
 
 
 def browser(app, username: str) -> FreshContextClient:

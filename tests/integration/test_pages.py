@@ -20,7 +20,7 @@ from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case, Task, User
 from engine.services.cases import open_tasks
-from tests.conftest import at, make_user
+from tests.conftest import SettableClock, at, make_user
 from tests.factories import _valid_ric, wage_arrears_intake
 from web.forms import form_values
 
@@ -51,16 +51,7 @@ def client(app):
 @pytest.fixture
 def clock(app, ctx, monkeypatch):
     """The pages' clock, fixed (tests move it with clock.set)."""
-
-    class Clock:
-        moment = NOW
-
-        def set(self, value):
-            self.moment = value
-
-    c = Clock()
-    monkeypatch.setitem(app.config, "CLOCK", lambda: c.moment)
-    return c
+    return SettableClock(app, monkeypatch, NOW)
 
 
 def token(client, url: str = "/login") -> str:

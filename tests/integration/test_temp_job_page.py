@@ -17,7 +17,7 @@ from engine.actors import Actor
 from engine.errors import DataInvalid
 from engine.models import Case
 from engine.placements import PRIORITY_GROUP_TITLES, SERVICE_131_PARTS
-from tests.conftest import at
+from tests.conftest import SettableClock, at
 from tests.factories import complete, open_task
 from tests.integration.test_pages import FreshContextClient, field_error, post, sign_in, text_of
 from tests.integration.test_temp_job_process import GUIDANCE, OFFERS, TRAINING, intake, new_post
@@ -28,15 +28,7 @@ PASSWORD = "correct-horse-9"
 
 @pytest.fixture
 def clock(app, ctx, monkeypatch):
-    class Clock:
-        moment = at("2021-02-10 10:00")
-
-        def set(self, value):
-            self.moment = value
-
-    c = Clock()
-    monkeypatch.setitem(app.config, "CLOCK", lambda: c.moment)
-    return c
+    return SettableClock(app, monkeypatch, at("2021-02-10 10:00"))
 
 
 @pytest.fixture
