@@ -5,7 +5,7 @@ the whole schema and every rule."""
 from engine import models  # noqa: F401
 from engine import documents, escalation, scheduler  # noqa: F401,E402
 from engine import clear_zero_snapshots  # noqa: F401,E402
-from engine import wage_arrears  # noqa: F401,E402
+from engine import wage_arrears, wage_arrears_checks  # noqa: F401,E402
 from engine import benefits  # noqa: F401,E402
 from engine import benefit_payments, benefit_rates  # noqa: F401,E402
 from engine import placements  # noqa: F401,E402

@@ -80,7 +80,7 @@ def test_engine_messages_with_several_figures_are_translated(app):
     from flask_babel import force_locale
 
     from engine.rules import RULES
-    from engine.wage_arrears import enforcement_out_of_range
+    from engine.wage_arrears_law import enforcement_out_of_range
     from web.messages import message
 
     values = {key: rule.default for key, rule in RULES.items()}

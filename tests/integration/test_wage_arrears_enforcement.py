@@ -11,7 +11,7 @@ import pytest
 from engine import documents, services
 from engine.actors import Actor
 from engine.validation import DataInvalid
-from engine.wage_arrears import MEASURES_NEEDING_APPROVAL
+from engine.wage_arrears_law import MEASURES_NEEDING_APPROVAL
 from tests.conftest import at
 from tests.factories import complete, open_task
 from tests.integration.test_benefit_claim import pdf_text
