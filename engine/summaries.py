@@ -69,7 +69,8 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
     basis = verified if verified is not None else owed
     status = data.get("status")
     # A complaint never taken on counts nothing: its amount was claimed, never verified. A withdrawn case counts
-    # what the investigation verified (nothing, as engine.wage_arrears_checks requires): forcing zero would hide arrears.
+    # what the investigation verified (nothing, as engine.wage_arrears_checks requires): forcing zero would hide
+    # arrears.
     closed_without_arrears = status in ("rejected", "redirected")
     outstanding = Decimal("0") if closed_without_arrears or basis is None else max(basis - paid, Decimal("0"))
     complainant = data.get("complainant") or {}

@@ -12,10 +12,11 @@ import pypdf
 import pytest
 
 import pdfs
+from pdfs import facts as facts_module
 from pdfs import rendering as render_module
+from pdfs.facts import review_body_of
 from pdfs.formatting import cn_date, cn_number, join_basis, prose, yuan, yuan_upper
 from pdfs.kinds import COMMON_REQUIRED
-from pdfs.rendering import review_body_of
 from pdfs.samples import SAMPLE_KINDS, sample_facts
 
 A4_POINTS = (595.28, 841.89)  # 210 x 297 mm
@@ -76,7 +77,7 @@ def test_kind_renders_with_title_number_and_code(rendered, kind):
     assert facts["bureau"] in text
     # The recipient, the date in Chinese and the case number are on it too.
     assert facts["recipient"] in text
-    assert cn_date(render_module._as_date(kind, "issued_on", facts["issued_on"])) in text
+    assert cn_date(facts_module._as_date(kind, "issued_on", facts["issued_on"])) in text
 
 
 @pytest.mark.parametrize("kind", sorted(pdfs.KINDS))
@@ -132,8 +133,8 @@ def test_qr_code_points_at_the_verify_url():
     assert "<svg" in html
     assert facts["verify_url"] in html  # printed next to the QR code
     # The QR code encodes exactly the verify URL (not the bare code, not another URL).
-    assert str(render_module.qr_svg(facts["verify_url"])) in html
-    assert str(render_module.qr_svg(facts["verification_code"])) not in html
+    assert str(facts_module.qr_svg(facts["verify_url"])) in html
+    assert str(facts_module.qr_svg(facts["verification_code"])) not in html
 
 
 # ---------------------------------------------------------------------------------------------------------------
