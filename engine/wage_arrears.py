@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine import calendar
@@ -90,11 +89,10 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
             "legal_basis": ["《劳动保障监察条例》第三十条"],
         }, now, who)
     if "compensation_order" in measures:
-        rate = int(data.get("compensation_rate") or rule_value("compensation_min_percent"))
-        compensation = (owed * rate / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        rate = int(data["compensation_rate"])  # the form requires it with this measure
         issue_notice(case, "compensation_order", {
             "recipient": _employer(data), "amount_owed": money_str(owed), "compensation_rate": rate,
-            "compensation_amount": money_str(compensation), "worker_count": workers,
+            "compensation_amount": money_str(owed * rate / 100), "worker_count": workers,
             "deadline": _local_day(calendar.working_days_after(now, payment_deadline_days(today))),
             "facts": [_unpaid_fact(data)],
             "legal_basis": ["《劳动保障监察条例》第二十六条", "《保障农民工工资支付条例》第五十四条"],

@@ -46,8 +46,9 @@ def blacklistings(uscc: str | None) -> list[dict[str, Any]]:
     region (the list is one for the whole country: a repeat counts wherever the first listing was)."""
     if not uscc:
         return []
-    return [facts for facts in db.session.scalars(select(Document.facts).where(Document.kind == "blacklist_decision"))
-            if (facts or {}).get("uscc") == uscc]
+    # Filtered by the database (JSON ->> on PostgreSQL, json_extract on SQLite): the list only grows.
+    return list(db.session.scalars(select(Document.facts).where(
+        Document.kind == "blacklist_decision", Document.facts["uscc"].as_string() == uscc)))
 
 
 def payment_deadline_days(day: date) -> int:
@@ -91,25 +92,24 @@ def referral_threshold(data: Mapping[str, Any], values: Mapping[str, Any]) -> Re
     average per worker owed reaches it (someone is owed at least the average)."""
     single, group = money(values["criminal_threshold_single_amount"]), money(values["criminal_threshold_group_amount"])
     months = int(values["criminal_threshold_months"])
-    verified, paid = verified_and_paid(data)
-    outstanding = max(verified - paid, Decimal(0))
+    owed = outstanding(data)
     workers = int(data.get("workers_owed") or 0)
     single_standard = f"拒不支付一名劳动者{months}个月以上的劳动报酬且数额在 {money_str(single)} 元以上"
     group_standard = f"拒不支付{GROUP_WORKERS}名以上劳动者的劳动报酬且数额累计在 {money_str(group)} 元以上"
-    if workers >= GROUP_WORKERS and outstanding >= group:
+    if workers >= GROUP_WORKERS and owed >= group:
         return ReferralThreshold(met=group_standard)
     roster = [money(w["amount_owed"]) for w in data.get("roster") or [] if isinstance(w, dict) and w.get("amount_owed")]
-    short = [f"尚欠 {workers} 名劳动者工资共 {money_str(outstanding)} 元"]
+    short = [f"尚欠 {workers} 名劳动者工资共 {money_str(owed)} 元"]
     period_short = _period_months_short(data, months)
     if period_short:
         short.append(period_short)
     # One worker's amount: a roster amount (capped by what is still owed in all, checked first), or the average.
     by_roster = bool(roster) and max(roster) >= single
-    by_average = workers >= 1 and outstanding >= single * workers
-    if outstanding < single:
+    by_average = workers >= 1 and owed >= single * workers
+    if owed < single:
         short.append(f"尚欠总额不足 {money_str(single)} 元")
     elif not (by_roster or by_average):
-        average = (f"人均尚欠 {(outstanding / workers).quantize(Decimal('0.01'), ROUND_DOWN)} 元" if workers
+        average = (f"人均尚欠 {(owed / workers).quantize(Decimal('0.01'), ROUND_DOWN)} 元" if workers
                    else "未核实被欠薪人数")
         if roster:
             short.append(f"{average}，名册中被拖欠最多的劳动者为 {money_str(max(roster))} 元，"
