@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from engine.validation import ascii_digits
+
 # The values a province may set, by unit, unless a rule says otherwise: wide enough for any real policy, narrow
 # enough that a typo (an extra zero, a year in the wrong century) is refused instead of stalling the engine or
 # putting a deadline decades away.
@@ -152,7 +154,7 @@ def coerce(key: str, raw: str) -> int | Decimal | str:
     value: int | Decimal | str = text
     try:
         if rule.unit in _WHOLE_UNITS or isinstance(rule.default, int):
-            if not (text.isascii() and text.isdigit()):
+            if not ascii_digits(text):
                 raise ValueError
             value = int(text)
         elif isinstance(rule.default, Decimal):

@@ -12,7 +12,6 @@ from engine.services.cases import OPENING_ROLES
 _STATUS_SET = re.compile(r"""\bstatus\s*=\s*['"]([a-z_]+)['"]""")
 
 
-@functools.lru_cache(maxsize=32)
 def _statuses_in(model: str) -> frozenset[str]:
     return frozenset(_STATUS_SET.findall(model))
 
