@@ -447,3 +447,15 @@ def test_a_notice_queued_by_a_step_is_rendered_at_once_by_the_in_process_schedul
     db.session.expire_all()
     [notice] = db.session.scalars(select(documents.Document).where(documents.Document.case_id == case.id)).all()
     assert notice.status == "rendered"
+    # And the server's scheduler installs that hook when it starts (its sweep left out here).
+    installed: list = []
+    monkeypatch.setattr(documents, "NOTICES_QUEUED_HOOKS", installed)
+    monkeypatch.setattr(scheduling, "_configure", lambda *_args: None)
+    running = scheduling.start_background(app, 3600)
+    try:
+        running.pause()  # the render job is added, not run
+        [hook] = installed
+        hook()
+        assert [job.id for job in running.get_jobs()] == ["render_notices"]
+    finally:
+        running.shutdown(wait=False)
