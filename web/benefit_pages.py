@@ -17,6 +17,7 @@ from engine import benefit_payments, benefits, calendar, services
 from engine.actors import Actor
 from engine.errors import Conflict, Forbidden
 from engine.models import Case
+from engine.services.tasks import CASE_VERSION_REQUIRED
 from engine.validation import DataInvalid
 from web.api import now
 from web.forms import form_case_version, schema_fields, split_errors
@@ -42,7 +43,6 @@ STOP_FORM_TEXTS = (
     N_("无正当理由拒不接受当地人民政府指定部门或者机构提供的培训"), N_("其他依法停止领取的情形"),
 )
 
-VERSION_MISSING = "必填，须为整数（案件当前版本号）"  # the engine's message for a task form without its version
 
 
 def format_month(period: str) -> str:
@@ -92,7 +92,7 @@ def stop_payments(number: str):
     data = parse_form(benefit_payments.STOP_SCHEMA, request.form)
     case_version = form_case_version(request.form.get("case_version", ""))
     if case_version is None:
-        return render_case(case, form_errors={STOP_FORM: {"case_version": VERSION_MISSING}},
+        return render_case(case, form_errors={STOP_FORM: {"case_version": CASE_VERSION_REQUIRED}},
                            form_values={STOP_FORM: request.form}, status=400)
     try:
         benefit_payments.stop_payments(who, number, data, now(), case_version=case_version)

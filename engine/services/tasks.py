@@ -46,6 +46,9 @@ _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.
 TASK_FORM_CHECKS: dict[tuple[str, str], list[Callable[..., None]]] = {}
 
 
+# A change made without the case version it was made against (the form or request lost it).
+CASE_VERSION_REQUIRED = "必填，须为整数（案件当前版本号）"
+
 _IN_SCOPE: dict[str, Any] = {}
 
 
@@ -139,7 +142,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     task = task_in_scope(actor, task_id)
     _require(actor, task, "work")
     if isinstance(case_version, bool) or not isinstance(case_version, int):
-        raise DataInvalid({"case_version": "必填，须为整数（案件当前版本号）"})
+        raise DataInvalid({"case_version": CASE_VERSION_REQUIRED})
     if not isinstance(data, dict):
         raise DataInvalid({"data": "类型应为对象"})
     case = db.session.get(Case, task.case_id)
