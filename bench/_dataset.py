@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 REGION = "532301"  # Chuxiong city
-# Chuxiong prefecture's city and counties: the 100,000 listed cases are spread over them.
-COUNTIES = ["532301", "532302", "532322", "532323", "532324", "532325", "532326", "532327", "532328", "532329",
-            "532331"]
+# Chuxiong prefecture's cities and counties: the 100,000 listed cases are spread over them.
+COUNTIES = ["532301", "532302", "532322", "532323", "532324", "532325", "532326", "532327", "532328", "532329"]
 T_OPEN = datetime(2021, 3, 1, 9, 0, tzinfo=BEIJING)  # a Monday, no holiday near
 CHUNK = 5_000
 

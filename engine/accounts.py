@@ -36,7 +36,7 @@ from engine.actors import ROLES
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, EngineError, Forbidden
 from engine.models import ApiToken, FailedSignIn, User
-from engine.validation import REGION_RE, DataInvalid
+from engine.validation import REGION_MESSAGE, DataInvalid, is_region
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -112,8 +112,8 @@ def create_user(
     bad_roles = [r for r in roles if r not in ROLES]
     if not roles or bad_roles:
         fields["role"] = "角色须为 " + " | ".join(ROLES)
-    if not REGION_RE.match(region or "") and region != "":
-        fields["region"] = "行政区划代码须为6位数字"
+    if region != "" and not is_region(region):
+        fields["region"] = REGION_MESSAGE
     if fields:
         raise DataInvalid(fields)
     check_password_strength(password)

@@ -27,7 +27,7 @@ from engine.regions import lineage
 from engine.sandbox import BPMN_HELPERS, money_str
 from engine.services._common import rule_values
 from engine.textfiles import decode_text
-from engine.validation import REGION_RE, DataInvalid
+from engine.validation import REGION_MESSAGE, DataInvalid, is_region
 
 CENT = Decimal("0.01")
 
@@ -157,8 +157,8 @@ def _import_rows(reader: csv.DictReader, actor_name: str, now: datetime) -> Impo
             continue
         where = f"line {line_no}"
         region = row.get("region", "")
-        if not REGION_RE.match(region):
-            errors[f"{where}.region"] = "行政区划代码须为6位数字"
+        if not is_region(region):
+            errors[f"{where}.region"] = REGION_MESSAGE
         try:
             effective = date.fromisoformat(row.get("effective_from", ""))
         except ValueError:
@@ -171,7 +171,7 @@ def _import_rows(reader: csv.DictReader, actor_name: str, now: datetime) -> Impo
             errors[f"{where}.benefit_rate"] = "失业保险金标准不得高于最低工资标准（《失业保险条例》第十八条）"
         if effective is not None and (region, effective) in parsed:
             errors[f"{where}.effective_from"] = "同一地区同一生效日期重复"
-        if effective is not None and REGION_RE.match(region):
+        if effective is not None and is_region(region):
             parsed[(region, effective)] = {"minimum_wage": minimum, "benefit_rate": benefit,
                                            "subsistence_rate": subsistence, "note": row.get("note", "")[:200]}
     if errors:

@@ -41,7 +41,7 @@ from engine.escalation import Escalation, escalation_json
 from engine.models import Case, Task
 from engine.regions import children, region_name
 from engine.summaries import money_text
-from engine.validation import REGION_RE
+from engine.validation import REGION_MESSAGE, is_region
 
 DASHBOARD_ROLES = ("supervisor", "head")  # and admin (Actor.has_role)
 MAX_BURNDOWN_DAYS = 400
@@ -61,8 +61,8 @@ def authorize(actor: Actor, region: str | None) -> Actor:
         raise Forbidden("两清零看板仅供督导人员和负责人使用")
     if region is None or region == "":
         return actor
-    if not isinstance(region, str) or not REGION_RE.match(region):
-        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    if not is_region(region):
+        raise DataInvalid({"region": REGION_MESSAGE})
     if not actor.covers(region):
         raise NotFound(f"行政区划 {region} 不存在")
     # region_filter on the narrowed actor is the drill-down filter; it implies the actor's own scope.

@@ -25,7 +25,7 @@ from engine.placements import PRIORITY_GROUPS, LedgerWorker
 from engine.regions import region_name
 from engine.services._common import transactional
 from engine.summaries import mask_id_number, money_text
-from engine.validation import REGION_RE
+from engine.validation import REGION_MESSAGE, is_region
 
 MAX_REPORTED_ERRORS = 1000
 # Kept when a worker is imported again: when their row was created and the case opened for them.
@@ -66,8 +66,8 @@ class ImportResult:
 
 def _import_region(actor: Actor, region: str | None) -> str:
     region = region or actor.region
-    if not isinstance(region, str) or not REGION_RE.match(region):
-        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    if not is_region(region):
+        raise DataInvalid({"region": REGION_MESSAGE})
     if not actor.covers(region):
         raise Forbidden("不能导入您辖区以外的台账")
     return region
@@ -166,8 +166,8 @@ def workers_in_scope(actor: Actor, region: str | None):
     _require_ledger_role(actor, "只有经办人员或科室负责人可以查看回访台账")
     query = select(LedgerWorker).where(region_filter(LedgerWorker.region, actor))
     if region:
-        if not REGION_RE.match(region):
-            raise DataInvalid({"region": "行政区划代码须为6位数字"})
+        if not is_region(region):
+            raise DataInvalid({"region": REGION_MESSAGE})
         if not scope_prefix(region).startswith(actor.scope):
             raise NotFound(f"区划 {region} 不在您的辖区内")
         query = query.where(LedgerWorker.region.like(scope_prefix(region) + "%"))

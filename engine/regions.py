@@ -3,7 +3,11 @@ form used in document numbers (楚人社监令〔2021〕17号)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
+
+from stdnum import numdb
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,24 @@ def children(code: str) -> list[Region]:
     if code.endswith("00"):
         return [r for r in _REGIONS if r.code.startswith(code[:4]) and r.code != code]
     return [REGIONS[code]] if code in REGIONS else []
+
+
+# A period in python-stdnum's division database: "[1983-]楚雄市" (since 1983), "[-2021]禄丰县" (until 2021).
+_PERIOD = re.compile(r"^\[(\d*)-(\d*)\]")
+
+
+@cache
+def is_current_division(code: str) -> bool:
+    """Whether `code` is a province, prefecture or county of GB/T 2260 in force (python-stdnum's division database,
+    whose entries carry the years a code was used), or a region this installation has a bureau for (a division
+    newer than the database). 532399 is six digits but no county; 532331 (禄丰县) was abolished in 2021."""
+    if code in REGIONS:
+        return True
+    levels = numdb.get("cn/loc").info(code)
+    if len(levels) != 2 or "province" not in levels[0][1]:
+        return False
+    names = levels[1][1].get("county")
+    if names is None:
+        return False
+    # In force when one of its names has no period or a period that has not ended.
+    return any(not (period := _PERIOD.match(name)) or not period.group(2) for name in names.split(","))

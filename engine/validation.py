@@ -17,6 +17,8 @@ from jsonschema.protocols import Validator
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from engine.regions import is_current_division
+
 
 @functools.cache
 def ecma_regex(pattern: str) -> re.Pattern[str]:
@@ -60,6 +62,7 @@ MONEY_RE = WholeString(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
 PHONE_RE = WholeString(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
 REGION_RE = WholeString(r"^[1-8][0-9]{5}$")
+REGION_MESSAGE = "行政区划代码无效：须为现行省、市、县级行政区划的6位代码（GB/T 2260）"
 # A name or title: at least one visible character and no control characters (C0, DEL, C1, line separators), which
 # would break notices, exports and logs. Unambiguous classes, so a long value costs linear time.
 TEXT_PATTERN = (r"^[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f]"
@@ -67,6 +70,12 @@ TEXT_PATTERN = (r"^[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f]"
 _DATE_RE = WholeString(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # The largest row id: PostgreSQL's INTEGER. An id past it in a URL or a body is refused, not sent to the database.
 MAX_ROW_ID = 2**31 - 1
+
+
+def is_region(value: object) -> bool:
+    """A region code in force: six digits (REGION_RE, the pattern forms publish) naming a current division, so a
+    mistyped 532399 is refused instead of opening a case or a post nobody's scope will ever hold."""
+    return isinstance(value, str) and bool(REGION_RE.match(value)) and is_current_division(value)
 
 
 def ascii_digits(text: str) -> bool:
@@ -114,7 +123,7 @@ def _is_phone(value: object) -> bool:
 
 @format_checker.checks("region")
 def _is_region(value: object) -> bool:
-    return not isinstance(value, str) or bool(REGION_RE.match(value))
+    return not isinstance(value, str) or is_region(value)
 
 
 _FORMAT_MESSAGES = {
@@ -123,7 +132,7 @@ _FORMAT_MESSAGES = {
     "cn-uscc": "统一社会信用代码无效（18位，校验位不符）",
     "date": "日期格式须为 YYYY-MM-DD",
     "phone": "电话号码无效",
-    "region": "行政区划代码须为6位数字",
+    "region": REGION_MESSAGE,
 }
 
 _PATTERN_MESSAGES = {

@@ -20,7 +20,7 @@ from engine.rules import RULES
 from engine.runtime import ParsedProcess, Runtime
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.summaries import project as summarize
-from engine.validation import REGION_RE, validate
+from engine.validation import REGION_MESSAGE, is_region, validate
 
 runtime: Runtime = processes.runtime
 
@@ -237,8 +237,8 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
     unknown = DataInvalid({"process": "未知的业务类型：" + " | ".join(sorted(OPENING_ROLES))})
     if process not in OPENING_ROLES:
         raise unknown
-    if not isinstance(region, str) or not REGION_RE.match(region):
-        raise DataInvalid({"region": "行政区划代码须为6位数字"})
+    if not is_region(region):
+        raise DataInvalid({"region": REGION_MESSAGE})
     if not isinstance(data, dict):
         raise DataInvalid({"data": "类型应为对象"})
     if not any(actor.has_role(r) for r in OPENING_ROLES[process]):

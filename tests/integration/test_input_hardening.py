@@ -19,10 +19,12 @@ from engine.validation import (
     MONEY_RE,
     PHONE_RE,
     POSITIVE_MONEY_PATTERN,
+    REGION_MESSAGE,
     REGION_RE,
     TEXT_PATTERN,
     DataInvalid,
     ecma_regex,
+    is_region,
     validate,
 )
 from tests.conftest import at, fixed_clock, make_user
@@ -146,6 +148,45 @@ def test_user_region_with_a_trailing_newline_is_refused(ctx):
     with pytest.raises(DataInvalid) as err:
         accounts.create_user("clerk_nl\n", PASSWORD, ["clerk"], "532301", CLOCK)
     assert "username" in err.value.fields
+
+
+# Six digits that name no division in force: 532399 was never a county, 532331 (禄丰县) became 532302 in 2021.
+NOT_A_DIVISION = ["532399", "532331", "999999"]
+
+
+@pytest.mark.parametrize("region", NOT_A_DIVISION)
+def test_a_region_code_that_is_no_division_is_refused_everywhere_one_is_written(client, h, region):
+    """QA opened a case and a post in 532399: nobody's scope holds such a region, so nobody would see them."""
+    assert refused(open_wage_case(client, h["insp_cx"], wage_arrears_intake(), region), "region") == REGION_MESSAGE
+    assert refused(client.post(f"{API}/posts", json=post_body(region=region), headers=h["clerk_cx"]),
+                   "region") == REGION_MESSAGE
+    refused(client.get(f"{API}/reports/131?region={region}", headers=h["clerk_cx"]), "region")
+    with pytest.raises(DataInvalid) as err:
+        accounts.create_user("clerk_nowhere", PASSWORD, ["clerk"], region, CLOCK)
+    assert err.value.fields == {"region": REGION_MESSAGE}
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Post)) == 0
+    assert db.session.scalar(select(User).where(User.username == "clerk_nowhere")) is None
+
+
+@pytest.mark.parametrize("region", ["532301", "532302", "532300", "530000", "110101", "441900"])
+def test_current_divisions_at_every_level_are_region_codes(region):
+    assert is_region(region)
+
+
+def test_a_division_of_the_installation_newer_than_the_database_is_accepted(monkeypatch):
+    """A county created after python-stdnum's division list was made is accepted once the installation has its
+    bureau (engine.regions.REGIONS)."""
+    from engine import regions
+
+    assert not is_region("532399")
+    monkeypatch.setitem(regions.REGIONS, "532399", regions.Region("532399", "新县", "新县人力资源和社会保障局", "新人社"))
+    regions.is_current_division.cache_clear()
+    try:
+        assert is_region("532399")
+    finally:
+        monkeypatch.undo()
+        regions.is_current_division.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from engine import service131, services
+from engine.validation import REGION_MESSAGE
 from engine.actors import Actor
 from engine.errors import DataInvalid, NotFound
 from tests.conftest import at, make_user
@@ -66,7 +67,7 @@ def test_api_json_and_excel(client, people):
     r = client.get("/api/v1/reports/131", headers=h)
     assert r.status_code == 200 and r.get_json()["total"]["people"] == 4
     assert client.get("/api/v1/reports/131?region=abc", headers=h).get_json()["error"]["fields"] == {
-        "region": "行政区划代码须为6位数字"}
+        "region": REGION_MESSAGE}
     r = client.get("/api/v1/reports/131.xlsx", headers=h)
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     workbook = load_workbook(io.BytesIO(r.data), read_only=True)
