@@ -44,6 +44,7 @@ __all__ = [
     "working_days_after",
     "working_days_between",
     "year_is_official",
+    "years_without_holidays",
 ]
 
 logger = logging.getLogger(__name__)
@@ -309,6 +310,19 @@ def loaded_days(year: int | None = None) -> list[tuple[date, str, str]]:
 def year_is_official(year: int) -> bool:
     """True when chinese_calendar or a loaded holiday file covers ``year`` (else Mon–Fri is assumed)."""
     return year in _PACKAGE_YEARS or year in _file_years
+
+
+# How far ahead the deadlines set today reach: the case clock's 60 + 30 working days are about four and a half
+# months, and a year's holidays are published in the late autumn before it.
+HOLIDAY_HORIZON_DAYS = 183
+
+
+def years_without_holidays(today: date) -> list[int]:
+    """The years deadlines set on `today` may reach (the next HOLIDAY_HORIZON_DAYS) that have no official holiday
+    list: their working days are assumed to be Monday–Friday until an administrator loads one, so the people who
+    can get it loaded are told (the pages, /api/v1/health)."""
+    last = (today + timedelta(days=HOLIDAY_HORIZON_DAYS)).year
+    return [year for year in range(today.year, last + 1) if not year_is_official(year)]
 
 
 def _register(entries: list[_Entry]) -> None:

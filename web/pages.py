@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from engine import dashboard, documents, escalation, placements, posts, regions, services
+from engine import calendar, dashboard, documents, escalation, placements, posts, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
@@ -77,6 +77,9 @@ def _helpers():
         "languages": LANGUAGES,
         "current_locale": str(get_locale()),
         "region_name": regions.region_name,
+        # Told to those who can get a year's holidays loaded (supervisors, heads, administrators).
+        "holidays_missing": (calendar.years_without_holidays(calendar.local_date(now()))
+                             if signed_in is not None and dashboard.may_view(signed_in) else []),
     }
 
 

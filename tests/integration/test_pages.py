@@ -816,3 +816,30 @@ def test_generated_form_round_trips_nested_objects_rows_and_lists():
         "wishes": {"kinds": ["sanitation", "other"], "full_time": False}, "ledger_worker_id": 12}
     assert form_values({"wishes": {"kinds": ["sanitation"], "full_time": True}}).to_dict(flat=False) == {
         "wishes.kinds": ["sanitation"], "wishes.full_time": ["true"]}
+
+
+def test_supervisors_are_told_when_deadlines_reach_a_year_without_holidays(client, inspector, supervisor, clock,
+                                                                         tmp_path):
+    """In late 2030 deadlines reach 2031, whose holidays no one has loaded: they are counted Monday–Friday, so the
+    Spring Festival would be working days. Supervisors see it on every page (and /api/v1/health says it), until
+    the year's holiday file is loaded; inspectors, who cannot get it loaded, are not told on every page."""
+    from engine import calendar
+
+    clock.set(at("2030-11-27 10:00"))
+    assert sign_in(client, supervisor.username).status_code == 302
+    assert "2030、2031年的法定节假日安排尚未载入" in text_of(client.get("/tasks"))
+    assert client.get("/api/v1/health").get_json()["holidays_missing"] == [2030, 2031]
+    other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
+    assert sign_in(other, inspector.username).status_code == 302
+    assert 'id="holidays-missing"' not in other.get("/tasks").get_data(as_text=True)
+    path = tmp_path / "2030.csv"
+    path.write_text("date,kind,name\n2030-01-01,holiday,元旦\n", encoding="utf-8")
+    (tmp_path / "2031.csv").write_text("date,kind,name\n2031-01-01,holiday,元旦\n", encoding="utf-8")
+    try:
+        assert calendar.load_holiday_dir(tmp_path) == 2
+        assert 'id="holidays-missing"' not in client.get("/tasks").get_data(as_text=True)
+        assert client.get("/api/v1/health").get_json()["holidays_missing"] == []
+    finally:
+        calendar.clear_overrides()
+    clock.set(NOW)
+    assert 'id="holidays-missing"' not in client.get("/tasks").get_data(as_text=True)

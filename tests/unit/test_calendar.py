@@ -428,3 +428,16 @@ def test_shipped_example_file_is_valid_and_not_auto_loaded():
     cal.load_holiday_dir(folder)  # also checks that any real *.csv shipped there is valid
     if not (folder / "2031.csv").exists():
         assert not cal.year_is_official(2031)
+
+
+# ---------------------------------------------------------------------------------------- years without holidays
+
+
+def test_years_deadlines_may_reach_without_holidays_are_named(tmp_path):
+    """Deadlines set in late 2030 reach 2031; until its holidays are loaded the year is named (pages, health)."""
+    assert cal.years_without_holidays(date(2021, 3, 1)) == []  # 2021 is the package's
+    assert cal.years_without_holidays(date(2030, 3, 1)) == [2030]  # the horizon ends within the year
+    assert cal.years_without_holidays(date(2030, 11, 27)) == [2030, 2031]
+    cal.load_holiday_file(write(tmp_path, "2031.csv", FILE_2031))
+    assert cal.years_without_holidays(date(2030, 11, 27)) == [2030]
+    assert cal.years_without_holidays(date(2031, 3, 1)) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 from sqlalchemy import text
 
-from engine import accounts, services
+from engine import accounts, calendar, services
 from engine.actors import ROLES
 from engine.db import db
 from engine.errors import DataInvalid
@@ -76,7 +76,9 @@ def health():
         local = current_app.extensions.get("case_scheduler")
         if (local is not None and local.running) or is_alive(now(), current_app.config["SCHEDULER_INTERVAL_SECONDS"]):
             scheduler_state = "ok"
-    body = {"status": "ok" if database == "ok" else "degraded", "database": database, "scheduler": scheduler_state}
+    body = {"status": "ok" if database == "ok" else "degraded", "database": database, "scheduler": scheduler_state,
+            # Years whose deadlines fall back to Monday-Friday (engine.calendar): a monitor can tell an administrator.
+            "holidays_missing": calendar.years_without_holidays(calendar.local_date(now()))}
     return jsonify(body), 200 if database == "ok" else 503
 
 
