@@ -180,7 +180,8 @@ def test_a_division_of_the_installation_newer_than_the_database_is_accepted(monk
     from engine import regions
 
     assert not is_region("532399")
-    monkeypatch.setitem(regions.REGIONS, "532399", regions.Region("532399", "新县", "新县人力资源和社会保障局", "新人社"))
+    new_county = regions.Region("532399", "新县", "新县人力资源和社会保障局", "新人社")
+    monkeypatch.setitem(regions.REGIONS, "532399", new_county)
     regions.is_current_division.cache_clear()
     try:
         assert is_region("532399")

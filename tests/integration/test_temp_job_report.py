@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from engine import service131, services
-from engine.validation import REGION_MESSAGE
 from engine.actors import Actor
 from engine.errors import DataInvalid, NotFound
+from engine.validation import REGION_MESSAGE
 from tests.conftest import at, make_user
 from tests.factories import complete
 from tests.integration.test_temp_job_process import GUIDANCE, OFFERS, TRAINING, intake
