@@ -72,6 +72,9 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
     # what the investigation verified (nothing, as engine.wage_arrears_checks requires): forcing zero would hide
     # arrears.
     closed_without_arrears = status in ("rejected", "redirected")
+    # Measures an approver refused (bpmn: set_measures_refused, set_referral_refused empty `measures`), shown with
+    # the approver's comment until new ones are chosen: the returned choose_enforcement task says why it came back.
+    refused = data.get("refused_measures") if not data.get("measures") else None
     outstanding = Decimal("0") if closed_without_arrears or basis is None else max(basis - paid, Decimal("0"))
     complainant = data.get("complainant") or {}
     employer = data.get("employer") or {}
@@ -100,6 +103,8 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "case_extended": data.get("case_extended", False),
         "payment_due_at": data.get("payment_due_at") if status == "order_issued" else None,
         "measures": data.get("measures", []),
+        "refused_measures": refused or None,
+        "refusal_comment": (data.get("comment") or None) if refused else None,
         # What an approver of the measures decides on (shown beside the measures).
         "penalty_amount": data.get("penalty_amount") if "penalty" in (data.get("measures") or []) else None,
         "compensation_rate": (data.get("compensation_rate")

@@ -157,6 +157,8 @@ SUMMARY_LABELS: dict[str, object] = {
     "case_extended": _l("已延长办案期限"),
     "payment_due_at": _l("限期支付截止"),
     "measures": _l("处置措施"),
+    "refused_measures": _l("未获同意的措施"),
+    "refusal_comment": _l("审批意见"),
     "penalty_amount": _l("罚款金额"),
     "compensation_rate": _l("加付赔偿金比例（%）"),
     "suggested_type": _l("规则建议待遇类型"),

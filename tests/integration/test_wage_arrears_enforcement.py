@@ -219,3 +219,29 @@ def test_an_unknown_measure_is_refused(inspector):
         services.complete_task(inspector, open_task(case, "choose_enforcement").id,
                                {"measures": ["court_order"], "reason": "x"}, case.version, CHOSEN)
     assert "measures" in " ".join(refused.value.fields)
+
+
+def test_the_case_page_shows_the_refused_measures_and_why_until_new_ones_are_chosen(app, inspector, supervisor):
+    import html
+    import re
+
+    from tests.integration.test_pages import FreshContextClient, sign_in
+
+    def case_summary(web, case) -> str:
+        """The visible text of the case page's summary section."""
+        page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+        section = re.search(r'<section class="card" id="summary">.*?</section>', page, re.S).group(0)
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section)))
+
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "penalty")
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": False, "comment": "证据不足"},
+                               APPROVED))
+    web = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(web, inspector.username).status_code == 302
+    summary = case_summary(web, case)
+    assert "未获同意的措施 行政处罚" in summary and "审批意见 证据不足" in summary
+    assert "处置措施" not in summary and "罚款金额" not in summary
+    case = choose(inspector, case, track, "emergency_advance", when=at("2021-02-23 09:00"))
+    summary = case_summary(web, case)
+    assert "未获同意的措施" not in summary and "处置措施 动用应急周转金垫付" in summary

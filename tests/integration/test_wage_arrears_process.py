@@ -469,11 +469,15 @@ def test_penalty_needs_approval_refused_then_chosen_again_and_approved(insp, sup
     [again] = wf_tasks(case)
     assert again.name == "choose_enforcement"
     assert case.status == "enforcement"
+    # The refused fine is not in force: the case shows it as refused, with the reason, until new measures are chosen.
+    assert case.summary["measures"] == [] and case.summary["penalty_amount"] is None
+    assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["penalty"], "罚款依据不足")
     case = track.step(complete(insp, case, "choose_enforcement",
                                {"measures": ["penalty", "compensation_order"], "penalty_amount": "10000.00",
                                 "compensation_rate": 50, "reason": "补充证据后重新提请"},
                                at("2021-02-23 09:00")))
     assert open_task(case, "approve_enforcement")
+    assert case.summary["refused_measures"] is None and case.summary["refusal_comment"] is None
     assert_round_trip(case)
     case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
     [check] = wf_tasks(case)
@@ -563,11 +567,15 @@ def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp,
     assert case.status == "enforcement"
     assert case.closed_at is None
     assert referral_letters(case) == []
+    assert case.summary["measures"] == []
+    assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["criminal_referral"],
+                                                                                   "证据不足，暂不移送")
     assert_round_trip(case)
     # Other measures go on as before: no approval needed, back to the payment check, and the case can clear.
     case = track.step(complete(insp, case, "choose_enforcement",
                                {"measures": ["emergency_advance"], "reason": "申请应急周转金垫付剩余工资"},
                                at("2021-03-01 09:00")))
+    assert case.summary["measures"] == ["emergency_advance"] and case.summary["refused_measures"] is None
     assert [t.name for t in wf_tasks(case)] == ["check_payment"]
     case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-03-02 09:00")))
     assert_closed(case, "cleared")
