@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine import calendar
 from engine.actors import Actor, scope_prefix
 from engine.db import db
+from engine.documents import Document
 from engine.models import Case, Task, User
 from engine.sandbox import money
 from engine.services.cases import OPEN_CASE_CHECKS
@@ -102,6 +103,13 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         shortfall = referral_threshold(workflow_data(), values).shortfall  # the summary lacks period and roster
         if shortfall:
             errors["measures"] = shortfall
+    if "measures" not in errors:
+        # One fine per violation (行政处罚法 art. 29), one compensation order per case: a case that comes back to
+        # the measures (still unpaid, or a refused referral) may not repeat a decision already issued.
+        repeated = _already_issued(case, measures & set(ONCE_PER_CASE))
+        if repeated:
+            measure, number = repeated[0]
+            errors["measures"] = ONCE_PER_CASE[measure].format(number=number)
     if "blacklist" in measures and "measures" not in errors:
         until = listed_until((case.summary or {}).get("employer_uscc"), now)
         if until:
@@ -112,6 +120,26 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         errors["measures"] = "动用工资保证金须待银行支付期满并核查履行情况后再决定移送：请先单独选择动用工资保证金"
     if errors:
         raise DataInvalid(errors)
+
+
+# Measures a case may take once, by the notice that takes it: what a second choice of it is told.
+ONCE_PER_CASE = {
+    "penalty": ("本案已作出罚款决定（{number}），对同一违法行为不得给予两次以上罚款的行政处罚"
+                "（《中华人民共和国行政处罚法》第二十九条）"),
+    "compensation_order": "本案已责令加付赔偿金（{number}），不能重复责令",
+}
+_NOTICE_OF = {"penalty": "penalty_decision", "compensation_order": "compensation_order"}
+
+
+def _already_issued(case: Case, measures: set[str]) -> list[tuple[str, str]]:
+    """(measure, document number) of each of `measures` whose notice this case has already issued."""
+    if not measures:
+        return []
+    kinds = {_NOTICE_OF[m]: m for m in measures}
+    rows = db.session.execute(select(Document.kind, Document.number).where(
+        Document.case_id == case.id, Document.kind.in_(kinds)).order_by(Document.id))
+    found = {kinds[kind]: number for kind, number in rows}
+    return [(m, found[m]) for m in ONCE_PER_CASE if m in found]
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],

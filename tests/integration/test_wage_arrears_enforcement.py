@@ -245,3 +245,35 @@ def test_the_case_page_shows_the_refused_measures_and_why_until_new_ones_are_cho
     case = choose(inspector, case, track, "emergency_advance", when=at("2021-02-23 09:00"))
     summary = case_summary(web, case)
     assert "未获同意的措施" not in summary and "处置措施 动用应急周转金垫付" in summary
+
+
+def refused_fine(inspector: Actor, case, number: str) -> str:
+    task = open_task(case, "choose_enforcement")
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(inspector, task.id, {"measures": ["penalty"], "reason": "再罚", **FIELDS["penalty"]},
+                               case.version, at("2021-02-25 09:00"))
+    return refused.value.fields["measures"]
+
+
+def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, supervisor):
+    """Still unpaid after the fine and the compensation order, the case comes back to the measures: choosing
+    either again is refused with the decision already issued (行政处罚法 art. 29: no second fine for one violation),
+    and changes nothing."""
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "penalty", "compensation_order")
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    [fine], [order] = notices(case, "penalty_decision"), notices(case, "compensation_order")
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "50000.00"}, at("2021-02-24 09:00")))
+    assert open_task(case, "choose_enforcement")
+    for measures, number in ((["penalty"], fine.number), (["compensation_order", "blacklist"], order.number)):
+        form = {"measures": measures, "reason": "仍未足额支付"}
+        for measure in measures:
+            form.update(FIELDS.get(measure, {}))
+        task = open_task(case, "choose_enforcement")
+        with pytest.raises(DataInvalid) as refused:
+            services.complete_task(inspector, task.id, form, case.version, at("2021-02-25 09:00"))
+        assert number in refused.value.fields["measures"]
+        assert track.case.version == track.versions[-1] and open_task(track.case, "choose_enforcement").id == task.id
+    assert "《中华人民共和国行政处罚法》第二十九条" in refused_fine(inspector, case, fine.number)
+    case = choose(inspector, case, track, "blacklist", when=at("2021-02-25 09:00"))
+    assert open_task(case, "approve_enforcement")
