@@ -81,7 +81,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
     if "penalty" in measures:
         issue_notice(case, "penalty_decision", {
             "recipient": _employer(data), "penalty": "罚款",
-            "fine_amount": data.get("penalty_amount") or "2000.00",
+            "fine_amount": data["penalty_amount"],  # the form requires it with this measure
             "deadline": (today + timedelta(days=15)).isoformat(),
             # The fine of 2,000-20,000 is for obstructing the inspection (DOMAIN.md; 条例 art. 30): the reason the
             # inspector gave states what the employer did.
@@ -102,7 +102,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         # not read from the data: a set that also refers the case never reaches that step and may hold an old one).
         deadline = _local_day(calendar.working_days_after(now, int(rule_value("wage_deposit_bank_days"))))
         issue_notice(case, "wage_deposit_notice", {
-            "recipient": data.get("deposit_bank") or "工资保证金经办银行", "depositor": _employer(data),
+            "recipient": data["deposit_bank"], "depositor": _employer(data),  # required with the measure
             "amount": money_str(owed), "worker_count": workers, "deadline": deadline,
             "project": (data.get("project") or {}).get("name"),
             "facts": [_unpaid_fact(data, to_employer=False)],
