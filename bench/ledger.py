@@ -1,5 +1,6 @@
-"""Return-visit ledger import: rows per second through `engine.ledger.import_ledger` beside openpyxl's bare read
-of the same file, in one run.
+"""Return-visit ledger import and export: rows per second through `engine.ledger.import_ledger` beside openpyxl's
+bare read of the same file, then the prefecture's export of the three lists (`engine.ledger_export.export_bytes`,
+what GET /ledger.xlsx runs), in one run.
 
     .venv/bin/python -m bench.ledger [--rows 100000] [--database sqlite:///...] [--batch-size 1000]
 
@@ -9,7 +10,10 @@ of the same file, in one run.
 * import: the same file through `import_ledger` into an empty database (SQLite in the temporary directory by
   default), i.e. streaming read + validating every cell (ID checksums with python-stdnum, phones, dates, yes/no,
   wages) + batched INSERT ... ON CONFLICT DO UPDATE, in one transaction;
-* re-import: the same file again, every row now an update.
+* re-import: the same file again, every row now an update;
+* export: the three lists (going home, returning, unemployed) of the whole prefecture as one workbook, as a
+  prefecture supervisor downloads them; its rows/s counts the rows written (a worker is on up to three lists),
+  and the SQL statements it issued are counted (they must not grow with the rows).
 
 The bare read runs before and after the import (its mean is printed); wall and CPU seconds are both shown.
 
@@ -148,17 +152,40 @@ def main(argv: list[str] | None = None) -> int:
             assert again.updated == args.rows, again
             bare, bare_cpu = (bare1 + bare2) / 2, (bare1_cpu + bare2_cpu) / 2
 
-    dialect = database.split(":", 1)[0]
+            from sqlalchemy import event
+
+            from engine import ledger_export
+
+            statements = 0
+
+            def count_statement(*_args) -> None:
+                nonlocal statements
+                statements += 1
+
+            prefecture = Actor("bench_supervisor", ("supervisor",), "532300")
+            event.listen(db.engine, "before_cursor_execute", count_statement)
+            try:
+                (content, counts), exported, exported_cpu = timed(
+                    lambda: ledger_export.export_bytes(prefecture, None))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count_statement)
+            written = sum(counts.values())
+
+    dialect = database.split(":", 1)[0].split("+", 1)[0]  # postgresql+psycopg: postgresql
     rate = args.rows / imported
     peak = peak_rss_mb()
     n = args.rows
-    print(f"{'':<28}{'wall s':>9}{'rows/s':>10}{'cpu s':>9}{'rows/cpu-s':>12}")
-    for title, wall, cpu in (("openpyxl bare read (mean)", bare, bare_cpu),
-                             (f"import, new rows ({dialect})", imported, imported_cpu),
-                             ("import again, updates", reimported, reimported_cpu)):
-        print(f"{title:<28}{wall:>9.1f}{n / wall:>10,.0f}{cpu:>9.1f}{n / cpu:>12,.0f}")
+    print(f"{'':<30}{'wall s':>9}{'rows/s':>10}{'cpu s':>9}{'rows/cpu-s':>12}")
+    for title, rows, wall, cpu in (("openpyxl bare read (mean)", n, bare, bare_cpu),
+                                   (f"import, new rows ({dialect})", n, imported, imported_cpu),
+                                   ("import again, updates", n, reimported, reimported_cpu),
+                                   ("export, 3 lists (prefecture)", written, exported, exported_cpu)):
+        print(f"{title:<30}{wall:>9.2f}{rows / wall:>10,.0f}{cpu:>9.2f}{rows / cpu:>12,.0f}")
     print(f"import / bare read: {imported / bare:.2f}x the wall time, {imported_cpu / bare_cpu:.2f}x the CPU time "
           f"(the rest is validation and the database)")
+    per_list = ", ".join(f"{key} {rows:,}" for key, rows in counts.items())
+    print(f"export: {n:,} workers, {written:,} rows on the lists ({per_list}), {len(content) / 2**20:.1f} MB, "
+          f"{statements} SQL statement(s)")
     print(f"peak resident memory (VmHWM): {peak:.0f} MB")
     try:
         with open("/proc/loadavg", encoding="ascii") as load:

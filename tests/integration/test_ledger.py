@@ -4,13 +4,13 @@ a 10,000-row file, the three lists as Excel, and temp_job cases for unemployed w
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from stdnum.cn import ric
 
 from engine import ledger, ledger_export, ledger_sheet
@@ -230,6 +230,126 @@ def test_export_writes_the_three_lists_with_masked_ids(clerk, tmp_path):
     far = Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
     assert ledger_export.export_lists(far, None, str(tmp_path / "far.xlsx")) == {"going_home": 0, "returning": 0,
                                                                           "unemployed": 0}
+
+
+def write_text_xlsx(path: Path, rows) -> Path:
+    """A ledger as a county's Excel holds it: every string a text cell, so "=1+1" is text, not a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("回访台账")
+    sheet.append(HEADER)
+    for values in rows:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+    workbook.save(path)
+    return path
+
+
+def _as_exported(values: list, number: int, region_title: str) -> tuple:
+    """An imported row as the lists show it: numbered, the county named, the ID number masked, the wage to the fen,
+    the date a date; yes/no were imported as 是/否 already."""
+    out: list = [number, region_title]
+    for column, value in zip(ledger_sheet.COLUMNS, values, strict=True):
+        if value is not None and column.kind == "id":
+            value = "*" * 14 + value[-4:]
+        elif value is not None and column.kind == "money":
+            value = f"{Decimal(value):.2f}"
+        elif value is not None and column.kind == "date":
+            value = datetime.fromisoformat(value)  # openpyxl reads a date cell back as a datetime
+        out.append(value)
+    return (*out, None)  # no temp_job case yet
+
+
+def test_exported_lists_read_back_as_imported(clerk, tmp_path):
+    """Every cell of the three lists, read back, is what the counties imported, on the lists and in the order
+    engine.ledger.LISTS gives; text that looks like a formula, an error value or a negative number stays text."""
+    chuxiong = [
+        row(1, name="=1+1", job="@SUM(A1)", travel_number="-5", work_place="宁波 & <北仑>"),
+        row(2, going_home="否", home_date=None, travel_mode=None, travel_number=None, wish_to_return=None),  # none
+        row(3, **{**UNEMPLOYED, "unemployed_reason": "#N/A"}, wish_to_return="否"),
+        row(4, wage="4000", training_wish="+技能培训"),
+        row(5, **UNEMPLOYED),
+    ]
+    shuangbai = [
+        row(7, id_number=ric_for(7, "532322"), going_home="否", home_date=None),
+        row(8, id_number=ric_for(8, "532322"), **UNEMPLOYED),
+    ]
+    ledger.import_ledger(clerk, str(write_text_xlsx(tmp_path / "cx.xlsx", chuxiong)), "532301", NOW)
+    other = Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
+    ledger.import_ledger(other, str(write_text_xlsx(tmp_path / "sb.xlsx", shuangbai)), "532322", NOW)
+    supervisor = Actor.of(make_user("sup_cz", ["supervisor"], "532300"))
+
+    counts = ledger_export.export_lists(supervisor, None, str(tmp_path / "out.xlsx"))
+
+    by_key = {c.key: i for i, c in enumerate(ledger_sheet.COLUMNS)}
+    on_list = {"going_home": lambda r: r[by_key["going_home"]] == "是",
+               "returning": lambda r: r[by_key["wish_to_return"]] == "是",
+               "unemployed": lambda r: r[by_key["employed"]] == "否"}
+    imported = [("楚雄市", r) for r in chuxiong] + [("双柏县", r) for r in shuangbai]  # by region, then row
+    header = ("序号", "区划", *HEADER, "临时性岗位案件号")
+    workbook = load_workbook(tmp_path / "out.xlsx")
+    try:
+        assert workbook.sheetnames == [title for title, _ in ledger.LISTS.values()]
+        for key, (title, _condition) in ledger.LISTS.items():
+            wanted = [r for r in imported if on_list[key](r[1])]
+            expected = [_as_exported(values, n, region) for n, (region, values) in enumerate(wanted, 1)]
+            sheet = workbook[title]
+            assert list(sheet.iter_rows(values_only=True)) == [header, *expected], title
+            assert counts[key] == len(expected)
+            for cell in (c for line in sheet.iter_rows(min_row=2) for c in line if isinstance(c.value, str)):
+                assert cell.data_type == "s", (title, cell.coordinate, cell.value)
+                assert cell.quotePrefix == cell.value.startswith(("=", "+", "-", "@")), (title, cell.coordinate)
+        home_date = workbook["春节返乡人员清单"].cell(row=2, column=header.index("返乡时间") + 1)
+        assert (home_date.is_date, home_date.number_format) == (True, "yyyy-mm-dd")
+    finally:
+        workbook.close()
+    assert counts == {"going_home": 5, "returning": 5, "unemployed": 3}
+
+    # A control character that reached the database another way is dropped, not a failed export.
+    db.session.execute(update(LedgerWorker).where(LedgerWorker.name == "务工人员4").values(employer="宁波\x01某厂"))
+    db.session.commit()
+    workbook = load_workbook(io.BytesIO(ledger_export.export_bytes(clerk, "532301")[0]), read_only=True)
+    try:
+        employers = [r[6] for r in workbook["春节返乡人员清单"].iter_rows(min_row=2, values_only=True)]
+    finally:
+        workbook.close()
+    assert employers == ["宁波某电子厂", None, "宁波某厂", None]
+
+
+def _export_statements(actor: Actor, target: Path) -> tuple[int, dict[str, int]]:
+    """The SQL statements one export of the three lists issues, and its counts."""
+    statements = 0
+
+    def count(*_args) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        counts = ledger_export.export_lists(actor, None, str(target))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return statements, counts
+
+
+def test_the_export_issues_as_many_queries_for_200_workers_as_for_50(clerk, tmp_path):
+    """A query per worker would make a prefecture's 30,000 workers as many round trips inside one web request."""
+    def rows(numbers: range) -> list[list]:
+        return [row(i, **(UNEMPLOYED if i % 4 == 0 else {})) for i in numbers]
+
+    ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "a.xlsx", rows(range(50)))), "532301", NOW)
+    few, few_counts = _export_statements(clerk, tmp_path / "few.xlsx")
+    ledger.import_ledger(clerk, str(write_xlsx(tmp_path / "b.xlsx", rows(range(50, 200)))), "532301", NOW)
+    many, many_counts = _export_statements(clerk, tmp_path / "many.xlsx")
+    assert few_counts == {"going_home": 50, "returning": 50, "unemployed": 13}
+    assert many_counts == {"going_home": 200, "returning": 200, "unemployed": 50}
+    assert many == few
 
 
 def test_unemployed_who_want_work_become_temp_job_cases(clerk, tmp_path):
