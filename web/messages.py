@@ -75,6 +75,12 @@ ENGINE_MESSAGES = (
     N_("动用工资保证金须待银行支付期满并核查履行情况后再决定移送：请先单独选择动用工资保证金"),
     N_("上级部门发布的岗位只能查看和推荐，不能修改"),
     N_("（其他地区的案件）"),  # engine.services.cases.OTHER_REGION_CASE, inside a message
+    # Clauses of the composed refusals (engine.wage_arrears_law.referral_threshold and its callers).
+    N_("不能批准"), N_("不能批准移送"), N_("请不予同意，退回重新确定处置措施"),
+    N_("请不批准移送，退回重新确定处置措施"),
+    N_("案件未登记拖欠期间"),
+    # The separators of those clauses.
+    N_("："), N_("；"), N_("。"),
 )
 
 # Titles of the forms the engine defines in Python, not in bpmn/**.schema.json (which babel.cfg extracts): the
@@ -152,6 +158,30 @@ _DYNAMIC = [
      _l("本案已作出罚款决定（%(n)s），对同一违法行为不得给予两次以上罚款的行政处罚（《中华人民共和国行政处罚法》第二十九条）")),
     (re.compile(r"^本案已责令加付赔偿金（(?P<n>[^）]+)），不能重复责令$"),
      _l("本案已责令加付赔偿金（%(n)s），不能重复责令")),
+    # The clauses of the criminal-referral threshold's refusal (engine.wage_arrears_law.referral_threshold).
+    (re.compile(r"^不能认定达到移送公安机关的标准（拒不支付一名劳动者(?P<months>\d+)个月以上的劳动报酬"
+                r"且数额在 (?P<single>\S+) 元以上，或拒不支付(?P<workers>\d+)名以上劳动者的劳动报酬"
+                r"且数额累计在 (?P<group>\S+) 元以上）$"),
+     _l("不能认定达到移送公安机关的标准（拒不支付一名劳动者%(months)s个月以上的劳动报酬且数额在 %(single)s 元以上，"
+        "或拒不支付%(workers)s名以上劳动者的劳动报酬且数额累计在 %(group)s 元以上）")),
+    (re.compile(r"^尚欠 (?P<workers>\d+) 名劳动者工资共 (?P<owed>\S+) 元$"),
+     _l("尚欠 %(workers)s 名劳动者工资共 %(owed)s 元")),
+    (re.compile(r"^拖欠期间 (?P<start>\S+) 至 (?P<end>\S+) 不足(?P<months>\d+)个月$"),
+     _l("拖欠期间 %(start)s 至 %(end)s 不足%(months)s个月")),
+    (re.compile(r"^尚欠总额不足 (?P<single>\S+) 元$"), _l("尚欠总额不足 %(single)s 元")),
+    (re.compile(r"^人均尚欠 (?P<average>\S+) 元，名册中被拖欠最多的劳动者为 (?P<most>\S+) 元，"
+                r"均不足 (?P<single>\S+) 元$"),
+     _l("人均尚欠 %(average)s 元，名册中被拖欠最多的劳动者为 %(most)s 元，均不足 %(single)s 元")),
+    (re.compile(r"^未核实被欠薪人数，名册中被拖欠最多的劳动者为 (?P<most>\S+) 元，均不足 (?P<single>\S+) 元$"),
+     _l("未核实被欠薪人数，名册中被拖欠最多的劳动者为 %(most)s 元，均不足 %(single)s 元")),
+    (re.compile(r"^人均尚欠 (?P<average>\S+) 元，不足 (?P<single>\S+) 元，"
+                r"且案件未登记载明每名劳动者被欠金额的劳动者名册，无法认定有一名劳动者被拖欠 \S+ 元以上$"),
+     _l("人均尚欠 %(average)s 元，不足 %(single)s 元，且案件未登记载明每名劳动者被欠金额的劳动者名册，"
+        "无法认定有一名劳动者被拖欠 %(single)s 元以上")),
+    (re.compile(r"^未核实被欠薪人数，不足 (?P<single>\S+) 元，且案件未登记载明每名劳动者被欠金额的劳动者名册，"
+                r"无法认定有一名劳动者被拖欠 \S+ 元以上$"),
+     _l("未核实被欠薪人数，不足 %(single)s 元，且案件未登记载明每名劳动者被欠金额的劳动者名册，"
+        "无法认定有一名劳动者被拖欠 %(single)s 元以上")),
     (re.compile(r"^移送日期不能晚于今天（(?P<n>[^）]+)）$"), _l("移送日期不能晚于今天（%(n)s）")),
     (re.compile(r"^移送日期不能早于批准移送的日期（(?P<n>[^）]+)）$"), _l("移送日期不能早于批准移送的日期（%(n)s）")),
     (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
@@ -160,10 +190,28 @@ _DYNAMIC = [
 ]
 
 
+# A refusal composed of clauses (the referral threshold's: the standard, then each way the case falls short) is
+# translated clause by clause when it has no translation whole.
+_CLAUSES = re.compile(r"(：|；|。)")
+
+
 def message(text: str | None) -> str:
     """An engine message (Chinese) in the user's language."""
     if not text:
         return ""
+    whole = _translated(text)
+    if whole is not None:
+        return whole
+    parts = _CLAUSES.split(text)
+    if len(parts) == 1:
+        return text
+    clauses = [_translated(part) if i % 2 == 0 else gettext(part) for i, part in enumerate(parts) if part]
+    # Only when every clause has a translation: half a message in each language is worse than one in Chinese.
+    return text if None in clauses else "".join(clauses).strip()
+
+
+def _translated(text: str) -> str | None:
+    """`text` in the user's language when the catalogue or a pattern knows it, else None."""
     translated = gettext(text)
     if translated != text:
         return translated
@@ -181,4 +229,4 @@ def message(text: str | None) -> str:
             else:
                 values["n"] = gettext(value)  # a text of its own inside the message (OTHER_REGION_CASE)
             return str(template) % values
-    return text
+    return None

@@ -103,3 +103,32 @@ def test_a_supervision_task_is_named_in_the_users_language(app):
             "Handle escalation: Acceptance review (Level 3 supervision (reported to the deputy director))")
     with app.test_request_context(), force_locale("zh_CN"):
         assert task_label("supervise_overdue", title) == "督办处理：受理审查（三级督办（报分管领导））"
+
+
+@pytest.mark.parametrize("data", [
+    {"verified_amount": "30000.00", "workers_owed": 12, "amount_paid": "6000.00"},  # average below, no roster
+    {"verified_amount": "30000.00", "workers_owed": 12, "period_from": "2020-12-01", "period_to": "2020-12-31",
+     "roster": [{"name": "甲", "amount_owed": "4000.00"}]},  # a short period, the roster's most below
+    {"verified_amount": "3000.00", "workers_owed": 0},  # below the single amount, workers not verified
+])
+def test_the_referral_threshold_refusal_reads_in_english_clause_by_clause(app, data):
+    """The refusal is composed of clauses (the standard, then each shortfall), and the approver's refusal wraps it;
+    every clause is translated, so no Chinese is left but none of the figures is lost."""
+    import re
+
+    from flask_babel import force_locale
+
+    from engine.rules import RULES
+    from engine.wage_arrears_law import referral_threshold
+    from web.messages import message
+
+    values = {key: rule.default for key, rule in RULES.items()}
+    shortfall = referral_threshold(data, values).shortfall
+    refusal = f"不能批准移送：{shortfall}。请不批准移送，退回重新确定处置措施"
+    with app.test_request_context(), force_locale("en"):
+        for text in (shortfall, refusal):
+            english = message(text)
+            assert not re.search(r"[\u4e00-\u9fff]", english), english
+            assert set(re.findall(r"[\d.-]{2,}", text)) <= set(re.findall(r"[\d.-]{2,}", english)), english
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert message(refusal) == refusal
