@@ -335,12 +335,14 @@ def _register(entries: list[_Entry]) -> None:
 
 
 def _parse_holiday_file(path: Path) -> list[_Entry]:
-    raw = path.read_bytes()
+    from engine.textfiles import decode_text  # here: engine.validation (which it raises) is not needed otherwise
+    from engine.validation import DataInvalid
+
     try:
-        text = raw.decode("utf-8-sig")  # tolerate the BOM spreadsheet programs write
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise HolidayFileError(path, line, "not valid UTF-8 text") from exc
+        # UTF-8 (with Excel's byte-order mark or without) or GBK, what Chinese Excel saves as plain "CSV".
+        text = decode_text(path.read_bytes(), path.name)
+    except DataInvalid as exc:
+        raise HolidayFileError(path, 1, "not UTF-8 or GBK (GB18030) text; save it as \"CSV UTF-8\"") from exc
 
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     entries: list[_Entry] = []

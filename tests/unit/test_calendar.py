@@ -382,10 +382,18 @@ def test_file_validation(tmp_path, text, line, problem):
     assert cal.loaded_days() == []
 
 
-def test_non_utf8_file_rejected(tmp_path):
+def test_a_file_saved_as_plain_csv_by_chinese_excel_gbk_loads(tmp_path):
     path = tmp_path / "2031.csv"
-    path.write_bytes("date,kind,name\n2031-01-01,holiday,元旦\n".encode("gbk"))
-    with pytest.raises(cal.HolidayFileError, match="line 2: not valid UTF-8"):
+    path.write_bytes("date,kind,name\r\n2031-01-01,holiday,元旦\r\n2031-01-18,workday,春节调休上班\r\n".encode("gbk"))
+    assert cal.load_holiday_file(path) == 2
+    assert cal.loaded_days(2031) == [(date(2031, 1, 1), "holiday", "元旦"),
+                                     (date(2031, 1, 18), "workday", "春节调休上班")]
+
+
+def test_a_file_neither_utf8_nor_gbk_is_rejected(tmp_path):
+    path = tmp_path / "2031.csv"
+    path.write_bytes("date,kind,name\n2031-01-01,holiday,元旦\n".encode("utf-16"))
+    with pytest.raises(cal.HolidayFileError, match="not UTF-8 or GBK"):
         cal.load_holiday_file(path)
     assert cal.loaded_days() == []
 
