@@ -72,9 +72,9 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
     # what the investigation verified (nothing, as engine.wage_arrears_checks requires): forcing zero would hide
     # arrears.
     closed_without_arrears = status in ("rejected", "redirected")
-    # Measures an approver refused (bpmn: set_measures_refused, set_referral_refused empty `measures`), shown with
-    # the approver's comment until new ones are chosen: the returned choose_enforcement task says why it came back.
-    refused = data.get("refused_measures") if not data.get("measures") else None
+    # Measures an approver refused (bpmn: set_measures_refused, set_referral_refused), shown with the approver's
+    # comment until new ones are chosen (choose_enforcement's postScript clears them): the returned task says why.
+    refused = data.get("refused_measures")
     outstanding = Decimal("0") if closed_without_arrears or basis is None else max(basis - paid, Decimal("0"))
     complainant = data.get("complainant") or {}
     employer = data.get("employer") or {}

@@ -277,3 +277,18 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
     assert "《中华人民共和国行政处罚法》第二十九条" in refused_fine(inspector, case, fine.number)
     case = choose(inspector, case, track, "blacklist", when=at("2021-02-25 09:00"))
     assert open_task(case, "approve_enforcement")
+
+
+def test_a_fine_approved_with_a_referral_the_head_refuses_stays_in_force_and_shown(inspector, supervisor, head):
+    """Review: the head's refusal emptied the summary's measures, so the fine already decided vanished from the
+    case while a second fine was refused because of it."""
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "penalty", "criminal_referral")
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    assert len(notices(case, "penalty_decision")) == 1
+    case = track.step(complete(head, case, "approve_referral", {"approved": False, "comment": "证据不足"},
+                               at("2021-02-23 10:00")))
+    assert (case.summary["measures"], case.summary["penalty_amount"]) == (["penalty"], "10000.00")
+    assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["criminal_referral"], "证据不足")
+    case = choose(inspector, case, track, "emergency_advance", when=at("2021-02-24 09:00"))
+    assert case.summary["refused_measures"] is None and case.summary["refusal_comment"] is None

@@ -567,7 +567,8 @@ def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp,
     assert case.status == "enforcement"
     assert case.closed_at is None
     assert referral_letters(case) == []
-    assert case.summary["measures"] == []
+    # The blacklisting approved with the referral is in force (its decision was issued) and stays listed.
+    assert case.summary["measures"] == ["blacklist"]
     assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["criminal_referral"],
                                                                                    "证据不足，暂不移送")
     assert_round_trip(case)
