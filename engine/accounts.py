@@ -114,6 +114,9 @@ def create_user(
         fields["role"] = "角色须为 " + " | ".join(ROLES)
     if region != "" and not is_region(region):
         fields["region"] = REGION_MESSAGE
+    elif region == "" and set(roles) - {"admin"}:
+        # No region is the whole country (engine.actors): an administrator's, never a caseworker's.
+        fields["region"] = "只有系统管理员可以不设辖区（全国）：请填写行政区划代码"
     if fields:
         raise DataInvalid(fields)
     check_password_strength(password)

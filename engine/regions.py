@@ -64,20 +64,35 @@ def children(code: str) -> list[Region]:
 
 # A period in python-stdnum's division database: "[1983-]楚雄市" (since 1983), "[-2021]禄丰县" (until 2021).
 _PERIOD = re.compile(r"^\[(\d*)-(\d*)\]")
+# Entries of the database that are groupings, not divisions a bureau serves: a mistyped 530101 is no county.
+_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政单位", "自治区直辖县级行政单位"}
+
+
+def _in_force(names: str) -> bool:
+    """Whether one of an entry's names (comma-separated, each with an optional period) has no period that ended,
+    and names a division rather than a grouping."""
+    for name in names.split(","):
+        period = _PERIOD.match(name)
+        if (period is None or not period.group(2)) and _PERIOD.sub("", name) not in _PLACEHOLDERS:
+            return True
+    return False
 
 
 @cache
+def _divisions_in_force() -> frozenset[str]:
+    """Every province, prefecture and county code of GB/T 2260 in force, read once from python-stdnum's division
+    database (a few thousand codes: a set, not a cache that grows with what users type)."""
+    codes = set()
+    for _length, low, high, _province, counties in numdb.get("cn/loc").prefixes:
+        for province in range(int(low), int(high) + 1):
+            for _length, c_low, c_high, entry, _children in counties:
+                if _in_force(entry.get("county", "")):
+                    codes.update(f"{province:02d}{c:04d}" for c in range(int(c_low), int(c_high) + 1))
+    return frozenset(codes)
+
+
 def is_current_division(code: str) -> bool:
-    """Whether `code` is a province, prefecture or county of GB/T 2260 in force (python-stdnum's division database,
-    whose entries carry the years a code was used), or a region this installation has a bureau for (a division
-    newer than the database). 532399 is six digits but no county; 532331 (禄丰县) was abolished in 2021."""
-    if code in REGIONS:
-        return True
-    levels = numdb.get("cn/loc").info(code)
-    if len(levels) != 2 or "province" not in levels[0][1]:
-        return False
-    names = levels[1][1].get("county")
-    if names is None:
-        return False
-    # In force when one of its names has no period or a period that has not ended.
-    return any(not (period := _PERIOD.match(name)) or not period.group(2) for name in names.split(","))
+    """Whether `code` is a province, prefecture or county in force (532399 is six digits but no county; 532331,
+    禄丰县, was abolished in 2021; 530101 is a grouping), or a region this installation has a bureau for (a division
+    newer than the database)."""
+    return code in REGIONS or code in _divisions_in_force()
