@@ -14,6 +14,16 @@ from engine import calendar
 from engine.validation import MAX_ROW_ID
 
 
+def load_holidays(folder: str, logger: logging.Logger) -> None:
+    """The administrator's holiday files. A typo in one must not take the service down: nothing of the folder is
+    loaded (load_holiday_dir checks every file first), the error is logged, and the years stay missing, which the
+    pages and the health check keep saying."""
+    try:
+        calendar.load_holiday_dir(folder)
+    except (calendar.HolidayFileError, OSError) as exc:
+        logger.error("holiday files in %s not loaded: %s", folder, exc)
+
+
 def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
     if isinstance(config, dict):
@@ -24,7 +34,7 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     _require_secret(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
-    calendar.load_holiday_dir(app.config["HOLIDAYS_DIR"])
+    load_holidays(app.config["HOLIDAYS_DIR"], app.logger)
     from engine import accounts, documents, processes
 
     accounts.configure(app.config["SECRET_KEY"])

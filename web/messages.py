@@ -147,10 +147,6 @@ _DYNAMIC = [
     (re.compile(r"^累计已支付金额不得超过核实欠薪金额 (?P<verified>\S+) 元（此前已记录支付 (?P<paid>\S+) 元，"
                 r"尚欠 (?P<owed>\S+) 元）$"),
      _l("累计已支付金额不得超过核实欠薪金额 %(verified)s 元（此前已记录支付 %(paid)s 元，尚欠 %(owed)s 元）")),
-    (re.compile(r"^不能批准：该用人单位已列入失信联合惩戒对象名单，列入期限至 (?P<n>\S+)，不能重复列入。"
-                r"请不予同意，退回重新确定处置措施$"),
-     _l("不能批准：该用人单位已列入失信联合惩戒对象名单，列入期限至 %(n)s，不能重复列入。"
-        "请不予同意，退回重新确定处置措施")),
     (re.compile(r"^该用人单位已列入失信联合惩戒对象名单，列入期限至 (?P<n>\S+)，不能重复列入$"),
      _l("该用人单位已列入失信联合惩戒对象名单，列入期限至 %(n)s，不能重复列入")),
     (re.compile(r"^本案已作出罚款决定（(?P<n>[^）]+)），对同一违法行为不得给予两次以上罚款的行政处罚"
@@ -207,7 +203,14 @@ def message(text: str | None) -> str:
         return text
     clauses = [_translated(part) if i % 2 == 0 else gettext(part) for i, part in enumerate(parts) if part]
     # Only when every clause has a translation: half a message in each language is worse than one in Chinese.
-    return text if None in clauses else "".join(clauses).strip()
+    if None in clauses:
+        return text
+    # A clause after a colon or a semicolon goes on the sentence ("Cannot approve: the case ..."), not a new one.
+    for i in range(1, len(clauses)):
+        before, clause = clauses[i - 1], clauses[i]
+        if before.strip() in (":", ";") and clause[:1].isupper() and clause[1:2].islower():
+            clauses[i] = clause[0].lower() + clause[1:]
+    return "".join(clauses).strip()
 
 
 def _translated(text: str) -> str | None:

@@ -829,6 +829,10 @@ def test_supervisors_are_told_when_deadlines_reach_a_year_without_holidays(clien
     assert sign_in(client, supervisor.username).status_code == 302
     assert "2030、2031年的法定节假日安排尚未载入" in text_of(client.get("/tasks"))
     assert client.get("/api/v1/health").get_json()["holidays_missing"] == [2030, 2031]
+    english = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
+    assert sign_in(english, supervisor.username).status_code == 302
+    assert post(english, "/language", {"language": "en"}).status_code == 302
+    assert "The official holidays of 2030, 2031 are not loaded" in text_of(english.get("/tasks"))
     other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
     assert sign_in(other, inspector.username).status_code == 302
     assert 'id="holidays-missing"' not in other.get("/tasks").get_data(as_text=True)
@@ -843,3 +847,21 @@ def test_supervisors_are_told_when_deadlines_reach_a_year_without_holidays(clien
         calendar.clear_overrides()
     clock.set(NOW)
     assert 'id="holidays-missing"' not in client.get("/tasks").get_data(as_text=True)
+
+
+def test_a_holiday_file_with_a_typo_is_logged_and_the_service_still_starts(tmp_path, caplog):
+    """QA: one bad date in the file the banner asks for stopped the server from starting (create_app loads the
+    folder through web.load_holidays)."""
+    import logging
+
+    from engine import calendar
+    from web import load_holidays
+
+    (tmp_path / "2031.csv").write_text("date,kind,name\n2031-02-30,holiday,春节\n", encoding="utf-8")
+    (tmp_path / "2032.csv").write_text("date,kind,name\n2032-01-01,holiday,元旦\n", encoding="utf-8")
+    try:
+        load_holidays(str(tmp_path), logging.getLogger("test"))
+        assert "2031.csv, line 2: bad date" in caplog.text
+        assert not calendar.year_is_official(2031) and not calendar.year_is_official(2032)
+    finally:
+        calendar.clear_overrides()
