@@ -64,7 +64,7 @@ def authorize(actor: Actor, region: str | None) -> Actor:
     if not REGION_RE.match(region):  # a filter: an old code still finds its rows; scope decides
         raise DataInvalid({"region": REGION_MESSAGE})
     if not actor.covers(region):
-        raise NotFound(f"行政区划 {region} 不存在")
+        raise NotFound(f"区划 {region} 不在您的辖区内")
     # region_filter on the narrowed actor is the drill-down filter; it implies the actor's own scope.
     return dataclasses.replace(actor, region=region)
 

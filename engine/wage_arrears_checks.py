@@ -107,9 +107,8 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         # One fine per violation (行政处罚法 art. 29), one compensation order per case: a case that comes back to
         # the measures (still unpaid, or a refused referral) may not repeat a decision already issued.
         repeated = _already_issued(case, measures & set(ONCE_PER_CASE))
-        if repeated:
-            measure, number = repeated[0]
-            errors["measures"] = ONCE_PER_CASE[measure].format(number=number)
+        if repeated:  # each named, so one correction clears them all
+            errors["measures"] = "；".join(ONCE_PER_CASE[measure].format(number=number) for measure, number in repeated)
     if "blacklist" in measures and "measures" not in errors:
         until = listed_until((case.summary or {}).get("employer_uscc"), now)
         if until:

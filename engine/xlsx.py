@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,12 +22,15 @@ from engine.validation import DataInvalid
 
 # What spreadsheet programs read as the start of a formula when someone edits the cell.
 _FORMULA_START = ("=", "+", "-", "@")
+# Characters XML does not allow: openpyxl's control characters, and the two non-characters it lets through and
+# the XML writer then refuses (a name pasted with U+FFFE failed the whole export).
+_NOT_IN_XML = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
 
 
 def text_cell(sheet: Any, value: str) -> Any:
     """A cell holding `value` as text, in write-only and normal worksheets alike."""
     # Control characters are not allowed in the file's XML: openpyxl would refuse the whole export.
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell = WriteOnlyCell(sheet, value=_NOT_IN_XML.sub("", value))
     cell.data_type = "s"
     if value.startswith(_FORMULA_START):
         cell.quotePrefix = True  # Excel keeps it text even after the cell is edited
@@ -37,7 +41,7 @@ def _needs_text_cell(value: str) -> bool:
     """Whether openpyxl, given `value` as it is, would store anything but that text: a formula, an error value, or
     a refusal for control characters. It stores any other string exactly as `text_cell` would, and a cell object
     per string was a fifth of a 30,000-worker ledger export's time."""
-    return value.startswith(_FORMULA_START) or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value) is not None
+    return value.startswith(_FORMULA_START) or value in ERROR_CODES or _NOT_IN_XML.search(value) is not None
 
 
 def append_row(sheet: Any, values: Iterable[Any]) -> None:

@@ -311,8 +311,9 @@ def test_exported_lists_read_back_as_imported(clerk, tmp_path):
         workbook.close()
     assert counts == {"going_home": 5, "returning": 5, "unemployed": 3}
 
-    # A control character that reached the database another way is dropped, not a failed export.
-    db.session.execute(update(LedgerWorker).where(LedgerWorker.name == "务工人员4").values(employer="宁波\x01某厂"))
+    # A control character (or U+FFFE) that reached the database another way is dropped, not a failed export.
+    db.session.execute(update(LedgerWorker).where(LedgerWorker.name == "务工人员4")
+                       .values(employer="宁波\x01某\ufffe厂"))
     db.session.commit()
     workbook = load_workbook(io.BytesIO(ledger_export.export_bytes(clerk, "532301")[0]), read_only=True)
     try:

@@ -275,6 +275,12 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
         assert number in refused.value.fields["measures"]
         assert track.case.version == track.versions[-1] and open_task(track.case, "choose_enforcement").id == task.id
     assert "《中华人民共和国行政处罚法》第二十九条" in refused_fine(inspector, case, fine.number)
+    task = open_task(case, "choose_enforcement")
+    with pytest.raises(DataInvalid) as both:
+        services.complete_task(inspector, task.id, {"measures": ["penalty", "compensation_order"], "reason": "再次",
+                                                    **FIELDS["penalty"], **FIELDS["compensation_order"]},
+                               case.version, at("2021-02-25 09:00"))
+    assert fine.number in both.value.fields["measures"] and order.number in both.value.fields["measures"]
     case = choose(inspector, case, track, "blacklist", when=at("2021-02-25 09:00"))
     assert open_task(case, "approve_enforcement")
 
