@@ -22,13 +22,8 @@ from engine.summaries import mask_id_number, money_text
 from engine.xlsx import append_row, save
 
 # What the lists show, selected as plain columns: building an ORM object per list row (45,000 for a prefecture of
-# 30,000 workers) cost more than reading the rows.
-_LIST_COLUMNS = (
-    LedgerWorker.region, LedgerWorker.name, LedgerWorker.id_number, LedgerWorker.phone, LedgerWorker.work_place,
-    LedgerWorker.employer, LedgerWorker.job, LedgerWorker.wage, LedgerWorker.going_home, LedgerWorker.home_date,
-    LedgerWorker.travel_mode, LedgerWorker.travel_number, LedgerWorker.wish_to_return, LedgerWorker.employed,
-    LedgerWorker.unemployed_reason, LedgerWorker.training_wish, LedgerWorker.case_number,
-)
+# 30,000 workers) cost more than reading the rows. The ledger's columns, between the region and the case number.
+_LIST_COLUMNS = (LedgerWorker.region, *(getattr(LedgerWorker, c.key) for c in COLUMNS), LedgerWorker.case_number)
 _BATCH = 2000  # rows fetched at a time: memory stays flat
 
 
@@ -36,15 +31,15 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("是" if value else "否")
 
 
+# How a ledger column of each kind is shown on the lists (the others as stored).
+_SHOWN = {"id": mask_id_number, "money": money_text, "bool": _yes_no}
+
+
 def _list_row(row: Any) -> list[Any]:
     """A worker's cells after the 序号 column, in the order of the lists' headers."""
-    (region, name, id_number, phone, work_place, employer, job, wage, going_home, home_date, travel_mode,
-     travel_number, wish_to_return, employed, unemployed_reason, training_wish, case_number) = row[:len(_LIST_COLUMNS)]
-    return [
-        region_name(region), name, mask_id_number(id_number), phone, work_place, employer, job, money_text(wage),
-        _yes_no(going_home), home_date, travel_mode, travel_number, _yes_no(wish_to_return), _yes_no(employed),
-        unemployed_reason, training_wish, case_number,
-    ]
+    region, *values, case_number = row[:len(_LIST_COLUMNS)]
+    shown = [_SHOWN[c.kind](v) if c.kind in _SHOWN else v for c, v in zip(COLUMNS, values, strict=True)]
+    return [region_name(region), *shown, case_number]
 
 
 def export_lists(actor: Actor, region: str | None, target: str | os.PathLike[str] | IO[bytes]) -> dict[str, int]:
