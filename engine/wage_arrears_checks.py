@@ -108,7 +108,7 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         # the measures (still unpaid, or a refused referral) may not repeat a decision already issued.
         repeated = _already_issued(case, measures & set(ONCE_PER_CASE))
         if repeated:  # each named, so one correction clears them all
-            errors["measures"] = "；".join(ONCE_PER_CASE[measure].format(number=number) for measure, number in repeated)
+            errors["measures"] = "；".join(message.format(number=number) for message, number in repeated)
     if "blacklist" in measures and "measures" not in errors:
         until = listed_until((case.summary or {}).get("employer_uscc"), now)
         if until:
@@ -121,24 +121,23 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         raise DataInvalid(errors)
 
 
-# Measures a case may take once, by the notice that takes it: what a second choice of it is told.
+# Measures a case may take once: the notice that takes each, and what a second choice of it is told.
 ONCE_PER_CASE = {
-    "penalty": ("本案已作出罚款决定（{number}），对同一违法行为不得给予两次以上罚款的行政处罚"
-                "（《中华人民共和国行政处罚法》第二十九条）"),
-    "compensation_order": "本案已责令加付赔偿金（{number}），不能重复责令",
+    "penalty": ("penalty_decision", "本案已作出罚款决定（{number}），对同一违法行为不得给予两次以上罚款的行政处罚"
+                                    "（《中华人民共和国行政处罚法》第二十九条）"),
+    "compensation_order": ("compensation_order", "本案已责令加付赔偿金（{number}），不能重复责令"),
 }
-_NOTICE_OF = {"penalty": "penalty_decision", "compensation_order": "compensation_order"}
 
 
 def _already_issued(case: Case, measures: set[str]) -> list[tuple[str, str]]:
-    """(measure, document number) of each of `measures` whose notice this case has already issued."""
+    """(message, document number) of each of `measures` whose notice this case has already issued."""
     if not measures:
         return []
-    kinds = {_NOTICE_OF[m]: m for m in measures}
+    kinds = {ONCE_PER_CASE[m][0]: m for m in measures}
     rows = db.session.execute(select(Document.kind, Document.number).where(
         Document.case_id == case.id, Document.kind.in_(kinds)).order_by(Document.id))
     found = {kinds[kind]: number for kind, number in rows}
-    return [(m, found[m]) for m in ONCE_PER_CASE if m in found]
+    return [(message, found[m]) for m, (_kind, message) in ONCE_PER_CASE.items() if m in found]
 
 
 def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
