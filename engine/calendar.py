@@ -29,6 +29,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import chinese_calendar
 import chinese_calendar.constants as _cc_constants
 
+from engine.textfiles import decode_text
+from engine.validation import DataInvalid
+
 __all__ = [
     "DEFAULT_TIMEZONE",
     "HolidayFileError",
@@ -335,9 +338,6 @@ def _register(entries: list[_Entry]) -> None:
 
 
 def _parse_holiday_file(path: Path) -> list[_Entry]:
-    from engine.textfiles import decode_text  # here: engine.validation (which it raises) is not needed otherwise
-    from engine.validation import DataInvalid
-
     try:
         # UTF-8 (with Excel's byte-order mark or without) or GBK, what Chinese Excel saves as plain "CSV".
         text = decode_text(path.read_bytes(), path.name)

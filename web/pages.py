@@ -67,19 +67,19 @@ def _helpers():
     from web.auth import LANGUAGES
 
     signed_in = Actor.of(current_user) if current_user.is_authenticated else None
+    supervises = signed_in is not None and dashboard.may_view(signed_in)
     return {
         **labels.TEMPLATE_HELPERS,
         "message": messages.message,
         "schema_text": messages.schema_text,
         # The menu offers what the engine would allow.
         "can_post": signed_in is not None and posts.may_post(signed_in),
-        "can_view_dashboard": signed_in is not None and dashboard.may_view(signed_in),
+        "can_view_dashboard": supervises,
         "languages": LANGUAGES,
         "current_locale": str(get_locale()),
         "region_name": regions.region_name,
         # Told to those who can get a year's holidays loaded (supervisors, heads, administrators).
-        "holidays_missing": (calendar.years_without_holidays(calendar.local_date(now()))
-                             if signed_in is not None and dashboard.may_view(signed_in) else []),
+        "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if supervises else [],
     }
 
 
