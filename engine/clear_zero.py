@@ -82,6 +82,23 @@ def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
     return Campaign(*(date.fromisoformat(str(values[key])) for key in CAMPAIGN_RULES))
 
 
+# The winter campaign runs from November to the Spring Festival (DOMAIN.md); the dates a province set for an earlier
+# winter stay in force until it sets this winter's.
+WINTER_MONTHS = (11, 12, 1, 2)
+
+
+def earlier_winter_campaign(values: Mapping[str, Any], today: date) -> Campaign | None:
+    """The campaign in force when `today` falls in a winter (November to February) later than the campaign's and
+    after its deadline: the dashboard then counts the wrong winter, and a rectification order gets the payment
+    deadline of the time outside the campaign. None when the campaign in force is this winter's (or it is not
+    winter)."""
+    if today.month not in WINTER_MONTHS:
+        return None
+    winter = today.year if today.month >= 11 else today.year - 1
+    camp = campaign(values)
+    return camp if camp.start.year < winter and today > camp.deadline else None
+
+
 # Rules with one value during the winter campaign and another outside it, by the key of the ordinary value: the
 # rectification order's payment deadline is 3 working days in the campaign, otherwise 7 (DOMAIN.md section 1).
 SEASONAL_RULES = {"payment_deadline_days": "payment_deadline_days_outside_campaign"}

@@ -9,11 +9,17 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.actors import Actor
 from engine.db import db
+from engine.errors import Forbidden
 from engine.models import RuleSetting
 from engine.rules import RULES, coerce, in_force, out_of_order
 from engine.services._common import rule_values, transactional
 from engine.validation import DataInvalid
+
+# Everyone signed in sees the rules their deadlines and amounts come from; only administrators change them (the
+# province's decision, entered by the administrator; `flask rules set --by` names who decided).
+RULE_EDITORS = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class RuleInForce:
     stored: str | None    # the override as stored, if any
     stored_valid: bool    # False: the stored value is not valid for the rule and is ignored
     updated_by: str | None
+    updated_at: datetime | None
     basis: str
 
 
@@ -38,8 +45,27 @@ def rules_in_force() -> list[RuleInForce]:
         row = stored.get(key)
         value, ignored = in_force(key, row.value if row else None)
         found.append(RuleInForce(key, rule.title, rule.unit, rule.default, value, row.value if row else None,
-                                 ignored is None, row.updated_by if row else None, rule.basis))
+                                 ignored is None, row.updated_by if row else None,
+                                 row.updated_at if row else None, rule.basis))
     return found
+
+
+def may_change_rules(actor: Actor) -> bool:
+    return any(actor.has_role(role) for role in RULE_EDITORS)
+
+
+def change_rule(actor: Actor, key: str, raw: str, now: datetime) -> Any:
+    """`set_rule` by a signed-in user: administrators only (Forbidden otherwise, nothing changed)."""
+    if not may_change_rules(actor):
+        raise Forbidden("只有系统管理员可以修改规则参数")
+    return set_rule(key, raw, actor.username, now)
+
+
+def restore_default(actor: Actor, key: str) -> Any:
+    """`reset_rule` by a signed-in user: administrators only."""
+    if not may_change_rules(actor):
+        raise Forbidden("只有系统管理员可以修改规则参数")
+    return reset_rule(key)
 
 
 def _rule(key: str) -> None:

@@ -183,7 +183,20 @@ _DYNAMIC = [
     (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
     (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
     (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
+    # A refused rule setting (engine.rules.coerce, engine.rules.out_of_order): the rules' titles are translated.
+    (re.compile(r"^规则 (?P<key>[a-z0-9_]+)（(?P<title>.+?)）的取值应为(?P<expected>.+?)，不能是 (?P<raw>.*)$"),
+     _l("规则 %(key)s（%(title)s）的取值应为%(expected)s，不能是 %(raw)s")),
+    (re.compile(r"^规则 (?P<key>[a-z0-9_]+)（(?P<title>.+?)）的取值应在 (?P<low>\S+) 至 (?P<high>\S+) 之间，"
+                r"不能是 (?P<raw>.*)$"),
+     _l("规则 %(key)s（%(title)s）的取值应在 %(low)s 至 %(high)s 之间，不能是 %(raw)s")),
+    (re.compile(r"^规则 (?P<key>[a-z0-9_]+)（(?P<title>.+?)）不能大于 (?P<key2>[a-z0-9_]+)（(?P<title2>.+?)）："
+                r"(?P<low>\S+) > (?P<high>\S+)；如需同时调整，请先修改另一条规则$"),
+     _l("规则 %(key)s（%(title)s）不能大于 %(key2)s（%(title2)s）：%(low)s > %(high)s；"
+        "如需同时调整，请先修改另一条规则")),
 ]
+
+# Groups of a pattern that are texts of their own (a rule's title), translated inside the message.
+_TEXT_GROUPS = ("title", "title2", "expected")
 
 
 # A refusal composed of clauses (the referral threshold's: the standard, then each way the case falls short) is
@@ -231,5 +244,8 @@ def _translated(text: str) -> str | None:
                 values["n"] = status_label(value, "benefit_claim")
             else:
                 values["n"] = gettext(value)  # a text of its own inside the message (OTHER_REGION_CASE)
+            for name in _TEXT_GROUPS:
+                if name in values:
+                    values[name] = gettext(values[name])
             return str(template) % values
     return None

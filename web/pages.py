@@ -27,11 +27,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from engine import calendar, dashboard, documents, escalation, placements, posts, regions, services
+from engine import calendar, clear_zero, dashboard, documents, escalation, placements, posts, regions, services
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case, User
+from engine.services._common import rule_values
 from engine.services.cases import case_history, open_tasks, waiting_timers
 from engine.services.tasks import count_tasks, task_actions
 from engine.summaries import mask_id_number
@@ -80,6 +81,9 @@ def _helpers():
         "region_name": regions.region_name,
         # Told to those who can get a year's holidays loaded (supervisors, heads, administrators).
         "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if supervises else [],
+        # Told to the same people: the campaign's dates are a yearly setting that is easy to forget.
+        "earlier_campaign": (clear_zero.earlier_winter_campaign(rule_values(), calendar.local_date(now()))
+                             if supervises else None),
     }
 
 
@@ -380,4 +384,4 @@ def document(document_id: int):
 
 
 # The intake forms, the posts catalogue and the benefit payments register their routes on `bp`.
-from web import benefit_pages, intake_pages, ledger_pages, posts_pages  # noqa: E402, F401
+from web import benefit_pages, intake_pages, ledger_pages, posts_pages, rules_pages  # noqa: E402, F401
