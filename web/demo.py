@@ -164,12 +164,14 @@ def data_present() -> str | None:
 def campaign_of_season(today: date) -> dict[str, str]:
     """This winter's campaign dates (the rules' defaults are the 2020-21 campaign the seed notices set): it starts on
     1 November, the first target falls on 31 December and the second on the eve of the Spring Festival holiday,
-    taken from chinese_calendar when it knows the year (else 10 February, to be corrected with `flask rules set`
-    once the State Council publishes the holidays)."""
+    taken from chinese_calendar when it knows the year. Otherwise the day before New Year's Eve (除夕, a day off
+    since 2025), from the lunar calendar: within a day of the holiday's eve in the years known, to be corrected
+    with `flask rules set` once the State Council publishes the holidays."""
     import chinese_calendar
+    from lunardate import LunarDate
 
     season = today.year if today.month >= 9 else today.year - 1
-    eve = date(season + 1, 2, 10)
+    eve = LunarDate(season + 1, 1, 1).to_solar_date() - timedelta(days=2)
     with contextlib.suppress(NotImplementedError):  # a year the package does not know yet
         # The first day off: a make-up working day before the holiday carries the holiday's name too.
         day_off = (True, chinese_calendar.Holiday.spring_festival.value)

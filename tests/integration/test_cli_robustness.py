@@ -195,11 +195,13 @@ def test_the_demo_campaign_is_this_winters(ctx):
     assert demo.campaign_of_season(date(2025, 12, 1))["clear_zero_spring_festival_deadline"] == "2026-02-14"
     assert demo.campaign_of_season(date(2026, 11, 27)) == {
         "campaign_start": "2026-11-01", "clear_zero_year_end_deadline": "2026-12-31",
-        "clear_zero_spring_festival_deadline": "2027-02-10"}  # a year chinese_calendar does not know yet
+        # A year chinese_calendar does not know yet: the day before New Year's Eve (Fri 5 Feb 2027), not a day
+        # after the festival (Sat 6 Feb).
+        "clear_zero_spring_festival_deadline": "2027-02-04"}
     rule_settings.set_rule("clear_zero_year_end_deadline", "2026-12-20", "admin", at("2026-10-01 09:00"))
     lines: list[str] = []
     demo._set_campaign(at("2026-11-27 09:00"), lines.append)
     in_force = {r.key: str(r.value) for r in rule_settings.rules_in_force()}
     assert in_force["clear_zero_year_end_deadline"] == "2026-12-20"  # what the province set is kept
     assert in_force["campaign_start"] == "2026-11-01"
-    assert "2027-02-10" in lines[0]
+    assert "2027-02-04" in lines[0]
