@@ -321,8 +321,12 @@ def test_overdue_view_filters_sort_and_pagination(web, inspector, clock, monkeyp
     investigating = web.get("/tasks?view=all&status=investigating")
     assert "共 1 条" in text_of(investigating) and cases[0].number in investigating.get_data(as_text=True)
     assert "共 3 条" in text_of(web.get("/tasks?view=all&status=received"))
-    # Rubbish in the query string falls back to the defaults, never an error.
-    assert web.get("/tasks?view=zzz&page=abc&region=x%27&sort=;").status_code == 200
+    # Rubbish in the view, page and sort falls back to the defaults; a region filter that is no region code is
+    # refused by name rather than dropped (the whole area shown as if filtered).
+    assert web.get("/tasks?view=zzz&page=abc&sort=;").status_code == 200
+    for url in ("/tasks?region=x%27", "/cases?region=5323", "/posts?region=abc"):
+        refused = web.get(url)
+        assert refused.status_code == 400 and "region: 行政区划代码无效" in text_of(refused), url
 
 
 def test_escalation_level_is_shown_in_the_queue(web, inspector, clock):
