@@ -34,7 +34,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from engine.actors import ROLES
 from engine.db import UTCDateTime, db
-from engine.errors import Conflict, EngineError, Forbidden
+from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.models import ApiToken, FailedSignIn, User
 from engine.validation import REGION_MESSAGE, DataInvalid, is_region
 
@@ -101,14 +101,9 @@ def check_password_strength(password: str) -> None:
         raise DataInvalid({"password": "密码须同时包含字母和数字或符号"})
 
 
-def create_user(
-    username: str, password: str, roles: list[str], region: str, now: datetime, *,
-    display_name: str = "", must_change_password: bool = False,
-) -> User:
-    """Create a user (does not commit)."""
+def _account_errors(roles: list[str], region: str) -> dict[str, str]:
+    """What is wrong with an account's roles and region, by field."""
     fields = {}
-    if not USERNAME_RE.fullmatch(username or ""):  # fullmatch: "alice\n" is not a name
-        fields["username"] = "用户名须为2-64位字母、数字或 _ . -"
     bad_roles = [r for r in roles if r not in ROLES]
     if not roles or bad_roles:
         fields["role"] = "角色须为 " + " | ".join(ROLES)
@@ -117,6 +112,18 @@ def create_user(
     elif region == "" and set(roles) - {"admin"}:
         # No region is the whole country (engine.actors): an administrator's, never a caseworker's.
         fields["region"] = "只有系统管理员可以不设辖区（全国）：请填写行政区划代码"
+    return fields
+
+
+def create_user(
+    username: str, password: str, roles: list[str], region: str, now: datetime, *,
+    display_name: str = "", must_change_password: bool = False,
+) -> User:
+    """Create a user (does not commit)."""
+    fields = {}
+    if not USERNAME_RE.fullmatch(username or ""):  # fullmatch: "alice\n" is not a name
+        fields["username"] = "用户名须为2-64位字母、数字或 _ . -"
+    fields.update(_account_errors(roles, region))
     if fields:
         raise DataInvalid(fields)
     check_password_strength(password)
@@ -129,6 +136,53 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def user_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return user
+
+
+def update_user(username: str, now: datetime, *, roles: list[str] | None = None, region: str | None = None,
+                display_name: str | None = None, active: bool | None = None) -> User:
+    """Change an account; what is None stays (does not commit). Roles and region take effect at the user's next
+    request (every request loads the user). A deactivated user is refused at once, and their page sessions and
+    API tokens end for good: reactivating the account does not bring them back."""
+    user = user_named(username)
+    new_roles = user.roles if roles is None else list(dict.fromkeys(roles))
+    new_region = user.region if region is None else region.strip()
+    fields = _account_errors(new_roles, new_region)
+    if display_name is not None and not display_name.strip():
+        fields["display_name"] = "不能为空"
+    if fields:
+        raise DataInvalid(fields)
+    deactivated = active is False and user.active
+    user.roles_csv, user.region = ",".join(new_roles), new_region
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if active is not None:
+        user.active = active
+    if deactivated:
+        user.session_epoch = User.session_epoch + 1
+        revoke_all_tokens(user, now)
+    db.session.flush()
+    return user
+
+
+def reset_password(username: str, password: str, now: datetime, *, temporary: bool = True) -> User:
+    """An administrator's reset (to be changed at the next sign-in unless not `temporary`); a lock-out from failed
+    sign-ins ends with it. Commits, as set_password."""
+    user = user_named(username)
+    check_password_strength(password)
+    user.failed_logins, user.locked_until, user.last_failed_login_at = 0, None, None
+    set_password(user, password, now, temporary=temporary)
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.region, User.username)))
 
 
 def authenticate(username: str, password: str, now: datetime, *, max_failures: int = 5, lock_minutes: int = 15,

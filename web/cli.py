@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from engine import accounts, audit
 from engine.actors import ROLES
 from engine.db import db
-from engine.errors import Conflict
+from engine.errors import Conflict, NotFound
 from engine.validation import DataInvalid
 
 
@@ -53,10 +53,7 @@ audit_cli = AppGroup("audit", help="Check the audit trail.")
 def create_user(name: str, roles: tuple[str, ...], region: str, display_name: str, password_stdin: bool,
                 temporary: bool) -> None:
     """Create user NAME."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     try:
         accounts.create_user(name, password, list(roles), region, datetime.now(UTC), display_name=display_name,
                              must_change_password=temporary)
@@ -64,6 +61,74 @@ def create_user(name: str, roles: tuple[str, ...], region: str, display_name: st
     except (DataInvalid, Conflict) as exc:
         fail(exc)
     click.echo(f"created user {name} ({', '.join(roles)}, region {region})")
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """Every account: name, roles, region, and whether it is inactive, locked or holds a region no longer in
+    force (GB/T 2260)."""
+    from engine.regions import is_current_division, region_name
+
+    now = datetime.now(UTC)
+    users = accounts.list_users()
+    for user in users:
+        notes = []
+        if not user.active:
+            notes.append("inactive")
+        if user.locked_until and user.locked_until > now:
+            notes.append(f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC")
+        if user.must_change_password:
+            notes.append("must change password")
+        if user.region and not is_current_division(user.region):
+            notes.append("region not in force: update it with `flask users update --region`")
+        where = f"{user.region} {region_name(user.region)}" if user.region else "(whole country)"
+        click.echo(f"{user.username:<20} {user.display_name:<12} {','.join(user.roles):<24} {where}"
+                   + (f"  [{'; '.join(notes)}]" if notes else ""))
+    click.echo(f"{len(users)} users")
+
+
+@users_cli.command("update")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
+              help="Replace the roles with these (repeat for several)")
+@click.option("--region", default=None, help="New GB/T 2260 division code, e.g. 532301")
+@click.option("--display-name", default=None, help="Name shown in the pages")
+@click.option("--active/--inactive", default=None,
+              help="--inactive: the user can no longer sign in, and their sessions and API tokens end")
+def update_user(name: str, roles: tuple[str, ...], region: str | None, display_name: str | None,
+                active: bool | None) -> None:
+    """Change user NAME's roles, region, display name or whether the account is active."""
+    if not roles and region is None and display_name is None and active is None:
+        fail(DataInvalid({"options": "nothing to change: give --role, --region, --display-name or --inactive"}))
+    try:
+        user = accounts.update_user(name, datetime.now(UTC), roles=list(roles) or None, region=region,
+                                    display_name=display_name, active=active)
+        db.session.commit()
+    except (DataInvalid, NotFound) as exc:
+        fail(exc)
+    click.echo(f"updated user {name} ({', '.join(user.roles)}, region {user.region or '(whole country)'}"
+               f"{'' if user.active else ', inactive'})")
+
+
+@users_cli.command("reset-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+@click.option("--permanent", is_flag=True, help="Do not ask for a change at the next sign-in")
+def reset_password(name: str, password_stdin: bool, permanent: bool) -> None:
+    """Set a new password for user NAME (a forgotten one, a lock-out): by default the user must change it at the
+    next sign-in. Their other sessions and API tokens end."""
+    password = _password(password_stdin)
+    try:
+        accounts.reset_password(name, password, datetime.now(UTC), temporary=not permanent)
+    except (DataInvalid, NotFound) as exc:
+        fail(exc)
+    click.echo(f"password of {name} reset" + ("" if permanent else "; it must be changed at the next sign-in"))
 
 
 @audit_cli.command("verify")

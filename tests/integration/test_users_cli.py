@@ -1,0 +1,86 @@
+"""An administrator's account commands (web/cli.py, engine/accounts.py): `flask users list` (with accounts whose
+region is no longer in force named), `users update` (roles, region, display name, deactivation that ends the
+user's sessions and tokens) and `users reset-password` (a temporary password that also ends a lock-out). Bad
+input is exit status 2 naming the field, with nothing changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import accounts
+from engine.db import db
+from engine.models import User
+from tests.conftest import at, make_user
+
+PASSWORD = "new-horse-42x"
+
+
+def run(app, *args: str, stdin: str | None = None):
+    return app.test_cli_runner().invoke(args=list(args), input=stdin)
+
+
+def user(name: str) -> User:
+    db.session.expire_all()
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def test_users_list_names_inactive_users_and_regions_no_longer_in_force(app, ctx):
+    make_user("insp_cx", ["inspector"], "532301")
+    old = make_user("insp_lf", ["inspector"], "532302")
+    old.region = "532331"  # 禄丰县, abolished in 2021: written before the check existed
+    db.session.commit()
+    result = run(app, "users", "list")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert "532301 楚雄市" in lines["insp_cx"] and "[" not in lines["insp_cx"]
+    assert "region not in force" in lines["insp_lf"]
+    assert "2 users" in result.output
+
+
+def test_users_update_changes_roles_region_and_deactivates(app, ctx):
+    make_user("insp_lf", ["inspector"], "532302")
+    token = accounts.issue_token(user("insp_lf"), at("2021-02-01 09:00"), 12)
+    epoch = user("insp_lf").session_epoch
+    result = run(app, "users", "update", "insp_lf", "--role", "inspector", "--role", "supervisor",
+                 "--region", "532300", "--display-name", "李娜")
+    assert result.exit_code == 0, result.output
+    changed = user("insp_lf")
+    assert changed.roles == ["inspector", "supervisor"] and changed.region == "532300"
+    assert changed.display_name == "李娜" and changed.session_epoch == epoch  # still signed in
+    assert run(app, "users", "update", "insp_lf", "--inactive").exit_code == 0
+    gone = user("insp_lf")
+    assert not gone.active and gone.session_epoch == epoch + 1
+    assert accounts.user_for_token(token, at("2021-02-01 10:00")) is None
+    assert run(app, "users", "update", "insp_lf", "--active").exit_code == 0
+    assert user("insp_lf").active
+    assert accounts.user_for_token(token, at("2021-02-01 10:00")) is None  # the old token stays revoked
+
+
+def test_users_update_refuses_bad_input_and_changes_nothing(app, ctx):
+    make_user("insp_cx", ["inspector"], "532301")
+    for args, said in ((("--region", "532399"), "region: 行政区划代码无效"),
+                       (("--region", ""), "只有系统管理员可以不设辖区"),
+                       (("--display-name", "  "), "display_name: 不能为空"),
+                       ((), "nothing to change")):
+        result = run(app, "users", "update", "insp_cx", *args)
+        assert result.exit_code == 2 and said in result.output, (args, result.output)
+    assert user("insp_cx").region == "532301" and user("insp_cx").display_name == "insp_cx"
+    missing = run(app, "users", "update", "nobody", "--inactive")
+    assert missing.exit_code == 2 and "用户 nobody 不存在" in missing.output
+    assert run(app, "users", "update", "insp_cx", "--role", "boss").exit_code == 2
+
+
+def test_reset_password_is_temporary_and_ends_a_lock_out(app, ctx):
+    make_user("insp_cx", ["inspector"], "532301")
+    locked = user("insp_cx")
+    locked.failed_logins, locked.locked_until = 5, at("2021-02-01 09:00") + timedelta(days=3650)
+    db.session.commit()
+    weak = run(app, "users", "reset-password", "insp_cx", "--password-stdin", stdin="short\n")
+    assert weak.exit_code == 2 and "password" in weak.output
+    result = run(app, "users", "reset-password", "insp_cx", "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.exit_code == 0 and "must be changed at the next sign-in" in result.output
+    reset = user("insp_cx")
+    assert reset.must_change_password and reset.failed_logins == 0 and reset.locked_until is None
+    assert accounts.authenticate("insp_cx", PASSWORD, at("2021-02-01 10:00")) is not None
