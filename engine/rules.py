@@ -43,15 +43,16 @@ class Rule:
 
 
 _RULES = [
-    Rule("acceptance_review_days", 5, "working_days", "受理审查期限", "《劳动保障监察条例》第十七条；实施办法第十六条"),
+    Rule("acceptance_review_days", 5, "working_days", "受理审查期限",
+         "《关于实施〈劳动保障监察条例〉若干规定》第十八条"),
     Rule("material_wait_days", 10, "working_days", "补正材料期限",
-         "《关于实施〈劳动保障监察条例〉若干规定》第十六条"),
+         "《关于实施〈劳动保障监察条例〉若干规定》第十八条（告知投诉人补正投诉材料）"),
     Rule("investigation_days", 15, "working_days", "调查核实期限", "《劳动保障监察条例》第十七条"),
-    Rule("issue_order_days", 2, "working_days", "下达整改指令期限", "《保障农民工工资支付条例》第五十四条"),
+    Rule("issue_order_days", 2, "working_days", "下达整改指令期限", "《劳动保障监察条例》第十八条；本局办案规范"),
     Rule("payment_deadline_days", 3, "working_days", "整改支付期限（专项行动期间）",
-         "人社部函〔2021〕8号；条例第五十四条"),
+         "年度根治欠薪冬季专项行动部署；《劳动保障监察条例》第二十六条"),
     Rule("payment_deadline_days_outside_campaign", 7, "working_days", "整改支付期限（专项行动以外）",
-         "《保障农民工工资支付条例》第五十四条"),
+         "《劳动保障监察条例》第二十六条；本局办案规范"),
     Rule("check_payment_days", 1, "working_days", "履行情况核查期限", "《劳动保障监察条例》第十八条"),
     Rule("choose_enforcement_days", 3, "working_days", "确定处置措施期限",
          "《保障农民工工资支付条例》第五十四至五十七条"),

@@ -26,7 +26,9 @@ from engine.wage_arrears_law import (
     verified_and_paid,
 )
 
-REJECTION_GROUNDS = "《劳动保障监察条例》第十七条；《关于实施〈劳动保障监察条例〉若干规定》第十七条"
+# The two-year limit and the disputes for arbitration or a court (条例 arts. 20, 21); the five working days and the
+# conditions of acceptance (若干规定 art. 18).
+REJECTION_GROUNDS = "《劳动保障监察条例》第二十条、第二十一条；《关于实施〈劳动保障监察条例〉若干规定》第十八条"
 
 
 CLOSED_STATUSES = {"cleared": "欠薪已全部清偿，案件办结。", "withdrawn": "经调查核实，未发现拖欠工资行为，案件撤销。",
@@ -82,7 +84,6 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         issue_notice(case, "penalty_decision", {
             "recipient": _employer(data), "penalty": "罚款",
             "fine_amount": data["penalty_amount"],  # the form requires it with this measure
-            "deadline": (today + timedelta(days=15)).isoformat(),
             # The fine of 2,000-20,000 is for obstructing the inspection (DOMAIN.md; 条例 art. 30): the reason the
             # inspector gave states what the employer did.
             "facts": [_unpaid_fact(data), data.get("reason") or ""],
@@ -95,7 +96,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
             "compensation_amount": money_str(owed * rate / 100), "worker_count": workers,
             "deadline": _local_day(calendar.working_days_after(now, payment_deadline_days(today))),
             "facts": [_unpaid_fact(data)],
-            "legal_basis": ["《劳动保障监察条例》第二十六条", "《保障农民工工资支付条例》第五十四条"],
+            "legal_basis": ["《劳动保障监察条例》第二十六条", "《中华人民共和国劳动合同法》第八十五条"],
         }, now, who)
     if "wage_deposit" in measures:
         # The bank's five working days, as the model's wait before the payment check counts them (deposit_due_at;
@@ -166,7 +167,7 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
                 f"{data.get('period_from', '')}至{data.get('period_to', '')}期间工资"
                 f"共计{data.get('verified_amount')}元。",
             ],
-            "legal_basis": ["《保障农民工工资支付条例》第五十四条", "《劳动保障监察条例》第二十六条"],
+            "legal_basis": ["《劳动保障监察条例》第十八条", "《劳动保障监察条例》第二十六条"],
             "requirements": [f"限你单位于{_day(data.get('payment_due_at'), now)}前足额支付上述工资，"
                              "并将支付凭证报送本局。"],
         }, now, who)

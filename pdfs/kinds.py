@@ -133,12 +133,12 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         """
         Administrative penalty on an employer.
         Required: penalty (the penalty imposed, e.g. "罚款" or "警告并处罚款"), fine_amount (money; 0 for a
-                  penalty without a fine, then no payment paragraph is printed), deadline (date by which the
-                  fine must be paid).
+                  penalty without a fine, then no payment paragraph is printed). The fine is due within fifteen
+                  days of the decision's receipt (行政处罚法 art. 67), a date the bureau cannot print in advance.
         Optional: payment_place (where to pay, default "指定银行"), hearing_note (a paragraph on the
                   prior notice / hearing, e.g. "本局已于……告知你单位……你单位未提出陈述申辩"). Rights printed by default.
         """,
-        ("penalty", "fine_amount", "deadline"),
+        ("penalty", "fine_amount"),
         extra_optional=("payment_place", "hearing_note"),
         rights_default=True,
         self_ref="本决定书",

@@ -24,7 +24,7 @@ from engine.services.cases import open_tasks
 DEMO_USERS = [
     # username, roles, region, display name
     ("admin", ["admin"], "530000", "系统管理员"),
-    ("head_cz", ["head"], "532300", "州局分管领导"),
+    ("head_cz", ["head"], "532300", "州局负责人"),
     ("sup_cz", ["supervisor"], "532300", "州监察支队督办员"),
     ("sup_cx", ["supervisor"], "532301", "楚雄市监察大队长"),
     ("insp_cx", ["inspector"], "532301", "楚雄市监察员 张明"),

@@ -83,7 +83,7 @@ ROLE_LABELS: dict[str, object] = {
     "inspector": _l("劳动保障监察员"),
     "clerk": _l("经办人员"),
     "supervisor": _l("科室负责人"),
-    "head": _l("分管领导"),
+    "head": _l("局负责人"),
     "admin": _l("系统管理员"),
 }
 

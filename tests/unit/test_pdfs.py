@@ -123,8 +123,14 @@ def test_rectification_order_states_amount_deadline_and_basis(rendered):
     text = _flat(_text(rendered["rectification_order"]))
     assert "312,500.00元" in text and "人民币叁拾壹万贰仟伍佰元整" in text
     assert "2021年2月25日前" in text
-    assert "《保障农民工工资支付条例》第五十四条" in text
+    assert "《劳动保障监察条例》第十八条、第二十六条" in text
     assert "（印章）" in text  # the blank for the seal
+
+
+def test_a_fine_is_due_fifteen_days_from_receipt_not_from_a_printed_date():
+    """行政处罚法 art. 67: fifteen days from the decision's receipt, which the bureau cannot know when it prints."""
+    text = _flat(_text(pdfs.render("penalty_decision", sample_facts("penalty_decision"))))
+    assert "应当自收到本决定书之日起十五日内" in text and "第六十七条" in text
 
 
 def test_qr_code_points_at_the_verify_url():
