@@ -45,6 +45,7 @@ __all__ = [
     "next_working_day",
     "set_timezone",
     "working_days_after",
+    "working_days_before",
     "working_days_between",
     "year_is_official",
     "years_without_holidays",
@@ -193,6 +194,24 @@ def working_days_after(start: datetime | date | str, n: int) -> datetime:
     else:
         for _ in range(n):
             day = next_working_day(day)
+    return datetime.combine(day, END_OF_DAY, tzinfo=moment.tzinfo)
+
+
+def working_days_before(end: datetime | date | str, n: int) -> datetime:
+    """23:59:59 of the n-th working day before ``end``'s date (in end's timezone, as working_days_after): a
+    timer set to it fires as that day ends, n working days ahead of a deadline on ``end``'s day."""
+    n = _check_count(n)
+    moment = _to_aware_datetime(end).astimezone(get_timezone())
+    day = moment.date()
+    for _ in range(n):
+        day -= timedelta(days=1)
+        for _ in range(_MAX_DAYS_OFF + 1):
+            if _is_working_day_cached(day):
+                break
+            day -= timedelta(days=1)
+        else:
+            raise RuntimeError(f"no working day within {_MAX_DAYS_OFF} days before {day}: check the holiday "
+                               "overrides")
     return datetime.combine(day, END_OF_DAY, tzinfo=moment.tzinfo)
 
 

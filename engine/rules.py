@@ -58,6 +58,9 @@ _RULES = [
          "《保障农民工工资支付条例》第五十四至五十七条"),
     Rule("approve_enforcement_days", 3, "working_days", "处置措施审批期限", "《行政处罚法》；移送案件规定"),
     Rule("review_case_deadline_days", 2, "working_days", "办案期限审查期限", "《劳动保障监察条例》第十七条"),
+    # The review comes before the deadline: an extension is approved within the 60 working days, not after them.
+    Rule("case_deadline_review_lead_days", 5, "working_days", "办案期限届满前提请审查的提前量",
+         "《劳动保障监察条例》第十七条：情况复杂的，经劳动保障行政部门负责人批准，可以延长30个工作日", maximum=30),
     Rule("case_conclusion_days", 60, "working_days", "办案期限", "《劳动保障监察条例》第十七条：60个工作日内完成"),
     Rule("case_extension_days", 30, "working_days", "办案期限延长", "《劳动保障监察条例》第十七条：可延长30个工作日",
          minimum=0),

@@ -67,6 +67,10 @@ def _helper_working_days_after(start: str | datetime | date, n: int) -> str:
     return _iso(calendar.working_days_after(start, int(n)))
 
 
+def _helper_working_days_before(end: str | datetime | date, n: int) -> str:
+    return _iso(calendar.working_days_before(end, int(n)))
+
+
 def _helper_days_between(start: str, end: str) -> int:
     """Calendar days from the date of `start` to the local date of `end`."""
     last = datetime.fromisoformat(str(end))
@@ -93,6 +97,7 @@ BPMN_HELPERS: dict[str, Any] = {
     "now": _helper_now,
     "rule": rule_value,
     "working_days_after": _helper_working_days_after,
+    "working_days_before": _helper_working_days_before,
     "days_between": _helper_days_between,
     "money": money,
     "money_str": money_str,

@@ -106,8 +106,8 @@ EVENT_LABELS: dict[str, object] = {
 TIMER_LABELS: dict[str, object] = {
     "payment_deadline": _l("整改期限届满"),
     "wage_deposit_due": _l("保证金支付期限届满"),
-    "case_clock": _l("办案期限届满"),
-    "case_clock_extended": _l("延长期限届满"),
+    "case_clock": _l("办案期限即将届满"),
+    "case_clock_extended": _l("延长期限即将届满"),
     "post_end": _l("岗位期满"),
 }
 

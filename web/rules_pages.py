@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from engine import rule_settings
 from engine.errors import Forbidden
@@ -17,21 +17,31 @@ from web.api import now
 from web.messages import N_
 from web.pages import actor, bp
 
-UNIT_LABELS = {
-    "working_days": _l("个工作日"), "days": _l("日"), "months": _l("个月"), "percent": "%", "yuan": _l("元"),
-    "date": "",
-}
+
+def quantity(value: object, unit: str) -> str:
+    """A rule's value with its unit ("5 个工作日", in English "5 working days", "1 day")."""
+    if unit in ("working_days", "days", "months") and isinstance(value, int):
+        if unit == "working_days":
+            return ngettext("%(num)s 个工作日", "%(num)s 个工作日", value)
+        if unit == "days":
+            return ngettext("%(num)s 日", "%(num)s 日", value)
+        return ngettext("%(num)s 个月", "%(num)s 个月", value)
+    if unit == "percent":
+        return f"{value}%"
+    if unit == "yuan":
+        return _("%(amount)s 元", amount=value)
+    return str(value)
 
 # The rules' titles (engine/rules.py), for the catalogue: shown through message().
 RULE_TITLES = (
     N_("受理审查期限"), N_("补正材料期限"), N_("调查核实期限"), N_("下达整改指令期限"),
     N_("整改支付期限（专项行动期间）"), N_("整改支付期限（专项行动以外）"), N_("履行情况核查期限"),
-    N_("确定处置措施期限"), N_("处置措施审批期限"), N_("办案期限"), N_("办案期限审查期限"), N_("办案期限延长"),
-    N_("逾期二级督办间隔"), N_("逾期三级督办间隔"), N_("移送公安金额标准（个人）"),
-    N_("移送公安金额标准（十人以上）"), N_("移送公安拖欠期限标准（个人）"), N_("失业保险待遇审核期限"),
-    N_("失业保险金标准（最低工资的百分比）"), N_("失业补助金标准（失业保险金的百分比）"), N_("失业补助金最长期限"),
-    N_("失业保险金申领期限（离职后）"), N_("失业待遇须主管审批的总额上限"), N_("上岗确认期限"),
-    N_("“131”服务办理期限"), N_("临时性岗位最长期限"), N_("临时性岗位匹配及期满评估期限"),
+    N_("确定处置措施期限"), N_("处置措施审批期限"), N_("办案期限"), N_("办案期限审查期限"),
+    N_("办案期限届满前提请审查的提前量"), N_("办案期限延长"), N_("逾期二级督办间隔"), N_("逾期三级督办间隔"),
+    N_("移送公安金额标准（个人）"), N_("移送公安金额标准（十人以上）"), N_("移送公安拖欠期限标准（个人）"),
+    N_("失业保险待遇审核期限"), N_("失业保险金标准（最低工资的百分比）"), N_("失业补助金标准（失业保险金的百分比）"),
+    N_("失业补助金最长期限"), N_("失业保险金申领期限（离职后）"), N_("失业待遇须主管审批的总额上限"),
+    N_("上岗确认期限"), N_("“131”服务办理期限"), N_("临时性岗位最长期限"), N_("临时性岗位匹配及期满评估期限"),
     N_("根治欠薪冬季专项行动起始日"), N_("两清零目标一期限（政府投资、国企和PPP项目欠薪清零）"),
     N_("两清零目标二期限（其他欠薪春节前动态清零）"), N_("罚款金额下限"), N_("罚款金额上限"),
     N_("加付赔偿金比例下限（应付金额的百分比）"), N_("加付赔偿金比例上限（应付金额的百分比）"),
@@ -47,7 +57,7 @@ def _render_rules(*, status: int = 200, errors: dict[str, str] | None = None, ty
                   problem: str | None = None):
     """The rules page; `errors` and `typed` by rule key: the refused value stays in its box with its error."""
     who = actor()
-    return render_template("rules.html", rules=rule_settings.rules_in_force(), units=UNIT_LABELS,
+    return render_template("rules.html", rules=rule_settings.rules_in_force(), quantity=quantity,
                            may_change=rule_settings.may_change_rules(who), errors=errors or {},
                            typed=typed or {}, problem=problem), status
 

@@ -56,7 +56,7 @@ def test_an_inspector_sees_every_rule_in_force_and_cannot_change_one(app, inspec
     for key, rule in RULES.items():
         assert rule.title in row_text(page, key)
     assert "5 个工作日" in row_text(page, "acceptance_review_days")
-    assert "《劳动保障监察条例》第十七条" in row_text(page, "acceptance_review_days")
+    assert "《关于实施〈劳动保障监察条例〉若干规定》第十八条" in row_text(page, "acceptance_review_days")
     assert 'action="/rules/' not in page.get_data(as_text=True)  # no forms offered
     refused = post(web, "/rules/acceptance_review_days", {"value": "9"}, page="/rules")
     assert refused.status_code == 403
@@ -97,6 +97,7 @@ def test_the_rules_page_in_english(admin, clock):
     text = text_of(page)
     assert "Rules" in text and "Acceptance review period" in text
     assert "5 working days" in row_text(page, "acceptance_review_days")
+    assert "1 day" in row_text(page, "referral_transfer_days") and "1 days" not in text  # one, not "1 days"
     bad = post(admin, "/rules/campaign_start", {"value": "1 Nov"}, page="/rules")
     assert bad.status_code == 400
     assert "should be a date YYYY-MM-DD" in row_text(bad, "campaign_start")

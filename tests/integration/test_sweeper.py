@@ -184,16 +184,18 @@ def test_sixty_working_day_clock_goes_to_the_supervisor(ctx, inspector, supervis
     case = complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"},
                      at("2021-02-01 10:00"))
     clock = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.name == "case_clock"))
-    # 60 working days from 1 Feb 2021, skipping the Spring Festival and Qingming, counting 7 and 20 Feb.
-    assert clock.fire_at == at("2021-04-29 23:59:59")
-    assert escalation.sweep(at("2021-04-29 12:00")).fired == []
-    report = escalation.sweep(at("2021-04-30 00:00"))
+    # 60 working days from 1 Feb 2021, skipping the Spring Festival and Qingming, counting 7 and 20 Feb: 29 April;
+    # the review comes 5 working days before it, so that an extension is approved within the period.
+    assert case.due_at == at("2021-04-29 23:59:59")
+    assert clock.fire_at == at("2021-04-23 23:59:59")
+    assert escalation.sweep(at("2021-04-23 12:00")).fired == []
+    report = escalation.sweep(at("2021-04-24 00:00"))
     assert f"{case.number} case_clock" in report.fired
     db.session.refresh(case)
     review = next(t for t in open_tasks(case) if t.name == "review_case_deadline")
     assert review.role == "supervisor"
     case = services.complete_task(supervisor, review.id, {"decision": "extend", "reason": "需异地调查取证"},
-                                  case.version, at("2021-04-30 09:00"))
+                                  case.version, at("2021-04-26 09:00"))
     assert case.summary["case_extended"] is True
     # +30 working days from 29 April: Labour Day (1-5 May, 8 May worked) and Dragon Boat (12-14 June) skipped.
     assert case.due_at == at("2021-06-15 23:59:59")

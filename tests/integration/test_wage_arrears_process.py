@@ -325,8 +325,10 @@ def test_accept_starts_the_case_clock_and_investigation(insp):
     [task] = wf_tasks(case)
     assert (task.name, task.role, task.due_rule) == ("investigate", "inspector", "investigation_days")
     assert task.due_at == end_of("2021-02-25")  # 15 working days
+    # The supervisor's review comes 5 working days before the deadline (an extension is approved within the 60
+    # working days): 28, 27, 26, Sun 25 April (a make-up working day) and Fri 23 April.
     [clock] = pending_timers(case, "bpmn")
-    assert (clock.name, clock.fire_at) == ("case_clock", end_of("2021-04-29"))
+    assert (clock.name, clock.fire_at) == ("case_clock", end_of("2021-04-23"))
     [due] = pending_timers(case, "task_due")
     assert (due.task_id, due.fire_at) == (task.id, end_of("2021-02-25"))
     assert_round_trip(case)
@@ -605,16 +607,16 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
     case, track = accepted_case(insp)
     investigate = open_task(case, "investigate")
 
-    case = fire(track, at("2021-04-29 12:00"))
+    case = fire(track, at("2021-04-23 12:00"))
     assert [t.name for t in wf_tasks(case)] == ["investigate"], "the case clock fired early"
 
-    case = fire(track, at("2021-04-30 00:00"))
+    case = fire(track, at("2021-04-24 00:00"))
     names = sorted(t.name for t in wf_tasks(case))
     assert names == ["investigate", "review_case_deadline"]
     review = open_task(case, "review_case_deadline")
     assert review.role == "supervisor"
-    # 2 working days from Fri 30 Apr: (1–5 May Labour Day) Thu 6 and Fri 7 May.
-    assert review.due_at == end_of("2021-05-07")
+    # 2 working days from Sat 24 Apr: Sun 25 (a make-up working day) and Mon 26 April, before the deadline (29th).
+    assert review.due_at == end_of("2021-04-26")
     # The handling goes on: the investigation task is the very same one.
     assert open_task(case, "investigate").id == investigate.id
     assert case.status == "investigating"
@@ -623,16 +625,17 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
 
     with pytest.raises(Forbidden):
         services.complete_task(insp, review.id, {"decision": "extend", "reason": "x"}, case.version,
-                               at("2021-04-30 09:00"))
+                               at("2021-04-26 09:00"))
     case = track.step(complete(sup, case, "review_case_deadline", {"decision": "extend", "reason": "案情复杂，需延期"},
-                               at("2021-04-30 09:00")))
+                               at("2021-04-26 09:00")))
     # +30 working days from 29 April: 30 Apr, 6–8 May (8th a make-up day), ..., Dragon Boat 12–14 June off → 15 June.
     assert case.summary["case_due_at"] == "2021-06-15T23:59:59+08:00"
     assert case.summary["case_extended"] is True
     assert case.due_at == end_of("2021-06-15")
     assert [t.name for t in wf_tasks(case)] == ["investigate"]
+    # The next review, 5 working days before 15 June (Dragon Boat 12-14 June off): Mon 7 June.
     [clock] = pending_timers(case, "bpmn")
-    assert (clock.name, clock.fire_at) == ("case_clock_extended", end_of("2021-06-15"))
+    assert (clock.name, clock.fire_at) == ("case_clock_extended", end_of("2021-06-07"))
     assert_round_trip(case)
 
     # Work in the main branch after the extension does not move the clock back.
@@ -641,9 +644,9 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
     assert case.due_at == end_of("2021-06-15")
     assert sorted(t.name for t in wf_tasks(case)) == ["issue_order"]
 
-    case = fire(track, at("2021-06-15 23:00"))
+    case = fire(track, at("2021-06-07 23:00"))
     assert [t.name for t in wf_tasks(case)] == ["issue_order"]
-    case = fire(track, at("2021-06-16 00:00"))
+    case = fire(track, at("2021-06-08 00:00"))
     assert sorted(t.name for t in wf_tasks(case)) == ["issue_order", "review_case_deadline"]
     assert_round_trip(case)
     # Only one extension: a second one is refused (tests/integration/test_wage_arrears_rules.py), the supervisor
@@ -651,10 +654,10 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
     review = open_task(case, "review_case_deadline")
     with pytest.raises(DataInvalid) as refused:
         services.complete_task(sup, review.id, {"decision": "extend", "reason": "再次申请延期"}, case.version,
-                               at("2021-06-16 09:00"))
+                               at("2021-06-08 09:00"))
     assert set(refused.value.fields) == {"decision"}
     case = track.step(complete(sup, case, "review_case_deadline", {"decision": "conclude", "reason": "督促按期办结"},
-                               at("2021-06-16 09:00")))
+                               at("2021-06-08 09:00")))
     assert case.summary["case_due_at"] == "2021-06-15T23:59:59+08:00"
     assert case.summary["case_extended"] is True
     assert case.due_at == end_of("2021-06-15")
@@ -664,9 +667,9 @@ def test_case_clock_review_extend_once_then_no_second_extension(insp, sup):
     assert case.status == "investigating"
     assert_round_trip(case)
     # The case itself still finishes normally.
-    case = track.step(complete(insp, case, "issue_order", {"payment_deadline_days": 1}, at("2021-06-16 10:00")))
-    case = fire(track, at("2021-06-18 00:00"))
-    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-06-18 09:00")))
+    case = track.step(complete(insp, case, "issue_order", {"payment_deadline_days": 1}, at("2021-06-08 10:00")))
+    case = fire(track, at("2021-06-10 00:00"))
+    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-06-10 09:00")))
     assert_closed(case, "cleared")
 
 
