@@ -75,6 +75,7 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
     # Measures an approver refused (bpmn: set_measures_refused, set_referral_refused), shown with the approver's
     # comment until new ones are chosen (choose_enforcement's postScript clears them): the returned task says why.
     refused = data.get("refused_measures")
+    compensation = money(data.get("compensation_amount") or "0")
     outstanding = Decimal("0") if closed_without_arrears or basis is None else max(basis - paid, Decimal("0"))
     complainant = data.get("complainant") or {}
     employer = data.get("employer") or {}
@@ -109,6 +110,11 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "penalty_amount": data.get("penalty_amount") if "penalty" in (data.get("measures") or []) else None,
         "compensation_rate": (data.get("compensation_rate")
                               if "compensation_order" in (data.get("measures") or []) else None),
+        # Compensation ordered (条例 art. 26) and paid so far: owed to the workers besides the wages, and checked
+        # with them before the case can clear (None when none was ordered).
+        "compensation_amount": money_text(compensation) if compensation else None,
+        "compensation_paid": data.get("compensation_paid") if compensation else None,
+        "compensation_due_at": data.get("compensation_due_at") if compensation else None,
         "closed_reason": data.get("closed_reason"),
         # Where a transferred case went (the police or a court) and when.
         "receiving_unit": data.get("receiving_unit") if status == "transferred" else None,

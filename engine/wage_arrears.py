@@ -7,12 +7,12 @@ from typing import Any
 
 from engine import calendar
 from engine.actors import Actor
-from engine.clock import rule_value
+from engine.clock import current_now, rule_value
 from engine.documents import issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
-from engine.sandbox import money_str
+from engine.sandbox import BPMN_HELPERS, money, money_str
 from engine.services.cases import STATUS_HOOKS, TASK_COMPLETED_HOOKS
 from engine.wage_arrears_law import (
     BLACKLIST_REPEAT_YEARS,
@@ -91,10 +91,16 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         }, now, who)
     if "compensation_order" in measures:
         rate = int(data["compensation_rate"])  # the form requires it with this measure
+        # The model's step that puts the measures in force (set_measures_in_force) computed the amount and the
+        # deadline the payment check waits for; a case on an earlier model version has neither.
+        amount = data.get("compensation_amount")
+        amount = amount if amount and money(amount) > 0 else money_str(owed * rate / 100)
+        due = data.get("compensation_due_at")
+        deadline = (calendar.local_date(datetime.fromisoformat(due)).isoformat() if due else
+                    _local_day(calendar.working_days_after(now, payment_deadline_days(today))))
         issue_notice(case, "compensation_order", {
             "recipient": _employer(data), "amount_owed": money_str(owed), "compensation_rate": rate,
-            "compensation_amount": money_str(owed * rate / 100), "worker_count": workers,
-            "deadline": _local_day(calendar.working_days_after(now, payment_deadline_days(today))),
+            "compensation_amount": amount, "worker_count": workers, "deadline": deadline,
             "facts": [_unpaid_fact(data)],
             "legal_basis": ["《劳动保障监察条例》第二十六条", "《中华人民共和国劳动合同法》第八十五条"],
         }, now, who)
@@ -213,6 +219,15 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         "legal_basis": [RULES["case_conclusion_days"].basis],
     }, now, "system")
 
+
+def _helper_order_payment_days() -> int:
+    """The working days an order gives to pay today (the campaign's, or the ordinary ones): for the model's
+    compensation deadline."""
+    return payment_deadline_days(calendar.local_date(current_now()))
+
+
+# For the wage_arrears model (the sandbox reads its helpers live).
+BPMN_HELPERS["order_payment_days"] = _helper_order_payment_days
 
 TASK_COMPLETED_HOOKS.append(_on_task_completed)
 STATUS_HOOKS.append(_on_status)

@@ -13,7 +13,7 @@ from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.documents import Document
 from engine.models import Case, Task, User
-from engine.sandbox import money
+from engine.sandbox import money, money_str
 from engine.services.cases import OPEN_CASE_CHECKS
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.validation import DataInvalid
@@ -90,6 +90,25 @@ def _check_payment(case: Case, form: dict[str, Any], workflow_data: Any, values:
     if recorded is not None and money(form["amount_paid"]) < money(recorded):
         raise DataInvalid({"amount_paid": f"累计已支付金额不得低于此前已记录的累计支付金额 {recorded} 元"
                                           "（应填写截至本次核查的支付总额）"})
+    _check_compensation_paid(summary, form.get("compensation_paid"))
+
+
+def _check_compensation_paid(summary: dict[str, Any], paid: str | None) -> None:
+    """The compensation ordered (条例 art. 26) is checked with the wages: its running total is required once it is
+    ordered, within the amount ordered and never lower than before; a case without the order has none to record."""
+    ordered = money(summary.get("compensation_amount") or "0")
+    if ordered <= 0:
+        if paid is not None and money(paid) > 0:
+            raise DataInvalid({"compensation_paid": "本案未责令加付赔偿金，无需填写"})
+        return
+    if paid is None:
+        raise DataInvalid({"compensation_paid": f"本案已责令加付赔偿金 {money_str(ordered)} 元："
+                                                "须填写累计已支付的加付赔偿金（未支付的填 0）"})
+    if money(paid) > ordered:
+        raise DataInvalid({"compensation_paid": f"累计已支付加付赔偿金不得超过责令加付的 {money_str(ordered)} 元"})
+    recorded = summary.get("compensation_paid") or "0.00"
+    if money(paid) < money(recorded):
+        raise DataInvalid({"compensation_paid": f"累计已支付加付赔偿金不得低于此前已记录的 {recorded} 元"})
 
 
 def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],

@@ -106,6 +106,7 @@ EVENT_LABELS: dict[str, object] = {
 TIMER_LABELS: dict[str, object] = {
     "payment_deadline": _l("整改期限届满"),
     "wage_deposit_due": _l("保证金支付期限届满"),
+    "compensation_deadline": _l("赔偿金支付期限届满"),
     "case_clock": _l("办案期限即将届满"),
     "case_clock_extended": _l("延长期限即将届满"),
     "post_end": _l("岗位期满"),
@@ -161,6 +162,9 @@ SUMMARY_LABELS: dict[str, object] = {
     "refusal_comment": _l("审批意见"),
     "penalty_amount": _l("罚款金额"),
     "compensation_rate": _l("加付赔偿金比例（%）"),
+    "compensation_amount": _l("应付加付赔偿金"),
+    "compensation_paid": _l("已支付加付赔偿金"),
+    "compensation_due_at": _l("赔偿金支付期限"),
     "suggested_type": _l("规则建议待遇类型"),
     "review_reason": _l("经办人员审核意见"),
     "approval_comment": _l("主管审批意见"),
@@ -214,9 +218,9 @@ SERVICE_131_LABELS: dict[str, object] = {
 }
 
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
-                          "penalty_amount", "overpaid_amount"})
+                          "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",
-                         "stop_effective_on"})
+                         "stop_effective_on", "compensation_due_at"})
 
 
 def _label(table: Mapping, code, fallback=None) -> str:

@@ -38,6 +38,7 @@ PRIORITY_GROUP_TEXTS = (N_("脱贫人口"), N_("低收入人口"), N_("就业困
 
 # Messages the engine raises (engine/ never imports Flask-Babel): listed here so the catalogue carries them.
 ENGINE_MESSAGES = (
+    N_("本案未责令加付赔偿金，无需填写"),
     N_("必填"), N_("不能为空"), N_("不能重复"), N_("不允许的字段"), N_("格式无效"), N_("数据校验未通过"),
     N_("类型应为字符串"), N_("类型应为整数"), N_("类型应为数字"), N_("类型应为是/否"), N_("类型应为对象"),
     N_("类型应为列表"),
@@ -154,6 +155,12 @@ _DYNAMIC = [
      _l("本案已作出罚款决定（%(n)s），对同一违法行为不得给予两次以上罚款的行政处罚（《中华人民共和国行政处罚法》第二十九条）")),
     (re.compile(r"^本案已责令加付赔偿金（(?P<n>[^）]+)），不能重复责令$"),
      _l("本案已责令加付赔偿金（%(n)s），不能重复责令")),
+    (re.compile(r"^本案已责令加付赔偿金 (?P<n>\S+) 元：须填写累计已支付的加付赔偿金（未支付的填 0）$"),
+     _l("本案已责令加付赔偿金 %(n)s 元：须填写累计已支付的加付赔偿金（未支付的填 0）")),
+    (re.compile(r"^累计已支付加付赔偿金不得超过责令加付的 (?P<n>\S+) 元$"),
+     _l("累计已支付加付赔偿金不得超过责令加付的 %(n)s 元")),
+    (re.compile(r"^累计已支付加付赔偿金不得低于此前已记录的 (?P<n>\S+) 元$"),
+     _l("累计已支付加付赔偿金不得低于此前已记录的 %(n)s 元")),
     # The clauses of the criminal-referral threshold's refusal (engine.wage_arrears_law.referral_threshold).
     (re.compile(r"^不能认定达到移送公安机关的标准（拒不支付一名劳动者(?P<months>\d+)个月以上的劳动报酬"
                 r"且数额在 (?P<single>\S+) 元以上，或拒不支付(?P<workers>\d+)名以上劳动者的劳动报酬"

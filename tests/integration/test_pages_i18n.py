@@ -23,8 +23,17 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _catalogue() -> dict[str, str]:
+    """msgid -> English; a plural entry by its singular, with its plural English when every form has one."""
+    found = {}
     with PO.open("rb") as handle:
-        return {m.id: m.string for m in read_po(handle) if m.id}
+        for m in read_po(handle):
+            if not m.id:
+                continue
+            if isinstance(m.id, tuple):
+                found[m.id[0]] = m.string[-1] if all(m.string) else ""
+            else:
+                found[m.id] = m.string
+    return found
 
 
 def _shown_texts() -> dict[str, str]:

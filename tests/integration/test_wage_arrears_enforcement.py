@@ -84,7 +84,6 @@ def test_the_wage_deposit_is_drawn_by_a_notice_to_the_bank_and_checked_after_its
 def test_extra_compensation_is_ordered_when_chosen(inspector):
     case, track = _partly_paid(inspector)
     case = choose(inspector, case, track, "compensation_order")
-    assert open_task(case, "check_payment")
     [order] = notices(case, "compensation_order")
     # 50 % of what is still owed, not of the verified total.
     assert (order.facts["amount_owed"], order.facts["compensation_rate"], order.facts["compensation_amount"]) == (
@@ -92,6 +91,58 @@ def test_extra_compensation_is_ordered_when_chosen(inspector):
     assert order.facts["recipient"] == "楚雄市某建筑劳务有限公司"
     # 22 Feb is after the campaign (its last deadline was 10 Feb): the ordinary 7 working days to pay, not its 3.
     assert order.facts["deadline"] == "2021-03-03"
+    summary = case.summary
+    assert (summary["compensation_amount"], summary["compensation_paid"]) == ("30000.00", "0.00")
+    assert summary["compensation_due_at"] == "2021-03-03T23:59:59+08:00"
+
+
+def test_the_payment_check_waits_for_the_compensation_deadline_and_the_case_clears_only_when_it_is_paid(inspector):
+    """QA and the domain review: the check came due in one working day while the order gave seven, and paying the
+    wages alone cleared the case with the compensation (条例 art. 26) unpaid ("不解决不销账")."""
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "compensation_order")
+    assert wf_tasks(case) == []  # nobody checks before the employer's time to pay has run
+    [timer] = [t for t in pending_timers(case, "bpmn") if t.name != "case_clock"]
+    assert (timer.name, timer.fire_at) == ("compensation_deadline", end_of("2021-03-03"))
+    case = fire(track, at("2021-03-04 00:00"))
+    check = open_task(case, "check_payment")
+    with pytest.raises(DataInvalid) as refused:  # the compensation is checked with the wages
+        services.complete_task(inspector, check.id, {"amount_paid": "100000.00"}, case.version,
+                               at("2021-03-04 10:00"))
+    assert "本案已责令加付赔偿金 30000.00 元" in refused.value.fields["compensation_paid"]
+    with pytest.raises(DataInvalid) as too_much:
+        services.complete_task(inspector, check.id, {"amount_paid": "100000.00", "compensation_paid": "30000.01"},
+                               case.version, at("2021-03-04 10:00"))
+    assert set(too_much.value.fields) == {"compensation_paid"}
+    # The wages paid in full, a third of the compensation: still not cleared, back to the measures.
+    case = track.step(complete(inspector, case, "check_payment",
+                               {"amount_paid": "100000.00", "compensation_paid": "10000.00"}, at("2021-03-04 10:00")))
+    assert case.status == "enforcement" and case.closed_at is None
+    assert case.summary["amount_outstanding"] == "0.00" and case.summary["compensation_paid"] == "10000.00"
+    assert open_task(case, "choose_enforcement")
+    assert_round_trip(case)
+    case = choose(inspector, case, track, "emergency_advance", when=at("2021-03-04 11:00"))
+    check = open_task(case, "check_payment")
+    with pytest.raises(DataInvalid) as lower:  # a running total never goes down
+        services.complete_task(inspector, check.id, {"amount_paid": "100000.00", "compensation_paid": "5000.00"},
+                               case.version, at("2021-03-05 10:00"))
+    assert set(lower.value.fields) == {"compensation_paid"}
+    case = track.step(complete(inspector, case, "check_payment",
+                               {"amount_paid": "100000.00", "compensation_paid": "30000.00"}, at("2021-03-05 10:00")))
+    assert_closed(case, "cleared")
+
+
+def test_a_case_without_a_compensation_order_records_none(inspector):
+    case, track = _partly_paid(inspector)
+    case = choose(inspector, case, track, "emergency_advance")
+    check = open_task(case, "check_payment")
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(inspector, check.id, {"amount_paid": "100000.00", "compensation_paid": "100.00"},
+                               case.version, at("2021-02-23 10:00"))
+    assert refused.value.fields == {"compensation_paid": "本案未责令加付赔偿金，无需填写"}
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "100000.00",
+                                                                  "compensation_paid": "0"}, at("2021-02-23 10:00")))
+    assert_closed(case, "cleared")
 
 
 def test_the_emergency_advance_is_requested_from_the_county_government(inspector):
@@ -263,7 +314,9 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
     case = choose(inspector, case, track, "penalty", "compensation_order")
     case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
     [fine], [order] = notices(case, "penalty_decision"), notices(case, "compensation_order")
-    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "50000.00"}, at("2021-02-24 09:00")))
+    case = fire(track, at("2021-03-04 00:00"))  # the check waits for the compensation's 7 working days
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "50000.00", "compensation_paid": "0"},
+                               at("2021-03-04 09:00")))
     assert open_task(case, "choose_enforcement")
     for measures, number in ((["penalty"], fine.number), (["compensation_order", "blacklist"], order.number)):
         form = {"measures": measures, "reason": "仍未足额支付"}
@@ -271,7 +324,7 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
             form.update(FIELDS.get(measure, {}))
         task = open_task(case, "choose_enforcement")
         with pytest.raises(DataInvalid) as refused:
-            services.complete_task(inspector, task.id, form, case.version, at("2021-02-25 09:00"))
+            services.complete_task(inspector, task.id, form, case.version, at("2021-03-05 09:00"))
         assert number in refused.value.fields["measures"]
         assert track.case.version == track.versions[-1] and open_task(track.case, "choose_enforcement").id == task.id
     assert "《中华人民共和国行政处罚法》第二十九条" in refused_fine(inspector, case, fine.number)
@@ -279,9 +332,9 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
     with pytest.raises(DataInvalid) as both:
         services.complete_task(inspector, task.id, {"measures": ["penalty", "compensation_order"], "reason": "再次",
                                                     **FIELDS["penalty"], **FIELDS["compensation_order"]},
-                               case.version, at("2021-02-25 09:00"))
+                               case.version, at("2021-03-05 09:00"))
     assert fine.number in both.value.fields["measures"] and order.number in both.value.fields["measures"]
-    case = choose(inspector, case, track, "blacklist", when=at("2021-02-25 09:00"))
+    case = choose(inspector, case, track, "blacklist", when=at("2021-03-05 09:00"))
     assert open_task(case, "approve_enforcement")
 
 

@@ -482,10 +482,14 @@ def test_penalty_needs_approval_refused_then_chosen_again_and_approved(insp, sup
     assert case.summary["refused_measures"] is None and case.summary["refusal_comment"] is None
     assert_round_trip(case)
     case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
+    assert case.summary["measures"] == ["penalty", "compensation_order"]
+    # The payment check waits for the compensation's time to pay: 7 working days outside the campaign.
+    assert wf_tasks(case) == []
+    case = fire(track, at("2021-03-05 00:00"))
     [check] = wf_tasks(case)
     assert check.name == "check_payment"
-    assert case.summary["measures"] == ["penalty", "compensation_order"]
-    case = track.step(complete(insp, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-02-24 09:00")))
+    case = track.step(complete(insp, case, "check_payment", {
+        "amount_paid": "100000.00", "compensation_paid": case.summary["compensation_amount"]}, at("2021-03-05 09:00")))
     assert_closed(case, "cleared")
 
 
