@@ -49,7 +49,7 @@ def intake(i: int) -> dict[str, Any]:
 # The steps of a wage-arrears case to a rectification order and on to payment (bench.lifecycle, bench.sweep).
 REVIEW = {"decision": "accept"}
 INVESTIGATE = {"verified_amount": "100000.00", "workers_owed": 10, "outcome": "order",
-               "findings": "经调取工资台账、考勤记录，核实拖欠情况属实"}
+               "findings": "经调取工资台账、考勤记录，核实拖欠情况属实", "co_inspector": "bench_insp2"}
 ORDER = {"payment_deadline_days": 3}
 PAID = {"amount_paid": "100000.00"}
 
@@ -90,6 +90,8 @@ def bench_inspector():
     user = db.session.scalar(select_user("bench_insp"))
     if user is None:
         user = accounts.create_user("bench_insp", "bench-pass-123", ["inspector"], REGION, T_OPEN)
+        # The second inspector an investigation is made with (劳动保障监察条例 art. 16).
+        accounts.create_user("bench_insp2", "bench-pass-123", ["inspector"], REGION, T_OPEN)
         db.session.commit()
     return Actor.of(user)
 

@@ -154,8 +154,8 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
             "reason": form.get("reason") or "不属于劳动保障监察管辖范围",
             "legal_basis": [REJECTION_GROUNDS],
         }
-        if form.get("decision") == "redirect":
-            notice["redirect_to"] = form.get("reason")
+        if form.get("redirect_to"):  # the competent body (a model version before the field named none)
+            notice["redirect_to"] = form["redirect_to"]
         issue_notice(case, "non_acceptance_notice", notice, now, who)
     elif task == "receive_material" and form.get("received") is False:
         issue_notice(case, "non_acceptance_notice", {

@@ -41,9 +41,29 @@ def wage_arrears_intake(**overrides) -> dict:
 REVIEW_ACCEPT = {"decision": "accept"}
 
 
-def investigate_data(outcome: str = "order", verified_amount: str = "100000.00", workers_owed: int = 10) -> dict:
+# The second inspector every investigation in the tests is made with (劳动保障监察条例 art. 16: at least two): of
+# the prefecture (州监察支队), so a case of any of its counties may name them.
+CO_INSPECTOR = "insp_partner"
+
+
+def investigate_data(outcome: str = "order", verified_amount: str = "100000.00", workers_owed: int = 10,
+                     co_inspector: str = CO_INSPECTOR) -> dict:
+    """An investigation's findings, made with the second inspector the law requires (created on first use)."""
+    if co_inspector == CO_INSPECTOR:
+        _ensure_co_inspector()
     return {"verified_amount": verified_amount, "workers_owed": workers_owed, "outcome": outcome,
-            "findings": "经调取工资台账、考勤记录，核实拖欠情况属实"}
+            "findings": "经调取工资台账、考勤记录，核实拖欠情况属实", "co_inspector": co_inspector}
+
+
+def _ensure_co_inspector() -> None:
+    from sqlalchemy import select
+
+    from engine.db import db
+    from engine.models import User
+    from tests.conftest import make_user
+
+    if db.session.scalar(select(User.id).where(User.username == CO_INSPECTOR)) is None:
+        make_user(CO_INSPECTOR, ["inspector"], "532300")
 
 
 def open_task(case, name: str):

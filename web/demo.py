@@ -30,10 +30,15 @@ DEMO_USERS = [
     ("insp_cx", ["inspector"], "532301", "楚雄市监察员 张明"),
     ("insp_cx2", ["inspector"], "532301", "楚雄市监察员 李华"),
     ("insp_sb", ["inspector"], "532322", "双柏县监察员 王芳"),
+    ("insp_sb2", ["inspector"], "532322", "双柏县监察员 刘洋"),
     ("insp_ym", ["inspector"], "532328", "元谋县监察员 赵强"),
+    ("insp_ym2", ["inspector"], "532328", "元谋县监察员 孙伟"),
     ("clerk_cx", ["clerk"], "532301", "楚雄市就业局经办员 陈静"),
     ("clerk_sb", ["clerk"], "532322", "双柏县就业局经办员 杨丽"),
 ]
+
+# The second inspector each region's investigations are made with (劳动保障监察条例 art. 16: at least two).
+CO_INSPECTORS = {"532301": "insp_cx2", "532322": "insp_sb2", "532328": "insp_ym2"}
 
 # Other processes add their demo cases: fn(users_by_name, now, echo).
 DEMO_SEEDERS: list[Callable] = []
@@ -102,19 +107,23 @@ def _wage_case(i: int, target: str, region: str, inspector: Actor, supervisor: A
     case = _complete(inspector, case, "review_complaint", {"decision": "accept", "reason": "符合受理条件"}, t)
     if target == "investigating":
         return case.number
+    partner = CO_INSPECTORS[region]
     verified = _intake(i, start)["amount_owed"]
     workers = _intake(i, start)["workers_count"]
     t += timedelta(days=2)
     if target == "withdrawn":
         _complete(inspector, case, "investigate", {"verified_amount": "0.00", "workers_owed": 0,
-                                                   "outcome": "no_arrears", "findings": "经核查工资已按时足额发放"}, t)
+                                                   "co_inspector": partner, "outcome": "no_arrears",
+                                                   "findings": "经核查工资已按时足额发放"}, t)
         return case.number
     if target == "cleared":
         _complete(inspector, case, "investigate", {"verified_amount": verified, "workers_owed": workers,
-                                                   "outcome": "paid_voluntarily", "findings": "用人单位当场结清"}, t)
+                                                   "co_inspector": partner, "outcome": "paid_voluntarily",
+                                                   "findings": "用人单位当场结清"}, t)
         return case.number
     case = _complete(inspector, case, "investigate", {"verified_amount": verified, "workers_owed": workers,
-                                                      "outcome": "order", "findings": "总包单位未按月足额支付"}, t)
+                                                      "co_inspector": partner, "outcome": "order",
+                                                      "findings": "总包单位未按月足额支付"}, t)
     t += timedelta(hours=3)
     case = _complete(inspector, case, "issue_order", {"payment_deadline_days": 3}, t)
     if target == "order_issued":

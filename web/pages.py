@@ -79,8 +79,8 @@ def _helpers():
         "languages": LANGUAGES,
         "current_locale": str(get_locale()),
         "region_name": regions.region_name,
-        # Told to those who can get a year's holidays loaded (supervisors, heads, administrators).
-        "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if supervises else [],
+        # Told to everyone signed in: inspectors and clerks state these deadlines in their notices (QA).
+        "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if signed_in else [],
         # Told to the same people: the campaign's dates are a yearly setting that is easy to forget.
         "earlier_campaign": (clear_zero.earlier_winter_campaign(rule_values(), calendar.local_date(now()))
                              if supervises else None),

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from engine import documents, services
 from engine.db import db
 from engine.models import Case
+from tests.conftest import make_user
 from tests.factories import wage_arrears_intake
 
 CHROMIUM = "/usr/bin/chromium"
@@ -91,6 +92,7 @@ def test_inspector_works_a_case_and_the_supervisor_sees_the_dashboard_move(
     opened = datetime.now(UTC)
     case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), opened)
     number = case.number
+    colleague = make_user("insp_cx2", ["inspector"], "532301").username
     errors: list[str] = []
 
     sup_context, sup_page = new_page(browser, live_server)
@@ -166,6 +168,7 @@ def test_inspector_works_a_case_and_the_supervisor_sees_the_dashboard_move(
         form.locator("input[name=workers_owed]").fill("10")
         form.locator("select[name=outcome]").select_option("paid_voluntarily")
         form.locator("textarea[name=findings]").fill("经调取工资台账核实，用人单位已于调查期间全额支付。")
+        form.locator("input[name=co_inspector]").fill(colleague)  # two inspectors investigate (条例 art. 16)
         submit(page, form.get_by_role("button", name="提交办结"))
         assert "已办结：调查核实" in page.inner_text(".alert-success")
         assert page.inner_text("#case-status") == "已清偿结案"

@@ -839,7 +839,8 @@ def test_supervisors_are_told_when_deadlines_reach_a_year_without_holidays(clien
     assert "The official holidays of 2030, 2031 are not loaded" in text_of(english.get("/tasks"))
     other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
     assert sign_in(other, inspector.username).status_code == 302
-    assert 'id="holidays-missing"' not in other.get("/tasks").get_data(as_text=True)
+    # Inspectors are told too: they state these deadlines in their notices.
+    assert 'id="holidays-missing"' in other.get("/tasks").get_data(as_text=True)
     path = tmp_path / "2030.csv"
     path.write_text("date,kind,name\n2030-01-01,holiday,元旦\n", encoding="utf-8")
     (tmp_path / "2031.csv").write_text("date,kind,name\n2031-01-01,holiday,元旦\n", encoding="utf-8")
@@ -869,3 +870,13 @@ def test_a_holiday_file_with_a_typo_is_logged_and_the_service_still_starts(tmp_p
         assert not calendar.year_is_official(2031) and not calendar.year_is_official(2032)
     finally:
         calendar.clear_overrides()
+
+
+def test_the_case_page_names_the_deadline_it_shows(web, inspector, clock):
+    """QA: a complaint awaiting acceptance review showed the review's five-day deadline as the case's 办结期限."""
+    case = open_wage_case(inspector)
+    page = text_of(web.get(f"/cases/{case.number}"))
+    assert "当前办理期限：2021年2月7日" in page and "办结期限" not in page  # Sun 7 Feb 2021 was worked
+    services.complete_task(inspector, the_task(case).id, {"decision": "accept"}, case.version, OPENED)
+    page = text_of(web.get(f"/cases/{case.number}"))
+    assert "办结期限：2021年4月29日" in page and "当前办理期限" not in page

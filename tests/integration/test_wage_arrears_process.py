@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+import pdfs
 from engine import documents, processes, services
 from engine.actors import Actor
 from engine.db import db
@@ -248,12 +249,24 @@ def test_reject_closes_the_case(insp):
     assert core[1].detail["data"] == {"decision": "reject", "reason": "不属于劳动保障监察范围"}
 
 
-def test_redirect_closes_the_case(insp):
+def test_redirect_closes_the_case_and_names_the_competent_body(insp):
     case, track = open_wage_case(insp)
+    task = open_task(case, "review_complaint")
+    # QA: the reason was printed as the body to apply to ("你可以依法向属劳动争议，告知申请仲裁申请处理").
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(insp, task.id, {"decision": "redirect", "reason": "属劳动争议"}, case.version,
+                               at("2021-02-02 11:00"))
+    assert set(refused.value.fields) == {"redirect_to"}
     case = track.step(complete(insp, case, "review_complaint",
-                               {"decision": "redirect", "reason": "属劳动争议，告知申请仲裁"}, at("2021-02-02 11:00")))
+                               {"decision": "redirect", "reason": "投诉事项属劳动争议，应通过仲裁解决",
+                                "redirect_to": "楚雄市劳动人事争议仲裁院"}, at("2021-02-02 11:00")))
     assert_closed(case, "redirected")
     assert case.summary["amount_outstanding"] == "0.00"
+    [notice] = [d for d in documents.documents_for_case(case) if d.kind == "non_acceptance_notice"]
+    assert notice.facts["reason"] == "投诉事项属劳动争议，应通过仲裁解决"
+    assert notice.facts["redirect_to"] == "楚雄市劳动人事争议仲裁院"
+    assert "你可以依法向楚雄市劳动人事争议仲裁院申请处理" in "".join(
+        pdfs.render_html("non_acceptance_notice", notice.facts).split())
     assert_round_trip(case)
 
 
