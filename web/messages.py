@@ -36,6 +36,10 @@ DOCUMENT_TITLES = (
 # through message().
 PRIORITY_GROUP_TEXTS = (N_("脱贫人口"), N_("低收入人口"), N_("就业困难人员"), N_("返乡农民工"), N_("求职人员"))
 
+# The models' user-task names as the models write them (a supervision task's title quotes them: "督办：<name>（…）";
+# tests/integration/test_pages_i18n.py checks every model's are here or elsewhere in the catalogue).
+TASK_TITLES = (N_("推荐3个岗位信息"), N_("推荐培训项目"), N_("期满评估"))
+
 # Messages the engine raises (engine/ never imports Flask-Babel): listed here so the catalogue carries them.
 ENGINE_MESSAGES = (
     N_("本案未责令加付赔偿金，无需填写"),

@@ -141,3 +141,12 @@ def test_the_referral_threshold_refusal_reads_in_english_clause_by_clause(app, d
             assert set(re.findall(r"[\d.-]{2,}", text)) <= set(re.findall(r"[\d.-]{2,}", english)), english
     with app.test_request_context(), force_locale("zh_CN"):
         assert message(refusal) == refusal
+
+
+def test_every_user_task_name_of_the_models_has_english():
+    """QA: a supervision task quotes the overdue task's name as the model writes it
+    ("督办：推荐3个岗位信息（二级督办）"), which stayed Chinese on English pages."""
+    catalogue = _catalogue()
+    names = {name for model in ROOT.glob("bpmn/*/*.bpmn")
+             for name in re.findall(r'<bpmn:userTask id="[^"]+" name="([^"]+)"', model.read_text("utf-8"))}
+    assert len(names) > 10 and not {name for name in names if not catalogue.get(name)}
