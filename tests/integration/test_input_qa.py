@@ -157,6 +157,46 @@ def test_a_float_is_no_integer(client, h):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# 4. HTTP errors on the API, and a ledger file too large.
+
+def test_api_http_errors_are_in_chinese(client, h, app):
+    missing = client.get(f"{API}/no-such-thing", headers=h["insp_cx"])
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == {"code": "not_found", "message": f"接口不存在：{API}/no-such-thing"}
+    wrong = client.delete(f"{API}/cases", headers=h["insp_cx"])
+    assert wrong.status_code == 405
+    assert wrong.get_json()["error"]["message"] == "此接口不支持 DELETE 方法（可用：GET、POST）"
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    big = client.post(f"{API}/cases", data=b"{" + b" " * limit + b"}", content_type="application/json",
+                      headers=h["insp_cx"])
+    assert big.status_code == 413
+    assert big.get_json()["error"] == {"code": "payload_too_large",
+                                       "message": f"请求体过大：最多 2 MB（{limit} 字节）"}
+
+
+def test_a_ledger_file_too_large_is_an_error_on_the_file_field(app, ctx):
+    make_user("clerk_cx", ["clerk"], "532301")
+    web = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(web, "clerk_cx").status_code == 302
+    # The multipart body built here, as a browser sends it: the test client would spool one this large to a
+    # temporary file it never closes.
+    boundary = "----ledger-upload"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in (("csrf_token", token(web, "/ledger")), ("region", "532301"))]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n'
+                 "Content-Type: application/octet-stream\r\n\r\n".encode()
+                 + b"PK" + b"\0" * app.config["MAX_CONTENT_LENGTH"] + f"\r\n--{boundary}--\r\n".encode())
+    response = web.post("/ledger/import", data=b"".join(parts),
+                        content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    assert field_error(response, "file") == "文件超过 2 MB 的上限，未导入任何数据：请将台账拆分为几个文件分别导入。"
+    page = response.get_data(as_text=True)
+    assert 'id="import"' in page and 'name="file"' in page  # the form, to try again
+    assert "不超过 2 MB" in page  # the limit is said beside the form
+    assert workers() == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # 5. Money in task forms and intake.
 
 def test_money_is_stored_and_returned_with_two_decimals(client, h, app, monkeypatch):
@@ -225,3 +265,13 @@ def test_a_bad_bank_account_says_what_is_expected(client, h, rates):
                       "bank_account")
     assert "12-30位数字" in message
     assert cases() == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 8. A task that does not exist.
+
+@pytest.mark.parametrize("body", [{}, {"data": {}}, {"case_version": "x"}])
+def test_completing_a_missing_task_is_a_404_whatever_the_body(client, h, body):
+    response = client.post(f"{API}/tasks/00000000-0000-0000-0000-000000000000/complete", json=body,
+                           headers=h["insp_cx"])
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
