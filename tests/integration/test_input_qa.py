@@ -275,3 +275,47 @@ def test_completing_a_missing_task_is_a_404_whatever_the_body(client, h, body):
     response = client.post(f"{API}/tasks/00000000-0000-0000-0000-000000000000/complete", json=body,
                            headers=h["insp_cx"])
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 9. and 10. Passwords and the lock-out.
+
+def test_a_password_holding_the_name_is_refused(app, ctx):
+    with pytest.raises(DataInvalid) as err:
+        accounts.create_user("clerk_sb", "clerk_sb123", ["clerk"], "532322", CLOCK)
+    assert err.value.fields == {"password": "密码不能包含用户名"}
+    with pytest.raises(DataInvalid):
+        accounts.create_user("clerk_sb", "x-CLERK_SB-9", ["clerk"], "532322", CLOCK)
+    make_user("clerk_sb", ["clerk"], "532322")
+    with pytest.raises(DataInvalid):
+        accounts.reset_password("clerk_sb", "Clerk_Sb2021", CLOCK)
+    # The page that changes one's own password says so beside the field.
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(client, "clerk_sb").status_code == 302
+    response = form_post(client, "/password", {"current_password": PASSWORD, "new_password": "my-clerk_sb-9",
+                                               "confirm": "my-clerk_sb-9"}, page="/password")
+    assert response.status_code == 400
+    assert "密码不能包含用户名" in text_of(response)
+    db.session.expire_all()
+    assert accounts.authenticate("clerk_sb", PASSWORD, CLOCK) is not None  # unchanged
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_the_lock_out_says_for_how_long_and_the_way_out(app, ctx):
+    from web.messages import message
+
+    text = accounts.LOCKED_MESSAGE.format(minutes=30)
+    assert "30 分钟" in text and "flask users reset-password" in text
+    with app.test_request_context(), force_locale("en"):
+        english = message(text)
+    assert english != text and "30 minutes" in english and "flask users reset-password" in english
+
+
+def test_the_lock_out_on_the_api_names_the_configured_minutes(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LOCK_MINUTES", 30)
+    make_user("insp_cx", ["inspector"], "532301")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post(f"{API}/auth/token", json={"username": "insp_cx", "password": "wrong-password-1"})
+    locked = client.post(f"{API}/auth/token", json={"username": "insp_cx", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "30 分钟" in locked.get_json()["error"]["message"]
