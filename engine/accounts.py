@@ -45,7 +45,9 @@ _hasher = PasswordHasher()
 _dummy = (_hasher, _hasher.hash("not-a-real-password"))
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,64}")
 MIN_PASSWORD_LENGTH = 10
-LOCKED_MESSAGE = "登录失败次数过多，账户已暂时锁定，请稍后再试"
+# What a locked name is told: for how long, and the way out for whoever cannot wait or forgot the password.
+LOCKED_MESSAGE = ("登录失败次数过多，账户已锁定 {minutes} 分钟，请稍后再试；"
+                  "忘记密码的，请联系系统管理员重置密码（flask users reset-password 用户名）")
 # Stale rows of failed_sign_ins deleted by one failed sign-in at most: each failure adds at most one row, so the
 # table never holds much more than the names that failed within the window (or are still locked).
 PRUNE_BATCH = 100
@@ -94,11 +96,15 @@ def _dummy_hash() -> str:
     return _dummy[1]
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DataInvalid({"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位"})
     if password.isdigit() or password.isalpha():
         raise DataInvalid({"password": "密码须同时包含字母和数字或符号"})
+    # The name is the first thing tried against an account ("clerk_sb123" for clerk_sb), in any case. A two-letter
+    # name would refuse half the dictionary, and guessing it in a password is no easier than guessing two letters.
+    if len(username) >= 3 and username.casefold() in password.casefold():
+        raise DataInvalid({"password": "密码不能包含用户名"})
 
 
 def _account_errors(roles: list[str], region: str) -> dict[str, str]:
@@ -126,7 +132,7 @@ def create_user(
     fields.update(_account_errors(roles, region))
     if fields:
         raise DataInvalid(fields)
-    check_password_strength(password)
+    check_password_strength(password, username)
     if db.session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"用户 {username} 已存在")
     user = User(
@@ -175,7 +181,7 @@ def reset_password(username: str, password: str, now: datetime, *, temporary: bo
     """An administrator's reset (to be changed at the next sign-in unless not `temporary`); a lock-out from failed
     sign-ins ends with it. Commits, as set_password."""
     user = user_named(username)
-    check_password_strength(password)
+    check_password_strength(password, username)
     user.failed_logins, user.locked_until, user.last_failed_login_at = 0, None, None
     set_password(user, password, now, temporary=temporary)
     return user
@@ -199,7 +205,7 @@ def authenticate(username: str, password: str, now: datetime, *, max_failures: i
         sign_in_state(username, key)).one()
     locked_until = user_locked_until if user_id is not None else unknown_locked_until
     if locked_until and locked_until > now:
-        raise LockedOut(LOCKED_MESSAGE)
+        raise LockedOut(LOCKED_MESSAGE.format(minutes=lock_minutes))
     if user_id is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_dummy_hash(), password or "x")
@@ -228,7 +234,7 @@ def authenticate(username: str, password: str, now: datetime, *, max_failures: i
         .values(failed_logins=0, locked_until=None).execution_options(synchronize_session=False))
     if cleared.rowcount == 0:
         db.session.commit()
-        raise LockedOut(LOCKED_MESSAGE)
+        raise LockedOut(LOCKED_MESSAGE.format(minutes=lock_minutes))
     user = db.session.get(User, user_id)
     if _hasher.check_needs_rehash(password_hash):
         user.password_hash = hash_password(password)
@@ -336,7 +342,7 @@ def set_password(user: User, new_password: str, now: datetime, *, temporary: boo
     """Set a new password (`temporary`: an administrator's reset, to be changed at the next sign-in) and commit.
     Every API token of the user is revoked and every page session signed out: the caller signs its own session in
     again if it should stay (web/auth.py change_password)."""
-    check_password_strength(new_password)
+    check_password_strength(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.must_change_password = temporary
     user.session_epoch = User.session_epoch + 1  # in SQL: two changes at once still give two new epochs

@@ -35,7 +35,7 @@ from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.services.cases import load_workflow, project_case, write_case
 from engine.summaries import money_text
-from engine.validation import DataInvalid
+from engine.validation import NOTE_PATTERN, DataInvalid
 
 # 《失业保险条例》第十五条: why a clerk may stop payments.
 STOP_REASONS = {
@@ -50,7 +50,7 @@ STOP_SCHEMA: dict[str, Any] = {
     "properties": {
         "reason": {"type": "string", "title": "停发原因", "enum": list(STOP_REASONS),
                    "x-enum-titles": STOP_REASONS},
-        "note": {"type": "string", "title": "说明", "minLength": 1, "maxLength": 500, "pattern": "\\S"},
+        "note": {"type": "string", "title": "说明", "minLength": 1, "maxLength": 500, "pattern": NOTE_PATTERN},
         "effective_on": {"type": "string", "title": "停发生效日期（默认今天）", "format": "date"},
     },
     "required": ["reason", "note"],

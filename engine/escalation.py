@@ -25,6 +25,7 @@ from engine.models import Case, Task, Timer, User
 from engine.regions import region_name
 from engine.services._common import case_by_id, lost_race, rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
+from engine.validation import NOTE_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +332,7 @@ SUPERVISION_FORM = {
     "properties": {
         "action": {"type": "string", "title": "督办措施", "enum": ["urged", "reassigned", "reported"],
                    "x-enum-titles": {"urged": "已催办", "reassigned": "已改派", "reported": "已报告上级"}},
-        "comment": {"type": "string", "title": "督办意见", "minLength": 1, "maxLength": 1000, "pattern": "\\S"},
+        "comment": {"type": "string", "title": "督办意见", "minLength": 1, "maxLength": 1000, "pattern": NOTE_PATTERN},
     },
     "required": ["action", "comment"],
     "additionalProperties": False,

@@ -4,8 +4,10 @@ and for API paths no route matched (404/405) these handlers answer in the API's 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -34,12 +36,50 @@ def _api(status: int, code: str, text: str):
     return error(status, code, text)
 
 
+API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+
+
+def api_http_message(exc: HTTPException) -> str:
+    """The API's message for an HTTP error: Werkzeug's default English text replaced by what every other API
+    message is, Chinese; a description the code gave itself (abort(404, "...")) kept."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    status = exc.code or 500
+    if status == 404:
+        return f"接口不存在：{request.path}"
+    if status == 405:
+        allowed = sorted(set(getattr(exc, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
+        return f"此接口不支持 {request.method} 方法" + (f"（可用：{'、'.join(allowed)}）" if allowed else "")
+    if status == 413:
+        return f"请求体过大：最多 {_size_limit()}"
+    return {400: "请求无效", 401: "未登录或令牌无效", 403: "无权访问", 409: "数据已变更",
+            415: "不支持的内容类型", 429: "操作过于频繁，请稍后再试"}.get(status, exc.name)
+
+
+def _size_limit() -> str:
+    """MAX_CONTENT_LENGTH in words: "2 MB (2097152 字节)"."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return f"{limit / (1024 * 1024):g} MB（{limit} 字节）"
+
+
+# Page endpoints that show a too-large upload beside the form's file field instead of the error page: endpoint ->
+# view() returning the page, or None when it cannot (then the error page). The body is refused while the
+# form is parsed, before the view runs, so the page is drawn again without what was typed into the form.
+TOO_LARGE_PAGES: dict[str, Callable[[], Any]] = {}
+
+
 def http_error(exc: HTTPException):
     status = exc.code or 500
     if _is_api():
-        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests"}
-        return _api(status, codes.get(status, "error"), exc.description or exc.name)
+        return _api(status, API_CODES.get(status, "error"), api_http_message(exc))
+    if status == 413 and request.endpoint in TOO_LARGE_PAGES:
+        from engine.db import db
+
+        db.session.rollback()
+        shown = TOO_LARGE_PAGES[request.endpoint]()
+        if shown is not None:
+            return shown
     titles = {
         400: _("请求无效"), 401: _("请先登录"), 403: _("无权访问"), 404: _("页面不存在"),
         405: _("不支持的操作"), 409: _("数据已变更"), 413: _("提交的内容过大"), 429: _("操作过于频繁"),

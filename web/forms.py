@@ -40,6 +40,7 @@ HTML_PATTERNS = {
     "cn-ric": r"[0-9]{17}[0-9Xx]",
     "cn-uscc": r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}",
     "money": MONEY_RE.pattern.strip("^$"),
+    "bank-account": r"( *[0-9]){12,30} *",  # the spaces cards print are taken out (engine.validation)
     "phone": r"(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)",
     "region": r"[1-8][0-9]{5}",
 }

@@ -23,6 +23,7 @@ from engine.regions import region_name
 from engine.validation import DataInvalid
 from web import messages, pages
 from web.api import now
+from web.errors import TOO_LARGE_PAGES
 from web.intake_pages import intake_regions
 from web.messages import N_
 from web.pages import actor, bp, int_arg, region_arg, region_choices
@@ -214,6 +215,21 @@ def ledger_import():
             region=region_name(result.region), rows=result.rows, created=result.created, updated=result.updated),
           "success")
     return redirect(url_for("pages.ledger_list"))
+
+
+def _upload_too_large():
+    """A ledger file over MAX_CONTENT_LENGTH, as an error on the file field of the page, not the error page. The
+    body was refused while the form was parsed, before any view (and before the checks that need the form, CSRF
+    included): nothing is read or changed, so the page is drawn as a GET would draw it, for a signed-in user who
+    may use the ledger; anyone else gets the error page."""
+    if (not current_user.is_authenticated or current_user.must_change_password
+            or not ledger.may_use_ledger(actor())):
+        return None
+    problem = _("文件超过 %(mb)s MB 的上限，未导入任何数据：请将台账拆分为几个文件分别导入。", mb=_max_upload_mb())
+    return _render_ledger(actor(), status=413, upload={"values": {}, "field_errors": {"file": problem}})
+
+
+TOO_LARGE_PAGES["pages.ledger_import"] = _upload_too_large
 
 
 @bp.post("/ledger/cases")

@@ -249,7 +249,7 @@ def open_case(actor: Actor, process: str, region: str, data: Any, now: datetime)
         version_id, parsed = processes.current_version(process)
     except processes.UnknownProcess:  # its folder under bpmn/ is gone
         raise unknown from None
-    validate(parsed.forms["intake.schema.json"], data)
+    data = validate(parsed.forms["intake.schema.json"], data, today=calendar.local_date(now))
 
     values = rule_values()
     number = next_case_number(process, region, calendar.local_date(now).year)

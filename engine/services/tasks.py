@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from engine import audit, processes
 from engine.actors import Actor, region_filter, scope_prefix
+from engine.calendar import local_date
 from engine.clock import engine_context
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, DataInvalid, EngineError, Forbidden, NotFound
@@ -150,7 +151,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         raise CaseChanged(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     if task.name in NON_WORKFLOW_TASKS:
         schema, handler = NON_WORKFLOW_TASKS[task.name]
-        validate(schema, data)
+        data = validate(schema, data, today=local_date(now))
         handler(actor, task, data, now)
         task.state, task.completed_at, task.completed_by = "completed", now, actor.username
         task.assignee_id = task.assignee_id or actor.user_id
@@ -162,7 +163,7 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
     parsed = processes.parsed_by_id(case.process_version_id)
     meta = parsed.user_tasks[task.name]
     if meta.form_file:
-        validate(parsed.forms[meta.form_file], data)
+        data = validate(parsed.forms[meta.form_file], data, today=local_date(now))
     values = rule_values()
     checks = TASK_FORM_CHECKS.get((case.process, task.name))
     if checks:

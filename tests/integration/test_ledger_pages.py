@@ -252,7 +252,7 @@ def test_not_an_xlsx_empty_or_missing_file_is_refused(app, users):
     assert workers() == 0
 
 
-def test_a_file_too_large_gets_the_error_page(app, users):
+def test_a_file_too_large_is_refused_on_the_file_field(app, users):
     web = browser(app, "clerk_cx")
     # The multipart body built here, as a browser sends it: the test client would spool one this large to a
     # temporary file it never closes.
@@ -266,7 +266,9 @@ def test_a_file_too_large_gets_the_error_page(app, users):
                         content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    assert "提交的内容过大" in text_of(response) and 'class="topbar"' in page and "Traceback" not in page
+    # The ledger page again, the limit beside the file field (tests/integration/test_input_qa.py), not an error page.
+    assert "提交的内容过大" not in text_of(response) and 'class="topbar"' in page and "Traceback" not in page
+    assert "文件超过 2 MB 的上限" in text_of(response)
     assert workers() == 0
     assert "不超过 2 MB" in text_of(web.get("/ledger"))  # the limit is said beside the form
 

@@ -151,7 +151,9 @@ def test_wrong_password_then_lock_out(client, inspector, clock):
         sign_in(client, inspector.username, "wrong-password-1")
     locked = sign_in(client, inspector.username)  # the right password, but locked now
     assert locked.status_code == 429
-    assert "账户已暂时锁定" in text_of(locked)
+    # For how long, and the way out (the lock minutes are LOGIN_LOCK_MINUTES, 15 by default).
+    assert "账户已锁定 15 分钟" in text_of(locked)
+    assert "flask users reset-password" in text_of(locked)
     user = db.session.scalar(select(User).where(User.username == inspector.username))
     db.session.refresh(user)
     assert user.locked_until is not None

@@ -77,7 +77,8 @@ def test_an_unknown_name_is_locked_like_an_account_on_the_api(app, browser, cloc
     known, unknown = failures(answer, KNOWN, limit + 1), failures(answer, UNKNOWN, limit + 1)
     assert known == unknown
     unauthorized = (401, {"error": {"code": "unauthorized", "message": "用户名或密码错误"}})
-    locked = (429, {"error": {"code": "too_many_attempts", "message": accounts.LOCKED_MESSAGE}})
+    message = accounts.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    locked = (429, {"error": {"code": "too_many_attempts", "message": message}})
     assert known == [unauthorized] * limit + [locked]
     # Locked, even for the right password (the unknown name has none: any password is as good).
     assert api_answer(client, KNOWN, PASSWORD) == api_answer(client, UNKNOWN, PASSWORD) == locked
@@ -90,7 +91,8 @@ def test_an_unknown_name_is_locked_like_an_account_on_the_page(app, browser, clo
     known, unknown = failures(answer, KNOWN, limit + 1), failures(answer, UNKNOWN, limit + 1)
     assert known == unknown
     assert [status for status, _page in known] == [401] * limit + [429]
-    assert "用户名或密码错误" in known[0][1] and accounts.LOCKED_MESSAGE in known[-1][1]
+    message = accounts.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    assert "用户名或密码错误" in known[0][1] and message in known[-1][1]
 
 
 def test_the_lock_of_an_unknown_name_runs_out_like_an_account_s(app, browser, clock):

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from engine.actors import Actor
 from engine.errors import Conflict, DataInvalid, EngineError, Forbidden, NotFound
 from engine.validation import REGION_MESSAGE, REGION_RE, ascii_digits, validate
-from web.errors import NUL_MESSAGE
+from web.errors import API_CODES, NUL_MESSAGE, api_http_message
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -50,9 +50,7 @@ def _invalid(exc: DataInvalid):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-             409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
-    return error(exc.code or 500, codes.get(exc.code or 500, "error"), exc.description or exc.name)
+    return error(exc.code or 500, API_CODES.get(exc.code or 500, "error"), api_http_message(exc))
 
 
 @bp.errorhandler(Exception)

@@ -10,6 +10,7 @@ from engine.actors import ROLES
 from engine.db import db
 from engine.errors import DataInvalid
 from engine.services.cases import OPENING_ROLES, case_history, open_tasks, waiting_timers
+from engine.validation import validate
 from web.api import (
     bp,
     error,
@@ -140,7 +141,13 @@ def release_task(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @token_required
 def complete_task(task_id: str):
-    body = json_body(COMPLETE_TASK_REQUEST)
+    body = json_body()  # a body that is no JSON object (or nests too deep) is refused as such, task or not
+    try:
+        validate(COMPLETE_TASK_REQUEST, body)
+    except DataInvalid:
+        # A task that does not exist (or is out of scope) is a 404 whatever the fields: no use correcting them.
+        services.task_in_scope(g.actor, task_id)
+        raise
     case = services.complete_task(g.actor, task_id, body["data"], body["case_version"], now())
     return jsonify(full_case_json(case))
 
