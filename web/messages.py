@@ -202,6 +202,9 @@ _DYNAMIC = [
     (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
     (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
     (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
+    # The campaign's name (engine.clear_zero.Campaign.name).
+    (re.compile(r"^(?P<start>\d{4})—(?P<end>\d{4})年度根治欠薪冬季专项行动$"),
+     _l("%(start)s—%(end)s年度根治欠薪冬季专项行动")),
     # A refused rule setting (engine.rules.coerce, engine.rules.out_of_order): the rules' titles are translated.
     (re.compile(r"^规则 (?P<key>[a-z0-9_]+)（(?P<title>.+?)）的取值应为(?P<expected>.+?)，不能是 (?P<raw>.*)$"),
      _l("规则 %(key)s（%(title)s）的取值应为%(expected)s，不能是 %(raw)s")),

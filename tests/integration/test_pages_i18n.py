@@ -83,6 +83,8 @@ def test_an_engine_message_with_a_text_inside_it_is_translated_whole(app):
         english = message(f"该求职人员已有在办案件 {OTHER_REGION_CASE}")
         assert "（" not in english and "another region" in english, english
         assert message("区划 532322 不在您的辖区内") == "Region 532322 is outside your area"
+        # The dashboard's campaign (QA: it stayed Chinese).
+        assert message("2026—2027年度根治欠薪冬季专项行动") == "2026–2027 winter campaign against wage arrears"
 
 
 def test_engine_messages_with_several_figures_are_translated(app):
