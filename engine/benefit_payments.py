@@ -87,8 +87,9 @@ class BenefitPayment(db.Model):
 
 
 def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The monthly schedule from the first of the month after the decision; one bulk insert (no ORM objects:
-    the fast track writes a schedule for every approved claim)."""
+    """The monthly schedule from `payment_start` (the first of the unemployment registration's month; on claims of
+    model versions before the registration date was asked, of the month after the decision); one bulk insert (no
+    ORM objects: the fast track writes a schedule for every approved claim)."""
     start = date.fromisoformat(data["payment_start"])
     amount = Decimal(money_str(data["monthly_amount"]))
     rows = []

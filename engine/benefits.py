@@ -71,6 +71,17 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
+    # The benefit period runs from the unemployment registration (社会保险法第五十条), which follows the separation.
+    registered_on = data.get("unemployment_registration_date")
+    if registered_on is not None:
+        if not data.get("registered_unemployed"):
+            raise DataInvalid({"unemployment_registration_date": "未办理失业登记的，不填写办理失业登记日期"})
+        registered = date.fromisoformat(registered_on)
+        if registered > calendar.local_date(now):
+            raise DataInvalid({"unemployment_registration_date": "办理失业登记日期不能晚于今天"})
+        if registered < separation:
+            raise DataInvalid({"unemployment_registration_date":
+                               f"办理失业登记日期不能早于离职日期（{separation.isoformat()}）"})
     other = open_case_of_person(case, id_number)
     if other is not None:
         raise Conflict(f"该申领人已有未办结的失业保险待遇申请 {other}，不能重复申领")
@@ -292,6 +303,8 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "contribution_months": data.get("contribution_months"),
         "months_already_drawn": data.get("months_already_drawn"),
         "registered_unemployed": data.get("registered_unemployed"),
+        # None on claims opened on a model version before it was asked.
+        "unemployment_registration_date": data.get("unemployment_registration_date"),
         "seeking_work": data.get("seeking_work"),
         "received_at": data.get("received_at"),
         "benefit_type": data.get("benefit_type"),
@@ -331,8 +344,15 @@ def _facts_paragraph(data: dict[str, Any]) -> str:
     return (f"你于{received}申请失业保险待遇。经查，你于{data.get('separation_date')}与{data.get('last_employer')}"
             f"终止或解除劳动关系（{reason}），累计缴纳失业保险费{data.get('contribution_months')}个月，"
             f"已领取失业保险金{data.get('months_already_drawn')}个月，"
-            f"{'已' if data.get('registered_unemployed') else '未'}办理失业登记，"
+            f"{_registration_clause(data)}，"
             f"{'有' if data.get('seeking_work') else '无'}求职要求。")
+
+
+def _registration_clause(data: dict[str, Any]) -> str:
+    if not data.get("registered_unemployed"):
+        return "未办理失业登记"
+    registered_on = data.get("unemployment_registration_date")  # absent on claims of an older model version
+    return f"于{registered_on}办理失业登记" if registered_on else "已办理失业登记"
 
 
 def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
@@ -344,8 +364,11 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
     explanation = rule_text(data)
     if case.status == "approved":
         rows = create_schedule(case, data)
-        start = rows[0]["due_on"]
-        end = calendar.add_months(start, len(rows)) - timedelta(days=1)
+        registered_on = data.get("unemployment_registration_date")
+        end = calendar.add_months(rows[0]["due_on"], len(rows)) - timedelta(days=1)
+        # The period runs from the registration (its month paid in full); older model versions paid from the month
+        # after the decision and recorded no registration date.
+        start = date.fromisoformat(registered_on) if registered_on else rows[0]["due_on"]
         title = BENEFIT_TITLES[benefit_type]
         facts = [_facts_paragraph(data)]  # the letter's table states the type and the rule
         if data.get("decided_by") == "clerk" and data.get("review_reason"):
@@ -353,7 +376,8 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         issue_notice(case, "benefit_decision_approval", {
             "recipient": name, "benefit_type": benefit_type, "benefit_title": title,
             "monthly_amount": data["monthly_amount"], "months": len(rows), "start_date": start.isoformat(),
-            "end_date": end.isoformat(), "rule": explanation, "decided_by": data.get("decided_by"),
+            "end_date": end.isoformat(), "registration_date": registered_on, "rule": explanation,
+            "decided_by": data.get("decided_by"),
             "payment_schedule": [{"period": _period_title(r["due_on"]), "amount": str(r["amount"])} for r in rows],
             "payment_method": f"按月发放至本人社会保障卡金融账户（尾号{str(data.get('bank_account', ''))[-4:]}）",
             "facts": facts, "legal_basis": LEGAL_BASIS[benefit_type],
