@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from engine import benefit_rates, calendar
 from engine.actors import Actor
-from engine.benefit_payments import STOP_REASONS, create_schedule
+from engine.benefit_payments import STOP_REASONS, create_schedule, months_granted
 from engine.documents import issue_notice
 from engine.errors import Conflict
 from engine.models import Case
@@ -119,9 +119,23 @@ def _rates(case: Case, inputs: dict[str, Any], values: dict[str, Any]) -> dict[s
     return benefit_rates.rates_on(case.region, separation, values["benefit_rate_percent"]) if separation else None
 
 
+def granted_before(case: Case, benefit_type: str) -> int:
+    """Months of a temporary type granted on the claimant's earlier claims: as the rules saw them, or (a claim
+    opened on a model version that did not look them up) from the payment schedules now."""
+    key = {"unemployment_subsidy": "subsidy_months_granted",
+           "temporary_living_allowance": "allowance_months_granted"}[benefit_type]
+    inputs = _rule_inputs(case)
+    if key in inputs:
+        return int(inputs[key] or 0)
+    if not case.subject_id_number:
+        return 0
+    return months_granted(case.subject_id_number, benefit_type, except_case_id=case.id)
+
+
 def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tuple[int | None, Decimal | None, str]:
     """The most months and the highest monthly amount the law allows this claimant for `benefit_type` (None: the
-    claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`)."""
+    claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`).
+    The temporary types are capped in total: the months granted on earlier claims are subtracted."""
     inputs = _rule_inputs(case)
     rates = _rates(case, inputs, values)
     if benefit_type == "unemployment_benefit":
@@ -132,11 +146,14 @@ def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tupl
     if benefit_type == "unemployment_subsidy":
         amount = (money(money_str(money(rates["benefit_rate"]) * values["subsidy_rate_percent"] / 100))
                   if rates else None)
-        return int(values["subsidy_max_months"]), amount, RULES["subsidy_max_months"].basis
-    # Temporary living allowance: months by contribution band (none from 12 months on); the subsistence rate.
+        months = max(int(values["subsidy_max_months"]) - granted_before(case, benefit_type), 0)
+        return months, amount, RULES["subsidy_max_months"].basis
+    # Temporary living allowance: months by contribution band (none from 12 months on), less those granted before;
+    # the subsistence rate.
     band = inputs.get("allowance_months")
     amount = money(rates["subsistence_rate"]) if rates else None
-    return (None if band is None else int(band)), amount, _EXPANSION_NOTICE
+    months = None if band is None else max(int(band) - granted_before(case, benefit_type), 0)
+    return months, amount, _EXPANSION_NOTICE
 
 
 def ineligibility(case: Case, benefit_type: str) -> str | None:
@@ -193,7 +210,10 @@ def beyond_the_law(case: Case, benefit_type: str, months: int | None, monthly_am
     title = BENEFIT_TITLES[benefit_type]
     max_months, max_amount, basis = legal_maximum(case, benefit_type, values)
     errors = {}
-    if max_months is not None and max_months < 1:
+    before = granted_before(case, benefit_type) if benefit_type != "unemployment_benefit" else 0
+    if max_months is not None and max_months < 1 and before:
+        errors["approved_type"] = f"申领人此前已领取{title} {before} 个月，已达累计可领取的月数（{basis}）"
+    elif max_months is not None and max_months < 1:
         errors["approved_type"] = f"按累计缴费月数和已领取月数，申领人可领取{title}的月数为0（{basis}）"
     elif max_months is not None and months is not None and months > max_months:
         errors["approved_months"] = f"{title}最多核定 {max_months} 个月（{basis}）"
@@ -281,6 +301,10 @@ def rule_text(data: dict[str, Any]) -> str:
             f"{'已' if inputs.get('registered_unemployed') else '未'}办理失业登记，"
             f"{'有' if inputs.get('seeking_work') else '无'}求职要求"
         )
+        subsidy, allowance = inputs.get("subsidy_months_granted"), inputs.get("allowance_months_granted")
+        if subsidy or allowance:
+            # Why a temporary type is refused or shortened: its total cap (benefit_entitlement E09-E11).
+            parts.append(f"此前已领取失业补助金{subsidy or 0}个月、临时生活补助{allowance or 0}个月")
         rates = inputs.get("rates")
         if rates:
             parts.append(f"离职日期 {inputs.get('separation_date')} 适用 {rates['region']} "

@@ -141,6 +141,8 @@ _DYNAMIC = [
     (re.compile(r"^(?P<n>\S+) 不是本案辖区在职的劳动保障监察员$"), _l("%(n)s 不是本案辖区在职的劳动保障监察员")),
     (re.compile(r"^区划 (?P<n>\S+) 不在您的辖区内$"), _l("区划 %(n)s 不在您的辖区内")),
     (re.compile(r"^停发生效日期不能早于申领日期（(?P<n>[^）]+)）$"), _l("停发生效日期不能早于申领日期（%(n)s）")),
+    (re.compile(r"^申领人此前已领取(?P<title>\S+?) (?P<n>\d+) 个月，已达累计可领取的月数（(?P<basis>[^）]+)）$"),
+     _l("申领人此前已领取%(title)s %(n)s 个月，已达累计可领取的月数（%(basis)s）")),
     (re.compile(r"^办理失业登记日期不能早于离职日期（(?P<n>[^）]+)）$"),
      _l("办理失业登记日期不能早于离职日期（%(n)s）")),
     # Several values: each group by its name (legal citations stay as they are written).
