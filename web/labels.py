@@ -281,7 +281,9 @@ def value_label(code) -> str:
     if isinstance(code, list):
         return gettext("；").join(value_label(c) for c in code)
     if isinstance(code, dict) and "text" in code:  # an explained decision (benefit_claim `rule`)
-        return str(code["text"])
+        from web.messages import message  # web.messages imports this module
+
+        return message(code["text"])
     return _label(VALUE_LABELS, code) if isinstance(code, str) else str(code)
 
 

@@ -132,3 +132,16 @@ def test_the_cap_message_has_english(app):
     with app.test_request_context(), force_locale("en"):
         assert message("申领人此前已领取失业补助金 6 个月，已达累计可领取的月数（人社部发〔2020〕40号）").startswith(
             "Unemployment subsidy: the claimant has already been granted 6 months, all that may be granted in total")
+
+
+def test_the_refusal_reads_in_english_on_the_page(app, rates, clerk):
+    from flask_babel import force_locale
+
+    from web.labels import value_label
+
+    _first_claim(clerk, contribution_months=6)
+    case = _later_claim(clerk, contribution_months=9)
+    with app.test_request_context(), force_locale("en"):
+        english = value_label(case.summary["rule"])  # as the case page shows "Rule applied"
+    assert english.startswith("Eligibility rule E10 (Urban household, insured under 1 year, already granted"), english
+    assert "; granted on earlier claims: 6 months of unemployment subsidy, 0 months of temporary living" in english
