@@ -62,7 +62,7 @@ def claim(i: int) -> dict:
     person = f"532301{born:%Y%m%d}{i % 1000:03d}"
     kind = i % 10
     rural = kind in (7, 8)
-    return {
+    data = {
         "claimant": {"name": "张秀英", "id_number": person + ric.calc_check_digit(person + "0"),
                      "phone": "13887654321", "household": "rural" if rural else "urban"},
         "last_employer": "楚雄市某建筑劳务有限公司",
@@ -74,6 +74,9 @@ def claim(i: int) -> dict:
         "seeking_work": True,
         "bank_account": "6222020200112233445",
     }
+    if kind != 9:
+        data["unemployment_registration_date"] = "2021-01-20"
+    return data
 
 
 def _people(n: int) -> list[dict]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    func,
     insert,
     select,
 )
@@ -30,7 +31,7 @@ from engine.clock import engine_context
 from engine.db import UTCDateTime, db
 from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case
-from engine.sandbox import money_str
+from engine.sandbox import BPMN_HELPERS, money_str
 from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.services.cases import load_workflow, project_case, write_case
@@ -87,8 +88,9 @@ class BenefitPayment(db.Model):
 
 
 def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The monthly schedule from the first of the month after the decision; one bulk insert (no ORM objects:
-    the fast track writes a schedule for every approved claim)."""
+    """The monthly schedule from `payment_start` (the first of the unemployment registration's month; on claims of
+    model versions before the registration date was asked, of the month after the decision); one bulk insert (no
+    ORM objects: the fast track writes a schedule for every approved claim)."""
     start = date.fromisoformat(data["payment_start"])
     amount = Decimal(money_str(data["monthly_amount"]))
     rows = []
@@ -98,6 +100,40 @@ def create_schedule(case: Case, data: dict[str, Any]) -> list[dict[str, Any]]:
                      "due_on": due, "amount": amount, "status": "scheduled"})
     db.session.connection().execute(insert(BenefitPayment.__table__), rows)
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Months granted on earlier claims: DOMAIN.md caps 失业补助金 at 6 months in total, so a person's later claim gets
+# only what is left.
+
+# Months that count as granted: paid, or still to pay. An overpaid month is to be recovered (the claimant was not
+# entitled to it) and a cancelled one was never paid.
+GRANTED_STATUSES = ("paid", "scheduled")
+
+
+def months_granted(id_number: str, benefit_type: str, *, except_case_id: int | None = None) -> int:
+    """Months of `benefit_type` the person with this ID number was granted on their benefit claims (all regions),
+    from the claims' payment schedules."""
+    from engine.benefits import PROCESS
+
+    query = (select(BenefitPayment.case_id, func.count(BenefitPayment.id))
+             .join(Case, BenefitPayment.case_id == Case.id)
+             .where(Case.process == PROCESS, Case.subject_id_number == str(id_number).upper(),
+                    BenefitPayment.status.in_(GRANTED_STATUSES))
+             .group_by(BenefitPayment.case_id))
+    if except_case_id is not None:
+        query = query.where(Case.id != except_case_id)
+    counts = dict(db.session.execute(query).all())
+    if not counts:
+        return 0
+    # A person has a handful of claims: their type is read from each claim's summary (JSON, not grouped by).
+    summaries = db.session.execute(select(Case.id, Case.summary).where(Case.id.in_(list(counts))))
+    return sum(counts[case_id] for case_id, summary in summaries
+               if (summary or {}).get("benefit_type") == benefit_type)
+
+
+# For the benefit_claim model (lookup_rates): months of the temporary types granted on earlier claims.
+BPMN_HELPERS["months_granted"] = lambda id_number, benefit_type: months_granted(id_number, benefit_type)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from engine import benefit_rates, calendar
 from engine.actors import Actor
-from engine.benefit_payments import STOP_REASONS, create_schedule
+from engine.benefit_payments import STOP_REASONS, create_schedule, months_granted
 from engine.documents import issue_notice
 from engine.errors import Conflict
 from engine.models import Case
@@ -71,6 +71,17 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
     if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
+    # The benefit period runs from the unemployment registration (社会保险法第五十条), which follows the separation.
+    registered_on = data.get("unemployment_registration_date")
+    if registered_on is not None:
+        if not data.get("registered_unemployed"):
+            raise DataInvalid({"unemployment_registration_date": "未办理失业登记的，不填写办理失业登记日期"})
+        registered = date.fromisoformat(registered_on)
+        if registered > calendar.local_date(now):
+            raise DataInvalid({"unemployment_registration_date": "办理失业登记日期不能晚于今天"})
+        if registered < separation:
+            raise DataInvalid({"unemployment_registration_date":
+                               f"办理失业登记日期不能早于离职日期（{separation.isoformat()}）"})
     other = open_case_of_person(case, id_number)
     if other is not None:
         raise Conflict(f"该申领人已有未办结的失业保险待遇申请 {other}，不能重复申领")
@@ -108,9 +119,23 @@ def _rates(case: Case, inputs: dict[str, Any], values: dict[str, Any]) -> dict[s
     return benefit_rates.rates_on(case.region, separation, values["benefit_rate_percent"]) if separation else None
 
 
+def granted_before(case: Case, benefit_type: str) -> int:
+    """Months of a temporary type granted on the claimant's earlier claims: as the rules saw them, or (a claim
+    opened on a model version that did not look them up) from the payment schedules now."""
+    key = {"unemployment_subsidy": "subsidy_months_granted",
+           "temporary_living_allowance": "allowance_months_granted"}[benefit_type]
+    inputs = _rule_inputs(case)
+    if key in inputs:
+        return int(inputs[key] or 0)
+    if not case.subject_id_number:
+        return 0
+    return months_granted(case.subject_id_number, benefit_type, except_case_id=case.id)
+
+
 def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tuple[int | None, Decimal | None, str]:
     """The most months and the highest monthly amount the law allows this claimant for `benefit_type` (None: the
-    claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`)."""
+    claim does not tell, e.g. no rates), and the basis to cite; from the inputs the rules saw (the summary's `rule`).
+    The temporary types are capped in total: the months granted on earlier claims are subtracted."""
     inputs = _rule_inputs(case)
     rates = _rates(case, inputs, values)
     if benefit_type == "unemployment_benefit":
@@ -121,11 +146,14 @@ def legal_maximum(case: Case, benefit_type: str, values: dict[str, Any]) -> tupl
     if benefit_type == "unemployment_subsidy":
         amount = (money(money_str(money(rates["benefit_rate"]) * values["subsidy_rate_percent"] / 100))
                   if rates else None)
-        return int(values["subsidy_max_months"]), amount, RULES["subsidy_max_months"].basis
-    # Temporary living allowance: months by contribution band (none from 12 months on); the subsistence rate.
+        months = max(int(values["subsidy_max_months"]) - granted_before(case, benefit_type), 0)
+        return months, amount, RULES["subsidy_max_months"].basis
+    # Temporary living allowance: months by contribution band (none from 12 months on), less those granted before;
+    # the subsistence rate.
     band = inputs.get("allowance_months")
     amount = money(rates["subsistence_rate"]) if rates else None
-    return (None if band is None else int(band)), amount, _EXPANSION_NOTICE
+    months = None if band is None else max(int(band) - granted_before(case, benefit_type), 0)
+    return months, amount, _EXPANSION_NOTICE
 
 
 def ineligibility(case: Case, benefit_type: str) -> str | None:
@@ -182,7 +210,10 @@ def beyond_the_law(case: Case, benefit_type: str, months: int | None, monthly_am
     title = BENEFIT_TITLES[benefit_type]
     max_months, max_amount, basis = legal_maximum(case, benefit_type, values)
     errors = {}
-    if max_months is not None and max_months < 1:
+    before = granted_before(case, benefit_type) if benefit_type != "unemployment_benefit" else 0
+    if max_months is not None and max_months < 1 and before:
+        errors["approved_type"] = f"申领人此前已领取{title} {before} 个月，已达累计可领取的月数（{basis}）"
+    elif max_months is not None and max_months < 1:
         errors["approved_type"] = f"按累计缴费月数和已领取月数，申领人可领取{title}的月数为0（{basis}）"
     elif max_months is not None and months is not None and months > max_months:
         errors["approved_months"] = f"{title}最多核定 {max_months} 个月（{basis}）"
@@ -270,6 +301,10 @@ def rule_text(data: dict[str, Any]) -> str:
             f"{'已' if inputs.get('registered_unemployed') else '未'}办理失业登记，"
             f"{'有' if inputs.get('seeking_work') else '无'}求职要求"
         )
+        subsidy, allowance = inputs.get("subsidy_months_granted"), inputs.get("allowance_months_granted")
+        if subsidy or allowance:
+            # Why a temporary type is refused or shortened: its total cap (benefit_entitlement E09-E11).
+            parts.append(f"此前已领取失业补助金{subsidy or 0}个月、临时生活补助{allowance or 0}个月")
         rates = inputs.get("rates")
         if rates:
             parts.append(f"离职日期 {inputs.get('separation_date')} 适用 {rates['region']} "
@@ -292,6 +327,8 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "contribution_months": data.get("contribution_months"),
         "months_already_drawn": data.get("months_already_drawn"),
         "registered_unemployed": data.get("registered_unemployed"),
+        # None on claims opened on a model version before it was asked.
+        "unemployment_registration_date": data.get("unemployment_registration_date"),
         "seeking_work": data.get("seeking_work"),
         "received_at": data.get("received_at"),
         "benefit_type": data.get("benefit_type"),
@@ -331,8 +368,15 @@ def _facts_paragraph(data: dict[str, Any]) -> str:
     return (f"你于{received}申请失业保险待遇。经查，你于{data.get('separation_date')}与{data.get('last_employer')}"
             f"终止或解除劳动关系（{reason}），累计缴纳失业保险费{data.get('contribution_months')}个月，"
             f"已领取失业保险金{data.get('months_already_drawn')}个月，"
-            f"{'已' if data.get('registered_unemployed') else '未'}办理失业登记，"
+            f"{_registration_clause(data)}，"
             f"{'有' if data.get('seeking_work') else '无'}求职要求。")
+
+
+def _registration_clause(data: dict[str, Any]) -> str:
+    if not data.get("registered_unemployed"):
+        return "未办理失业登记"
+    registered_on = data.get("unemployment_registration_date")  # absent on claims of an older model version
+    return f"于{registered_on}办理失业登记" if registered_on else "已办理失业登记"
 
 
 def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
@@ -344,8 +388,11 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
     explanation = rule_text(data)
     if case.status == "approved":
         rows = create_schedule(case, data)
-        start = rows[0]["due_on"]
-        end = calendar.add_months(start, len(rows)) - timedelta(days=1)
+        registered_on = data.get("unemployment_registration_date")
+        end = calendar.add_months(rows[0]["due_on"], len(rows)) - timedelta(days=1)
+        # The period runs from the registration (its month paid in full); older model versions paid from the month
+        # after the decision and recorded no registration date.
+        start = date.fromisoformat(registered_on) if registered_on else rows[0]["due_on"]
         title = BENEFIT_TITLES[benefit_type]
         facts = [_facts_paragraph(data)]  # the letter's table states the type and the rule
         if data.get("decided_by") == "clerk" and data.get("review_reason"):
@@ -353,7 +400,8 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         issue_notice(case, "benefit_decision_approval", {
             "recipient": name, "benefit_type": benefit_type, "benefit_title": title,
             "monthly_amount": data["monthly_amount"], "months": len(rows), "start_date": start.isoformat(),
-            "end_date": end.isoformat(), "rule": explanation, "decided_by": data.get("decided_by"),
+            "end_date": end.isoformat(), "registration_date": registered_on, "rule": explanation,
+            "decided_by": data.get("decided_by"),
             "payment_schedule": [{"period": _period_title(r["due_on"]), "amount": str(r["amount"])} for r in rows],
             "payment_method": f"按月发放至本人社会保障卡金融账户（尾号{str(data.get('bank_account', ''))[-4:]}）",
             "facts": facts, "legal_basis": LEGAL_BASIS[benefit_type],

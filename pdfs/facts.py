@@ -45,7 +45,7 @@ class InvalidFact(ValueError):
 # Keys with a typed value; everything else is text. Keys a kind does not know are ignored.
 DATE_KEYS = frozenset(
     {"issued_on", "deadline", "received_on", "due_on", "closed_on", "start_date", "end_date", "report_by",
-     "conclude_by", "listed_from", "listed_until"}
+     "conclude_by", "listed_from", "listed_until", "registration_date"}
 )
 MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount", "compensation_amount",
                         "amount"})

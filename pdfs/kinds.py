@@ -188,10 +188,13 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Optional: end_date (date; default start_date + months - 1 day), payment_schedule (list of
                   {"period": str or date, "amount": money} or (period, amount) pairs), payment_method
                   (e.g. "按月发放至本人社会保障卡金融账户"), benefit_title (e.g. "失业补助金"; default
-                  失业保险金), rule (the rule that applied, printed in the table). Rights printed by default.
+                  失业保险金), rule (the rule that applied, printed in the table), registration_date (date of
+                  the unemployment registration the period runs from; its month is paid in full). Rights printed
+                  by default.
         """,
         ("monthly_amount", "months", "start_date"),
-        extra_optional=("end_date", "payment_schedule", "payment_method", "benefit_title", "rule"),
+        extra_optional=("end_date", "payment_schedule", "payment_method", "benefit_title", "rule",
+                        "registration_date"),
         rights_default=True,
         self_ref="本通知书",
     ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -85,12 +85,14 @@ DEMO_EMPLOYERS = ["楚雄鹿城建筑劳务有限公司", "元谋县金沙江果
 
 
 def _claim(seed: int, name: str, household: str, reason: str, months: int, drawn: int, separated: str) -> dict:
+    # Registered as unemployed a week after leaving (the benefit period runs from the registration).
+    registered = (date.fromisoformat(separated) + timedelta(days=7)).isoformat()
     return {
         "claimant": {"name": name, "id_number": _demo_ric(seed), "phone": f"139{seed:08d}", "household": household},
         "last_employer": DEMO_EMPLOYERS[seed % len(DEMO_EMPLOYERS)],
         "separation_date": separated, "separation_reason": reason, "contribution_months": months,
-        "months_already_drawn": drawn, "registered_unemployed": True, "seeking_work": True,
-        "bank_account": f"62220202001{seed:08d}",
+        "months_already_drawn": drawn, "registered_unemployed": True, "unemployment_registration_date": registered,
+        "seeking_work": True, "bank_account": f"62220202001{seed:08d}",
     }
 
 
@@ -127,6 +129,7 @@ def seed_benefits(users: dict, now: datetime, echo: Callable[[str], None]) -> No
     # Refused by the rules (not registered as unemployed).
     refused = _claim(3, "杨光明", "urban", "involuntary", 30, 0, day)
     refused["registered_unemployed"] = False
+    del refused["unemployment_registration_date"]
     opened.append(services.open_case(clerk, "benefit_claim", "532301", refused, start))
     # Voluntary separation with 12+ months: in the clerk's queue.
     opened.append(services.open_case(clerk, "benefit_claim", "532301",

@@ -151,6 +151,7 @@ SUMMARY_LABELS: dict[str, object] = {
     "rule": _l("适用规则"),
     "review_reasons": _l("转人工审核原因"),
     "priority_group": _l("重点群体类别"),
+    "unemployment_registration_date": _l("办理失业登记日期"),
     "received_at": _l("收到日期"),
     "filed_at": _l("立案日期"),
     "co_inspector": _l("共同调查监察员"),
@@ -220,7 +221,7 @@ SERVICE_131_LABELS: dict[str, object] = {
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
                           "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",
-                         "stop_effective_on", "compensation_due_at"})
+                         "stop_effective_on", "compensation_due_at", "unemployment_registration_date"})
 
 
 def _label(table: Mapping, code, fallback=None) -> str:
@@ -280,7 +281,9 @@ def value_label(code) -> str:
     if isinstance(code, list):
         return gettext("；").join(value_label(c) for c in code)
     if isinstance(code, dict) and "text" in code:  # an explained decision (benefit_claim `rule`)
-        return str(code["text"])
+        from web.messages import message  # web.messages imports this module
+
+        return message(code["text"])
     return _label(VALUE_LABELS, code) if isinstance(code, str) else str(code)
 
 

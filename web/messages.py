@@ -58,6 +58,7 @@ ENGINE_MESSAGES = (
     N_("台账人员的身份证号与求职人员不符"), N_("回访台账中没有此人员（或不在本案区划）"),
     N_("岗位不存在或不面向本案所在地区"), N_("岗位名额已满"), N_("岗位已关闭"), N_("岗位已期满"),
     N_("离职日期不能晚于今天"), N_("离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"),
+    N_("未办理失业登记的，不填写办理失业登记日期"), N_("办理失业登记日期不能晚于今天"),
     N_("不能在您的辖区以外发布岗位"), N_("不能在您的辖区以外登记案件"),
     N_("只有失业保险经办人员或主管可以停发待遇"), N_("只有经办人员或科室负责人可以管理岗位"),
     N_("只能退回自己认领的任务"), N_("您的角色不能登记此类案件"), N_("文书不存在"), N_("案件不存在"),
@@ -102,6 +103,37 @@ ENGINE_FORM_TEXTS = (
     N_("岗位说明"), N_("状态"), N_("招用中"), N_("已关闭"),
     N_("督办处理"), N_("督办措施"), N_("已催办"), N_("已改派"), N_("已报告上级"), N_("督办意见"),
 )
+
+# The benefit_claim decision tables' row annotations (bpmn/benefit_claim/*.dmn, out of babel.cfg's reach), cited in a
+# claim's rule text (engine.benefits.rule_text) through the patterns below; tests/integration/test_benefit_rule_text.py
+# checks this list against the tables. Texts of earlier table versions stay: their claims still cite them.
+BENEFIT_RULE_TEXTS = (
+    N_("未办理失业登记，不享受失业保险待遇"), N_("无求职要求，不享受失业保险待遇"),
+    N_("未缴纳失业保险费，不享受失业保险待遇"),
+    N_("缴费满1年、非因本人意愿中断就业、已登记并有求职要求：享受失业保险金"),
+    N_("本人意愿离职但缴费满1年：须人工核实是否属于被迫解除劳动合同（劳动合同法第三十八条），规则建议失业补助金"),
+    N_("失业保险金已领满（剩余月数为0）：享受失业补助金"), N_("城镇户籍、参保不满1年：享受失业补助金"),
+    N_("农村户籍、参保不满1年：享受临时生活补助（不享受失业补助金）"),
+    N_("失业保险金已领满，失业补助金已累计领满最长期限：不再享受失业补助金"),
+    N_("城镇户籍、参保不满1年，失业补助金已累计领满最长期限：不再享受失业补助金"),
+    N_("农村户籍、参保不满1年，临时生活补助已累计领满按缴费月数确定的月数：不再享受临时生活补助"),
+    N_("缴费不满3个月：无失业保险金；临时生活补助1个月"), N_("缴费3至5个月：无失业保险金；临时生活补助2个月"),
+    N_("缴费6至11个月：无失业保险金；临时生活补助3个月"), N_("缴费满1年不足5年：失业保险金最长12个月"),
+    N_("缴费满5年不足10年：失业保险金最长18个月"), N_("缴费10年以上：失业保险金最长24个月"),
+    N_("失业保险金：按地区失业保险金标准按月发放，期限为最长领取月数减去已领取月数"),
+    N_("失业补助金：按地区失业保险金标准的80%发放，最长6个月"),
+    N_("失业补助金：按地区失业保险金标准的80%发放，累计最长6个月，减去此前已领取的月数"),
+    N_("临时生活补助：按地区低保标准发放，月数按缴费月数确定"),
+    N_("临时生活补助：按地区低保标准发放，月数按缴费月数确定，减去此前已领取的月数"),
+    N_("不符合条件：不发放"),
+    # The facts of the rule text's inputs clause.
+    N_("输入"), N_("非因本人意愿离职"), N_("因本人意愿离职"), N_("农村户籍"), N_("城镇户籍"), N_("已办理失业登记"),
+    N_("未办理失业登记"), N_("有求职要求"), N_("无求职要求"),
+)
+
+# A decision row's annotation inside a rule text: anything up to the clause's closing parenthesis (never "）；",
+# which ends the clause, so that a whole rule text is not taken for its first clause).
+_ANNOTATION = r"(?:(?!）；).)+"
 
 # Messages the engine builds with numbers in them: pattern -> translated template.
 _DYNAMIC = [
@@ -152,6 +184,10 @@ _DYNAMIC = [
     (re.compile(r"^(?P<n>\S+) 不是本案辖区在职的劳动保障监察员$"), _l("%(n)s 不是本案辖区在职的劳动保障监察员")),
     (re.compile(r"^区划 (?P<n>\S+) 不在您的辖区内$"), _l("区划 %(n)s 不在您的辖区内")),
     (re.compile(r"^停发生效日期不能早于申领日期（(?P<n>[^）]+)）$"), _l("停发生效日期不能早于申领日期（%(n)s）")),
+    (re.compile(r"^申领人此前已领取(?P<title>\S+?) (?P<n>\d+) 个月，已达累计可领取的月数（(?P<basis>[^）]+)）$"),
+     _l("申领人此前已领取%(title)s %(n)s 个月，已达累计可领取的月数（%(basis)s）")),
+    (re.compile(r"^办理失业登记日期不能早于离职日期（(?P<n>[^）]+)）$"),
+     _l("办理失业登记日期不能早于离职日期（%(n)s）")),
     # Several values: each group by its name (legal citations stay as they are written).
     (re.compile(r"^罚款金额应在 (?P<low>\S+) 元至 (?P<high>\S+) 元之间（(?P<basis>[^）]+)）$"),
      _l("罚款金额应在 %(low)s 元至 %(high)s 元之间（%(basis)s）")),
@@ -205,6 +241,22 @@ _DYNAMIC = [
     # The campaign's name (engine.clear_zero.Campaign.name).
     (re.compile(r"^(?P<start>\d{4})—(?P<end>\d{4})年度根治欠薪冬季专项行动$"),
      _l("%(start)s—%(end)s年度根治欠薪冬季专项行动")),
+    # The clauses of a benefit claim's rule text (engine.benefits.rule_text): the rows that applied, with their
+    # annotations (BENEFIT_RULE_TEXTS), the facts the rules saw, the months granted before and the rates used.
+    (re.compile(rf"^资格认定规则 (?P<n>[A-Z]\d+)（(?P<title>{_ANNOTATION})）$"), _l("资格认定规则 %(n)s（%(title)s）")),
+    (re.compile(rf"^期限规则 (?P<n>[A-Z]\d+)（(?P<title>{_ANNOTATION})）$"), _l("期限规则 %(n)s（%(title)s）")),
+    (re.compile(rf"^标准规则 (?P<n>[A-Z]\d+)（(?P<title>{_ANNOTATION})）$"), _l("标准规则 %(n)s（%(title)s）")),
+    (re.compile(r"^累计缴费(?P<contributions>\d+)个月，已领取(?P<drawn>\d+)个月，(?P<reason>(?:非因|因)本人意愿离职)，"
+                r"(?P<household>农村户籍|城镇户籍)，(?P<registered>[已未]办理失业登记)，(?P<seeking>[有无]求职要求)$"),
+     _l("累计缴费%(contributions)s个月，已领取%(drawn)s个月，%(reason)s，%(household)s，%(registered)s，%(seeking)s")),
+    (re.compile(r"^此前已领取失业补助金(?P<subsidy>\d+)个月、临时生活补助(?P<allowance>\d+)个月$"),
+     _l("此前已领取失业补助金%(subsidy)s个月、临时生活补助%(allowance)s个月")),
+    (re.compile(r"^离职日期 (?P<date>\S+) 适用 (?P<region>\S+) 自 (?P<since>\S+) 起执行的标准"
+                r"（(?P<rate_basis>.+)；低保标准 (?P<subsistence>\S+) 元/月）$"),
+     _l("离职日期 %(date)s 适用 %(region)s 自 %(since)s 起执行的标准"
+        "（%(rate_basis)s；低保标准 %(subsistence)s 元/月）")),
+    (re.compile(r"^地区公布的失业保险金标准 (?P<n>\S+) 元/月$"), _l("地区公布的失业保险金标准 %(n)s 元/月")),
+    (re.compile(r"^最低工资 (?P<wage>\S+) 元/月 × (?P<percent>\S+)%$"), _l("最低工资 %(wage)s 元/月 × %(percent)s%%")),
     # A refused rule setting (engine.rules.coerce, engine.rules.out_of_order): the rules' titles are translated.
     (re.compile(r"^规则 (?P<key>[a-z0-9_]+)（(?P<title>.+?)）的取值应为(?P<expected>.+?)，不能是 (?P<raw>.*)$"),
      _l("规则 %(key)s（%(title)s）的取值应为%(expected)s，不能是 %(raw)s")),
@@ -219,11 +271,31 @@ _DYNAMIC = [
 
 # Groups of a pattern that are texts of their own (a rule's title), translated inside the message.
 _TEXT_GROUPS = ("title", "title2", "expected")
+# Texts of their own inside a sentence, whose translations are also labels ("Seeking work"): begun in lower case.
+_INLINE_GROUPS = ("reason", "household", "registered", "seeking")
+# Groups that are messages of their own, with figures (a benefit rate's basis): translated by the patterns too.
+_MESSAGE_GROUPS = ("rate_basis",)
 
 
 # A refusal composed of clauses (the referral threshold's: the standard, then each way the case falls short) is
-# translated clause by clause when it has no translation whole.
-_CLAUSES = re.compile(r"(：|；|。)")
+# translated clause by clause when it has no translation whole. A separator inside （） belongs to its clause (a
+# rule's annotation, a rate's basis).
+_SEPARATORS = "：；。"
+
+
+def _split_clauses(text: str) -> list[str]:
+    """`text` as clauses and the separators between them (at the top level, not inside full-width parentheses)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "（":
+            depth += 1
+        elif char == "）":
+            depth = max(depth - 1, 0)
+        elif char in _SEPARATORS and depth == 0:
+            parts += [text[start:i], char]
+            start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 def message(text: str | None) -> str:
@@ -233,7 +305,7 @@ def message(text: str | None) -> str:
     whole = _translated(text)
     if whole is not None:
         return whole
-    parts = _CLAUSES.split(text)
+    parts = _split_clauses(text)
     if len(parts) == 1:
         return text
     clauses = [_translated(part) if i % 2 == 0 else gettext(part) for i, part in enumerate(parts) if part]
@@ -269,5 +341,12 @@ def _translated(text: str) -> str | None:
             for name in _TEXT_GROUPS:
                 if name in values:
                     values[name] = gettext(values[name])
+            for name in _INLINE_GROUPS:
+                if name in values:
+                    word = gettext(values[name])
+                    values[name] = word[0].lower() + word[1:] if word[1:2].islower() else word
+            for name in _MESSAGE_GROUPS:
+                if name in values:
+                    values[name] = _translated(values[name]) or values[name]
             return str(template) % values
     return None

@@ -53,8 +53,10 @@ def test_fast_track_decision_and_rule_in_the_api(client, headers):
     assert data["claimant_id_number"].startswith("*") and data["claimant_id_number"][-4:]
     full = client.get(f"{API}/cases/{case['number']}", headers=headers["clerk_cx"]).get_json()
     assert [d["kind"] for d in full["documents"]] == ["benefit_decision_approval"]
+    # Registered on the day of the claim: paid from that month (社会保险法第五十条), not from the next.
+    assert full["data"]["unemployment_registration_date"] == "2021-02-01"
     assert len(full["payments"]) == 18 and full["payments"][0] == {
-        "seq": 1, "period": "2021-03", "due_on": "2021-03-01", "amount": "1350.00", "status": "scheduled",
+        "seq": 1, "period": "2021-02", "due_on": "2021-02-01", "amount": "1350.00", "status": "scheduled",
         "paid_at": None, "cancelled_at": None, "cancel_reason": None}
 
 
@@ -123,10 +125,11 @@ def test_stop_payments_over_http(client, headers):
     assert body["status"] == "stopped" and body["closed_at"] is not None
     assert body["data"]["stop_reason"] == "refused_work"
     payments = client.get(f"{API}/cases/{number}/payments", headers=headers["clerk_cx"]).get_json()
-    # The API's clock (1 Feb) is before March, paid by the run of 1 March: that month is overpaid, to be recovered.
-    assert [p["status"] for p in payments["items"]] == ["overpaid"] + ["cancelled"] * 11
-    assert payments["totals"] == {"scheduled": "0.00", "paid": "0.00", "cancelled": "14850.00"}
-    assert payments["overpaid"] == {"periods": ["2021-03"], "amount": "1350.00"}
+    # Stopped from the API's today (1 Feb): February and March, paid by the run of 1 March, are overpaid, to be
+    # recovered.
+    assert [p["status"] for p in payments["items"]] == ["overpaid"] * 2 + ["cancelled"] * 10
+    assert payments["totals"] == {"scheduled": "0.00", "paid": "0.00", "cancelled": "13500.00"}
+    assert payments["overpaid"] == {"periods": ["2021-02", "2021-03"], "amount": "2700.00"}
     assert client.post(url, json={"reason": "reemployed", "note": "x"},
                        headers=headers["clerk_cx"]).status_code == 409
     assert any(e["kind"] == "payments_stopped" for e in client.get(

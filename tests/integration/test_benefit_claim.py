@@ -44,9 +44,13 @@ def claim_data(seed: int = 1, **overrides) -> dict:
         "contribution_months": 70,
         "months_already_drawn": 0,
         "registered_unemployed": True,
+        # Registered on the day of the claim (OPENED); with another separation date, on the day of separation.
+        "unemployment_registration_date": overrides.get("separation_date", "2021-02-01"),
         "seeking_work": True,
         "bank_account": "6222020200112233445",
     }
+    if overrides.get("registered_unemployed") is False:
+        del data["unemployment_registration_date"]
     for key, value in overrides.items():
         if key in ("household", "name", "id_number"):
             data["claimant"][key] = value
@@ -363,8 +367,10 @@ def test_approval_letter_states_amount_months_schedule_and_rule(rates, clerk):
     text = pdf_text(letter)
     assert "失业保险待遇核定通知书" in text and "张秀英" in text
     assert "1,350.00元" in text and "18个月" in text and "24,300.00元" in text
-    assert "2021年3月1日" in text and "2022年8月31日" in text  # start and end of the 18 months
-    assert "第18期" in text and "2022年8月" in text
+    # Registered on the day of the decision: paid from that month, not from the next (社会保险法第五十条).
+    assert "办理失业登记日期2021年2月1日" in text
+    assert "2021年2月1日至2022年7月31日" in text  # start and end of the 18 months
+    assert "第1期2021年2月" in text and "第18期2022年7月" in text
     assert "E04" in text and "M5" in text and "A1" in text and "最低工资1500.00元/月×90%" in text
     assert text.count("适用规则") == 1 and text.count("E04") == 1  # stated once, in the letter's table
     assert "六十日内" in text and "六个月内" in text
@@ -410,21 +416,21 @@ def test_the_letter_is_issued_by_whoever_decided(rates, clerk, supervisor):
 # Payments.
 
 def test_payments_run_monthly_and_close_the_claim(rates, clerk):
+    # Registered and decided on 1 February: February is the first month paid, on the day of the decision.
     case = open_claim(clerk, claim_data(contribution_months=12))
     rows = benefit_payments.payments_for_case(case)
-    assert [r.period for r in rows][:2] == ["2021-03", "2021-04"] and len(rows) == 12
+    assert [r.period for r in rows][:2] == ["2021-02", "2021-03"] and len(rows) == 12
     assert all(r.status == "scheduled" and r.amount == Decimal(BENEFIT) for r in rows)
-    assert benefit_payments.run_payments(at("2021-02-28 09:00")).paid == 0
-    run = benefit_payments.run_payments(at("2021-03-01 09:00"))
+    run = benefit_payments.run_payments(at("2021-02-01 11:00"))
     assert (run.paid, run.cases, run.errors) == (1, 1, [])
     db.session.refresh(case)
     assert case.status == "paying" and case.closed_at is None
-    assert benefit_payments.run_payments(at("2021-03-05 09:00")).paid == 0  # idempotent
+    assert benefit_payments.run_payments(at("2021-02-28 09:00")).paid == 0  # idempotent
     benefit_payments.run_payments(at("2021-06-02 09:00"))
-    assert [r.status for r in benefit_payments.payments_for_case(case)].count("paid") == 4
-    benefit_payments.run_payments(at("2022-02-01 09:00"))
+    assert [r.status for r in benefit_payments.payments_for_case(case)].count("paid") == 5
+    benefit_payments.run_payments(at("2022-01-01 09:00"))
     db.session.refresh(case)
-    assert case.status == "closed" and case.closed_at == at("2022-02-01 09:00")
+    assert case.status == "closed" and case.closed_at == at("2022-01-01 09:00")
     assert {r.status for r in benefit_payments.payments_for_case(case)} == {"paid"}
 
 
@@ -450,7 +456,7 @@ def test_stop_payments_cancels_the_remaining_months(rates, clerk, far_clerk):
     assert case.status == "stopped" and case.closed_at is not None
     assert case.summary["stop_reason"] == "reemployed" and case.summary["stop_note"] == "已在楚雄某物流公司就业"
     statuses = [r.status for r in benefit_payments.payments_for_case(case)]
-    assert statuses == ["paid", "paid"] + ["cancelled"] * 10
+    assert statuses == ["paid", "paid", "paid"] + ["cancelled"] * 9  # February to April
     assert benefit_payments.run_payments(at("2021-12-01 09:00")).paid == 0
     with pytest.raises(Conflict):
         benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "x"},
@@ -461,7 +467,7 @@ def test_a_stop_racing_the_payment_run_never_cancels_a_paid_month(rates, clerk, 
     import threading
 
     case = open_claim(clerk, claim_data(contribution_months=12))
-    benefit_payments.run_payments(at("2021-03-01 09:00"))  # March paid: the claim is paying
+    benefit_payments.run_payments(at("2021-03-01 09:00"))  # February and March paid: the claim is paying
     number, app = case.number, current_app._get_current_object()
     db.session.remove()
     original, ran = benefit_payments.payments_for_case, []
@@ -489,7 +495,7 @@ def test_a_stop_racing_the_payment_run_never_cancels_a_paid_month(rates, clerk, 
     monkeypatch.undo()
     db.session.remove()
     case = db.session.scalar(select(Case).where(Case.number == number))
-    assert [r.status for r in benefit_payments.payments_for_case(case)][:3] == ["paid", "paid", "scheduled"]
+    assert [r.status for r in benefit_payments.payments_for_case(case)][:4] == ["paid", "paid", "paid", "scheduled"]
     assert case.status == "paying"
 
 

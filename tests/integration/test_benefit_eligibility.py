@@ -193,7 +193,8 @@ def test_the_refusals_have_english(app, rates, clerk):
 # Stopping payments with an earlier effective date.
 
 def _paying(clerk: Actor, paid_until: str = "2021-03-01 09:00") -> Case:
-    """12 months of benefit from March 2021 (E04, M4), paid up to `paid_until`."""
+    """12 months of benefit from February 2021, the month of the unemployment registration (E04, M4), paid up to
+    `paid_until` (by default February and March)."""
     case = open_claim(clerk, claim_data(contribution_months=12))
     benefit_payments.run_payments(at(paid_until))
     db.session.refresh(case)
@@ -213,27 +214,28 @@ def test_months_paid_after_the_effective_date_are_overpaid(rates, clerk):
                                           at("2021-03-02 09:00"))
     assert case.status == "stopped"
     rows = benefit_payments.payments_for_case(case)
-    assert [r.status for r in rows] == ["overpaid"] + ["cancelled"] * 11
-    march = rows[0]
+    assert [r.status for r in rows] == ["paid", "overpaid"] + ["cancelled"] * 10
+    march = rows[1]
     assert march.paid_at == at("2021-03-01 09:00") and march.cancelled_at == at("2021-03-02 09:00")
     assert march.cancel_reason == "重新就业：2月15日已就业"
     # The audit event and the case summary say which months must be recovered.
     event = _stop_event(case)
     assert (event["overpaid_periods"], event["overpaid_amount"]) == (["2021-03"], BENEFIT)
-    assert event["cancelled_months"] == 11 and event["effective_on"] == "2021-02-15"
+    assert event["cancelled_months"] == 10 and event["effective_on"] == "2021-02-15"
     assert (case.summary["overpaid_periods"], case.summary["overpaid_amount"]) == (["2021-03"], BENEFIT)
     # An overpaid month is never paid again nor counted as due.
     assert benefit_payments.run_payments(at("2022-03-01 09:00")).paid == 0
-    assert [r.status for r in benefit_payments.payments_for_case(case)] == ["overpaid"] + ["cancelled"] * 11
+    assert [r.status for r in benefit_payments.payments_for_case(case)] == ["paid", "overpaid"] + ["cancelled"] * 10
     assert benefit_payments.overpaid(benefit_payments.payments_for_case(case)) == (["2021-03"], BENEFIT)
 
 
 def test_a_month_begun_before_the_effective_date_stays_paid(rates, clerk):
-    case = _paying(clerk, paid_until="2021-04-01 09:00")  # March and April paid
+    case = _paying(clerk, paid_until="2021-04-01 09:00")  # February to April paid
     case = benefit_payments.stop_payments(clerk, case.number, {"reason": "refused_work", "note": "拒绝推荐岗位",
                                                                "effective_on": "2021-03-15"},
                                           at("2021-04-10 09:00"))
-    assert [r.status for r in benefit_payments.payments_for_case(case)] == ["paid", "overpaid"] + ["cancelled"] * 10
+    assert [r.status for r in benefit_payments.payments_for_case(case)] == (
+        ["paid", "paid", "overpaid"] + ["cancelled"] * 9)
     assert case.summary["overpaid_periods"] == ["2021-04"] and case.summary["overpaid_amount"] == BENEFIT
 
 
@@ -243,7 +245,7 @@ def test_from_the_first_day_of_a_paid_month_that_month_is_overpaid(rates, clerk)
                                                                "effective_on": "2021-03-01"},
                                           at("2021-04-10 09:00"))
     statuses = [r.status for r in benefit_payments.payments_for_case(case)]
-    assert statuses == ["overpaid", "overpaid"] + ["cancelled"] * 10
+    assert statuses == ["paid", "overpaid", "overpaid"] + ["cancelled"] * 9
     assert _stop_event(case)["overpaid_amount"] == str(Decimal(BENEFIT) * 2)
 
 
@@ -251,18 +253,19 @@ def test_a_stop_effective_today_overpays_nothing(rates, clerk):
     case = _paying(clerk)
     case = benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "已就业"},
                                           at("2021-03-10 09:00"))
-    assert [r.status for r in benefit_payments.payments_for_case(case)] == ["paid"] + ["cancelled"] * 11
+    assert [r.status for r in benefit_payments.payments_for_case(case)] == ["paid", "paid"] + ["cancelled"] * 10
     assert (case.summary["overpaid_periods"], case.summary["overpaid_amount"]) == ([], "0.00")
     assert _stop_event(case)["overpaid_periods"] == []
 
 
 def test_an_allowance_stopped_before_its_months_began(rates, clerk):
-    # Rural, 6 months (E08): 3 months of allowance, all paid by May; re-employed on 1 March.
+    # Rural, 6 months (E08): 3 months of allowance from February, the registration month; February and March
+    # paid; re-employed on the day of the claim.
     case = open_claim(clerk, claim_data(household="rural", contribution_months=6, seed=2))
-    benefit_payments.run_payments(at("2021-04-01 09:00"))
+    benefit_payments.run_payments(at("2021-03-01 09:00"))
     case = benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "已就业",
-                                                               "effective_on": "2021-03-01"},
-                                          at("2021-04-02 09:00"))
+                                                               "effective_on": "2021-02-01"},
+                                          at("2021-03-02 09:00"))
     assert [r.status for r in benefit_payments.payments_for_case(case)] == ["overpaid", "overpaid", "cancelled"]
     assert case.summary["overpaid_amount"] == str(Decimal(ALLOWANCE) * 2)
 
@@ -280,10 +283,10 @@ def test_over_http_the_payment_list_shows_what_to_recover(client, rates, clerk):
     assert stopped.status_code == 200, stopped.get_json()
     body = stopped.get_json()
     assert body["data"]["overpaid_periods"] == ["2021-03"] and body["data"]["overpaid_amount"] == BENEFIT
-    assert [p["status"] for p in body["payments"]][:2] == ["overpaid", "cancelled"]
+    assert [p["status"] for p in body["payments"]][:3] == ["paid", "overpaid", "cancelled"]
     payments = client.get(f"{API}/cases/{case.number}/payments", headers=headers).get_json()
-    assert payments["items"][0]["status"] == "overpaid" and payments["items"][0]["paid_at"]
-    assert payments["totals"] == {"scheduled": "0.00", "paid": "0.00", "cancelled": "14850.00"}
+    assert payments["items"][1]["status"] == "overpaid" and payments["items"][1]["paid_at"]
+    assert payments["totals"] == {"scheduled": "0.00", "paid": BENEFIT, "cancelled": "13500.00"}
     assert payments["overpaid"] == {"periods": ["2021-03"], "amount": BENEFIT}
     history = client.get(f"{API}/cases/{case.number}", headers=headers).get_json()["history"]
     [event] = [e for e in history if e["kind"] == "payments_stopped"]

@@ -47,8 +47,11 @@ def web(app, rates, clerk, clock):
 
 
 def paying_claim(clerk: Actor) -> Case:
-    """A claim approved on 1 Feb for 12 months of 1350.00 from March; March and April paid."""
-    case = services.open_case(clerk, "benefit_claim", "532301", claim_data(contribution_months=12), OPENED)
+    """A claim registered and approved on 1 March for 12 months of 1350.00 from March (the registration month);
+    March and April paid."""
+    data = claim_data(contribution_months=12, separation_date="2021-02-15",
+                      unemployment_registration_date="2021-03-01")
+    case = services.open_case(clerk, "benefit_claim", "532301", data, at("2021-03-01 10:00"))
     assert case.status == "approved"
     benefit_payments.run_payments(at("2021-04-01 09:00"))
     return fresh(case.number)
@@ -211,7 +214,7 @@ def test_a_month_paid_since_the_page_was_read_is_a_409_keeping_what_was_typed(we
     ({"effective_on": "2021-13-01"}, "effective_on", "日期格式须为 YYYY-MM-DD"),
     ({"effective_on": "10/04/2021"}, "effective_on", "日期格式须为 YYYY-MM-DD"),
     ({"effective_on": "2021-04-11"}, "effective_on", "停发生效日期不能晚于今天"),
-    ({"effective_on": "1900-01-01"}, "effective_on", "停发生效日期不能早于申领日期（2021-02-01）"),
+    ({"effective_on": "1900-01-01"}, "effective_on", "停发生效日期不能早于申领日期（2021-03-01）"),
     ({"note": "x" * 501}, "note", "最多 500 个字符"),
 ])
 def test_bad_input_is_named_beside_its_field_and_changes_nothing(web, clerk, fields, name, error):

@@ -676,13 +676,19 @@ def test_clerk_registers_a_benefit_claim_and_a_job_seeker(client, clock):
         "region": "532301", "claimant.name": "普文华", "claimant.id_number": _valid_ric("53230119850601002"),
         "claimant.phone": "13887650000", "claimant.household": "urban", "last_employer": "楚雄某商贸有限公司",
         "separation_date": "2021-01-15", "separation_reason": "involuntary", "contribution_months": "36",
-        "months_already_drawn": "0", "registered_unemployed": "true", "seeking_work": "true",
-        "bank_account": "6222020202020202",
+        "months_already_drawn": "0", "registered_unemployed": "true", "unemployment_registration_date": "2021-01-18",
+        "seeking_work": "true", "bank_account": "6222020202020202",
     }
     bad = post(client, "/cases/new/benefit_claim", {**claim, "contribution_months": "-1"},
                page="/cases/new/benefit_claim")
     assert bad.status_code == 400, text_of(bad)
     assert field_error(bad, "contribution_months") == "不得小于 0", text_of(bad)
+    # Registered as unemployed: the form asks from when (the benefit period runs from that day).
+    form = client.get("/cases/new/benefit_claim").get_data(as_text=True)
+    assert 'name="unemployment_registration_date"' in form and "办理失业登记日期" in form
+    undated = post(client, "/cases/new/benefit_claim", {**claim, "unemployment_registration_date": ""},
+                   page="/cases/new/benefit_claim")
+    assert undated.status_code == 400 and field_error(undated, "unemployment_registration_date") == "必填"
     done = post(client, "/cases/new/benefit_claim", claim, page="/cases/new/benefit_claim")
     assert done.status_code == 302, text_of(done)
     assert "/cases/BC-532301-" in done.headers["Location"]
