@@ -3,6 +3,7 @@ the rule, reset to the default. (Read in every transaction by engine.services._c
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from engine.models import RuleSetting
 from engine.rules import RULES, coerce, in_force, out_of_order
 from engine.services._common import rule_values, transactional
 from engine.validation import DataInvalid
+
+log = logging.getLogger(__name__)
 
 # Everyone signed in sees the rules their deadlines and amounts come from; only administrators change them (the
 # province's decision, entered by the administrator; `flask rules set --by` names who decided).
@@ -88,6 +91,8 @@ def set_rule(key: str, raw: str, by: str, now: datetime) -> Any:
     if row is None:
         row = RuleSetting(key=key)
         db.session.add(row)
+    # The row keeps only the latest setting: the log keeps each change and what it replaced.
+    log.info("rule %s set to %s by %s (was %s)", key, value, by, row.value if row.value is not None else "default")
     row.value, row.updated_by, row.updated_at = str(value), by, now
     return value
 
@@ -101,5 +106,6 @@ def reset_rule(key: str) -> Any:
         raise DataInvalid({"value": contradiction})
     row = db.session.get(RuleSetting, key)
     if row is not None:
+        log.info("rule %s reset to its default %s (was %s)", key, RULES[key].default, row.value)
         db.session.delete(row)
     return RULES[key].default
