@@ -191,10 +191,12 @@ def validate_row(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
         if problem:
             errors.append((column.key, problem))
         parsed[column.key] = value
-    # Rules between columns (the notice: when and how they go home; why the unemployed are not working).
-    if parsed.get("going_home") and parsed.get("home_date") is None and "home_date" not in dict(errors):
+    # Rules between columns (the notice: when and how they go home; why the unemployed are not working), skipped
+    # for a cell that already failed: one problem per cell, not "missing" beside "too long".
+    failed = {key for key, _ in errors}
+    if parsed.get("going_home") and parsed.get("home_date") is None and "home_date" not in failed:
         errors.append(("home_date", "返乡人员须填写返乡时间"))
-    if parsed.get("employed") is False and not parsed.get("unemployed_reason"):
+    if parsed.get("employed") is False and not parsed.get("unemployed_reason") and "unemployed_reason" not in failed:
         errors.append(("unemployed_reason", "未就业人员须填写未就业原因"))
     return parsed, errors
 

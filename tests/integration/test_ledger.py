@@ -132,6 +132,16 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_each_row_and_field(clerk
     assert db.session.scalar(select(LedgerWorker.name)) == "务工人员1"  # the good row 2 was not applied either
 
 
+def test_a_cell_that_fails_gets_one_error_not_a_second_saying_it_is_missing(clerk):
+    rows = [row(1, **{**UNEMPLOYED, "unemployed_reason": "停" * 201}),
+            row(2, going_home="是", home_date="2021-02-30")]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes(rows)), "532301", NOW)
+    assert [(e.row, e.field, e.message) for e in err.value.errors] == [
+        (2, "unemployed_reason", "最多 200 个字符"), (3, "home_date", "日期格式须为 YYYY-MM-DD")]
+    assert err.value.total == 2 and count() == 0
+
+
 def test_a_formula_the_file_has_no_result_for_is_named_not_read_as_empty(clerk):
     # Written by a program (openpyxl here), never calculated by Excel: the file stores the formula alone.
     rows = [row(1, employer='=HYPERLINK("http://x.example","某厂")', wage="=4000+1000"), row(2)]
