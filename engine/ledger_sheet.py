@@ -201,6 +201,23 @@ def validate_row(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
     return parsed, errors
 
 
+# How much of a sheet is read. A sheet's used area can reach column XFD and row 1,048,576 through one stray cell;
+# only the header's columns are read, and a ledger past MAX_DATA_ROWS people is refused, not worked through.
+HEADER_ROWS = 5  # non-blank rows the header is looked for in: templates put a title (and a date line) above it
+HEADER_COLUMNS = 100  # columns the header is looked for in
+MAX_DATA_ROWS = 100_000  # people per file: a county's ledger; a larger one is split (by township)
+EMPTY_SHEET = "工作表为空：第一行须为列名（姓名、身份证号码……）"
+NO_HEADER = "找不到列名行：前5行中没有一行含有“姓名”“身份证号码”“联系电话”“是否返乡”“是否就业”等列名"
+_REQUIRED = tuple(c for c in COLUMNS if c.required)
+# A formula element (`<f>`, `<f t="shared" ...>`, `<x:f/>`) in a worksheet's XML; text there is escaped, so a
+# literal "<f" is always a tag.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def too_many_rows(limit: int) -> str:
+    return f"台账超过 {limit} 行，未导入任何数据：请分成多个文件导入（例如按乡镇）"
+
+
 def _open_workbook(source: str | IO[bytes], *, formulas: bool = False):
     """The workbook with each formula's computed value as the file stores it, or with `formulas` the formulas."""
     if not isinstance(source, str):
@@ -211,36 +228,95 @@ def _open_workbook(source: str | IO[bytes], *, formulas: bool = False):
         raise DataInvalid({"file": "不是有效的 Excel（.xlsx）文件"}) from exc
 
 
+def _has_formulas(sheet: Any) -> bool:
+    """Whether the sheet's XML holds a formula: a scan of the raw bytes, a fraction of a parse, so a sheet without
+    formulas (most ledgers) is parsed once, not twice. True when the part cannot be scanned."""
+    try:
+        part = sheet._get_source()  # openpyxl's read-only sheet: its XML part in the archive
+    except (AttributeError, KeyError, OSError):
+        return True
+    with part:
+        tail = b""
+        while chunk := part.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-64:]  # a tag cut between two chunks
+    return False
+
+
 def _with_formulas(values: tuple, formulas: tuple) -> tuple:
     """`values` with every empty cell whose formula has no stored result marked FormulaWithoutValue."""
     return tuple(FormulaWithoutValue(formula) if value is None and isinstance(formula, str) and formula.startswith("=")
                  else value for value, formula in zip_longest(values, formulas[:len(values)]))
 
 
+def _blank(row: tuple) -> bool:
+    # Most blank rows are all None (rows missing from the file): counted in C before looking at each cell.
+    return row.count(None) == len(row) or all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+
+def _find_header(sheet: Any) -> tuple[int, list[str | None]] | list[RowError]:
+    """(row number, column key per column up to the last known one) of the first row among the first HEADER_ROWS
+    non-blank ones naming every required column; else the errors to report."""
+    best: tuple[int, int, list[str | None]] | None = None  # (known columns, row number, keys)
+    first = 0
+    seen = 0
+    rows = sheet.iter_rows(max_col=HEADER_COLUMNS, values_only=True)
+    try:
+        for number, row in enumerate(rows, 1):
+            if _blank(row):
+                continue
+            first = first or number
+            columns = [_HEADER_INDEX.get(_normalise_header(v)) for v in row]
+            known = {key for key in columns if key}
+            if all(c.key in known for c in _REQUIRED):
+                last = max(i for i, key in enumerate(columns) if key)
+                return number, columns[:last + 1]
+            if known and (best is None or len(known) > best[0]):
+                best = (len(known), number, columns)
+            seen += 1
+            if seen == HEADER_ROWS:
+                break
+    finally:
+        rows.close()  # the sheet's XML stays open until its generator ends
+    if best is not None:  # the likeliest header, and what it lacks
+        _, number, columns = best
+        return [RowError(number, c.key, c.title, f"缺少“{c.title}”列") for c in _REQUIRED if c.key not in columns]
+    return [RowError(0, "file", "文件", NO_HEADER if first else EMPTY_SHEET)]
+
+
 def read_rows(source: str | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None, list[RowError]]]:
     """Stream (row number, raw cells by key, header errors) for every non-blank data row of the first sheet.
-    The header is the first non-blank row; its problems come back once, with row None."""
+    The header is the first of the first HEADER_ROWS non-blank rows that names the required columns; its problems
+    come back once, with row None. Only the header's columns are read. DataInvalid past MAX_DATA_ROWS rows."""
+    limit = MAX_DATA_ROWS
     workbook = _open_workbook(source)
-    formula_book = _open_workbook(source, formulas=True)
+    formula_book = None
     try:
         sheet = workbook.worksheets[0]
-        columns: list[str | None] | None = None
-        rows = zip(sheet.iter_rows(values_only=True), formula_book.worksheets[0].iter_rows(values_only=True),
-                   strict=False)
-        for number, (values, formulas) in enumerate(rows, 1):
-            row = _with_formulas(values, formulas)
-            if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+        sheet.reset_dimensions()  # the <dimension> a file states may be wrong either way: read the rows it has
+        header = _find_header(sheet)
+        if isinstance(header, list):
+            yield header[0].row, None, header
+            return
+        header_row, columns = header
+        width = len(columns)
+        rows: Iterator[tuple] = sheet.iter_rows(min_row=header_row + 1, max_col=width, values_only=True)
+        if _has_formulas(sheet):
+            formula_book = _open_workbook(source, formulas=True)
+            formula_sheet = formula_book.worksheets[0]
+            formula_sheet.reset_dimensions()
+            formulas = formula_sheet.iter_rows(min_row=header_row + 1, max_col=width, values_only=True)
+            rows = (_with_formulas(v, f) for v, f in zip(rows, formulas, strict=False))
+        people = 0
+        for number, row in enumerate(rows, header_row + 1):
+            if _blank(row):
                 continue
-            if columns is None:
-                columns = [_HEADER_INDEX.get(_normalise_header(v)) for v in row]
-                missing = [c for c in COLUMNS if c.required and c.key not in columns]
-                if missing:
-                    yield number, None, [RowError(number, c.key, c.title, f"缺少“{c.title}”列") for c in missing]
-                    return
-                continue
+            people += 1
+            if people > limit:
+                raise DataInvalid({"file": too_many_rows(limit)})
             yield number, {key: value for key, value in zip(columns, row, strict=False) if key}, []
-        if columns is None:
-            yield 0, None, [RowError(0, "file", "文件", "工作表为空：第一行须为列名（姓名、身份证号码……）")]
     finally:
         workbook.close()
-        formula_book.close()
+        if formula_book is not None:
+            formula_book.close()

@@ -69,6 +69,7 @@ LEDGER_MESSAGES = (
     N_("工作表为空：第一行须为列名（姓名、身份证号码……）"),
     N_("公式没有计算结果：请在 Excel 中打开并保存后重新上传，或将公式粘贴为数值"),
     N_("台账只有列名，没有人员：列名下每行填写一人"),
+    N_("找不到列名行：前5行中没有一行含有“姓名”“身份证号码”“联系电话”“是否返乡”“是否就业”等列名"),
 )
 
 # The ledger's messages with a number or a column in them: pattern -> translated template.

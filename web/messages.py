@@ -188,6 +188,8 @@ _DYNAMIC = [
      _l("申领人此前已领取%(title)s %(n)s 个月，已达累计可领取的月数（%(basis)s）")),
     (re.compile(r"^办理失业登记日期不能早于离职日期（(?P<n>[^）]+)）$"),
      _l("办理失业登记日期不能早于离职日期（%(n)s）")),
+    (re.compile(r"^台账超过 (?P<n>\d+) 行，未导入任何数据：请分成多个文件导入（例如按乡镇）$"),
+     _l("台账超过 %(n)s 行，未导入任何数据：请分成多个文件导入（例如按乡镇）")),
     # Several values: each group by its name (legal citations stay as they are written).
     (re.compile(r"^罚款金额应在 (?P<low>\S+) 元至 (?P<high>\S+) 元之间（(?P<basis>[^）]+)）$"),
      _l("罚款金额应在 %(low)s 元至 %(high)s 元之间（%(basis)s）")),

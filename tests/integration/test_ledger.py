@@ -4,6 +4,7 @@ a 10,000-row file, the three lists as Excel, and temp_job cases for unemployed w
 from __future__ import annotations
 
 import io
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -177,6 +178,57 @@ def test_header_problems_and_files_that_are_not_ledgers(clerk, tmp_path):
         ["张三", ric_for(1), "13900000001", "否", None, "否", "待业", " 3000 "], [None] * 8,
         ["李四", ric_for(2), "13900000002", "是", "2021/2/6", "是", None, None]], aliased)), "532301", NOW)
     assert (result.rows, result.created) == (2, 2)
+
+
+def test_stray_blank_cells_far_away_do_not_make_the_import_crawl(clerk):
+    """One blank cell at column XFD and one far down stretch the sheet's used area to 16,384 columns and 20,000
+    rows (or 1,048,576): the 5 KB file imported its one row in about 30 s."""
+    for far_row in (20000, 1048576):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(HEADER)
+        sheet.append(row(1))
+        sheet.cell(row=2, column=16384, value=" ")
+        sheet.cell(row=far_row, column=1, value=" ")
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        started = time.perf_counter()
+        result = ledger.import_ledger(clerk, buffer, "532301", NOW)
+        assert time.perf_counter() - started < 2, far_row
+        assert (result.rows, result.created + result.updated) == (1, 1)
+
+
+def test_a_ledger_past_the_row_limit_is_refused_whole(clerk, monkeypatch):
+    monkeypatch.setattr(ledger_sheet, "MAX_DATA_ROWS", 3)
+    three = [row(1), [None] * len(HEADER), row(2), row(3)]  # blank rows are nobody
+    assert ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes(three)), "532301", NOW).rows == 3
+    with pytest.raises(DataInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes([row(i) for i in range(4, 9)])), "532301", NOW)
+    assert err.value.fields == {"file": "台账超过 3 行，未导入任何数据：请分成多个文件导入（例如按乡镇）"}
+    assert count() == 3  # none of the five
+
+
+def test_a_title_row_above_the_header_is_skipped(clerk):
+    """Government templates put the ledger's title (and a line for the township and date) above the column
+    names."""
+    title = ["楚雄市外出务工人员回访台账"] + [None] * (len(HEADER) - 1)
+    rows = [["填报单位：鹿城镇", None, "填报日期：2021年1月29日"], HEADER, row(1), row(2, phone="12345")]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes(rows, header=title)), "532301", NOW)
+    assert [(e.row, e.field) for e in err.value.errors] == [(5, "phone")]  # numbered as Excel shows them
+    rows[-1] = row(2)
+    result = ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes(rows, header=title)), "532301", NOW)
+    assert (result.rows, result.created) == (2, 2)
+    # No header among the first five non-blank rows: said so once, not five missing columns in row 1.
+    lines = [[f"说明{i}"] for i in range(5)]
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes([*lines, HEADER, row(3)], header=title)), "532301", NOW)
+    assert [(e.row, e.message) for e in err.value.errors] == [(0, ledger_sheet.NO_HEADER)]
+    assert f"前{ledger_sheet.HEADER_ROWS}行" in ledger_sheet.NO_HEADER
+    # A header under the title that lacks a column is named by its own row.
+    with pytest.raises(ledger.LedgerInvalid) as err:
+        ledger.import_ledger(clerk, io.BytesIO(xlsx_bytes([HEADER[:-3], row(3)[:-3]], header=title)), "532301", NOW)
+    assert [(e.row, e.field) for e in err.value.errors] == [(2, "employed")]
 
 
 def test_region_and_role_are_checked(clerk, tmp_path):

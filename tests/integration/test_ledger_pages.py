@@ -224,6 +224,22 @@ def test_a_workbook_with_bad_rows_names_them_and_imports_nothing(app, users):
     assert workers() == 0
 
 
+def test_a_template_with_a_title_row_imports_and_one_too_long_is_refused(app, users, monkeypatch):
+    web = browser(app, "clerk_cx")
+    titled = xlsx([HEADER, bad_row(1), bad_row(2)], header=["楚雄市外出务工人员回访台账"])
+    done = upload(web, titled, follow_redirects=True)
+    assert "已导入回访台账（楚雄市）：共 2 行，新增 2 人" in text_of(done) and workers() == 2
+    untitled = upload(web, xlsx([["2021年1月"]] * 5 + [HEADER, bad_row(3)], header=["楚雄市外出务工人员回访台账"]))
+    assert untitled.status_code == 400
+    assert "找不到列名行：前5行中没有一行含有“姓名”“身份证号码”" in text_of(untitled)
+    assert "缺少“姓名”列" not in text_of(untitled)
+    monkeypatch.setattr(ledger_sheet, "MAX_DATA_ROWS", 2)
+    refused = upload(web, xlsx([bad_row(i) for i in range(3, 6)]))
+    assert refused.status_code == 400
+    assert field_error(refused, "file") == "台账超过 2 行，未导入任何数据：请分成多个文件导入（例如按乡镇）"
+    assert workers() == 2
+
+
 def test_the_pager_of_a_refused_import_leads_to_the_list(app, users):
     web = browser(app, "clerk_cx")
     assert upload(web, demo_ledger_xlsx(30, "532301")).status_code == 302
