@@ -145,8 +145,9 @@ def suggest_posts(actor: Actor, number: str, now: datetime, limit: int = 10) -> 
         if expected and post.monthly_pay >= money(expected):
             reasons.append("工资符合期望")
         reasons.append(f"剩余名额 {post.slots - post.filled}")
-        items.append({**post_json(post), "rank": rank, "region_match": post.region == case.region,
-                      "kind_wished": post.kind in kinds, "reasons": reasons})
+        items.append({**post_json(post, calendar.local_date(now)), "rank": rank,
+                      "region_match": post.region == case.region, "kind_wished": post.kind in kinds,
+                      "reasons": reasons})
     return case, items
 
 

@@ -54,13 +54,16 @@ class Post(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-def post_json(post: Post) -> dict[str, Any]:
+def post_json(post: Post, today: date) -> dict[str, Any]:
+    """A post as the API shows it: `status` is what it is on `today` (post_state), so a post past its end date
+    reads `expired`, not `open` (stored as open: `expired` and `open` are both the open a PATCH sets)."""
     return {
         "id": post.id, "kind": post.kind, "kind_title": POST_KIND_TITLES.get(post.kind, post.kind),
         "employer": post.employer, "title": post.title, "region": post.region,
         "region_name": region_name(post.region), "slots": post.slots, "filled": post.filled,
         "free": post.slots - post.filled, "monthly_pay": money_text(post.monthly_pay),
-        "start_date": post.start_date.isoformat(), "end_date": post.end_date.isoformat(), "status": post.status,
+        "start_date": post.start_date.isoformat(), "end_date": post.end_date.isoformat(),
+        "status": post_state(post, today),
         "work_place": post.work_place, "description": post.description, "created_by": post.created_by,
         "created_at": post.created_at.astimezone(calendar.get_timezone()).isoformat(),
         "updated_at": post.updated_at.astimezone(calendar.get_timezone()).isoformat(),
@@ -76,6 +79,7 @@ def post_state(post: Post, today: date) -> str:
 
 
 _TEXT = {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}  # not blank, no control characters
+POST_STATES = ("open", "expired", "closed")
 POST_FIELDS: dict[str, dict] = {
     "title": {**_TEXT, "maxLength": 100, "title": "岗位名称"},
     "kind": {"type": "string", "enum": list(POST_KINDS), "title": "岗位类别", "x-enum-titles": POST_KIND_TITLES},
@@ -127,10 +131,13 @@ def _require_posting_role(actor: Actor) -> None:
         raise Forbidden("只有经办人员或科室负责人可以管理岗位")
 
 
-def _check_post_dates(start: date, end: date) -> None:
+def _check_post_dates(start: date, end: date, today: date | None) -> None:
+    """The period's rules; with `today`, also that the post has not ended already (a new or moved end date)."""
     months = int(rule_values().get("temp_post_max_months", 6))
     if end < start:
         raise DataInvalid({"end_date": "结束日期不能早于开始日期"})
+    if today is not None and end < today:  # it could take nobody: no referral goes to an expired post
+        raise DataInvalid({"end_date": "结束日期不能早于今天"})
     last = calendar.add_months(start, months) - timedelta(days=1)  # 15 Feb + 6 months: the last day is 14 Aug
     if end > last:
         raise DataInvalid({"end_date": f"临时性岗位期限最长 {months} 个月（最迟至 {last.isoformat()}）"})
@@ -155,7 +162,7 @@ def create_post(actor: Actor, body: Any, now: datetime) -> Post:
     # Temporary public-welfare posts are developed by the local government unless an employer is named.
     post.employer = f"{region_name(body['region'])}人民政府"
     _apply(post, body)
-    _check_post_dates(post.start_date, post.end_date)
+    _check_post_dates(post.start_date, post.end_date, calendar.local_date(now))
     db.session.add(post)
     db.session.flush()
     return post
@@ -179,7 +186,9 @@ def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
     post = post_in_scope(actor, post_id, to_edit=True)
     dates = (post.start_date, post.end_date)
     _apply(post, body)
-    _check_post_dates(post.start_date, post.end_date)
+    # An expired post may still be edited or closed; only a new end date must not lie in the past.
+    _check_post_dates(post.start_date, post.end_date,
+                      calendar.local_date(now) if post.end_date != dates[1] else None)
     if post.filled and (post.start_date, post.end_date) != dates:
         # Referred and placed people hold letters and exit-review timers for these dates.
         raise DataInvalid({"end_date" if post.start_date == dates[0] else "start_date":
@@ -191,13 +200,18 @@ def update_post(actor: Actor, post_id: int, body: Any, now: datetime) -> Post:
     return post
 
 
-def list_posts(actor: Actor, *, region: str | None = None, status: str | None = None, kind: str | None = None,
-               page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
+def list_posts(actor: Actor, today: date, *, region: str | None = None, status: str | None = None,
+               kind: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Post], int]:
+    """Posts `actor` may read; `status` is one of POST_STATES as post_state gives it on `today`."""
     query = select(Post).where(readable(actor))
     if region:
         query = query.where(Post.region.like(scope_prefix(region) + "%"))
-    if status:
-        query = query.where(Post.status == status)
+    if status == "closed":
+        query = query.where(Post.status != "open")
+    elif status == "open":
+        query = query.where(Post.status == "open", Post.end_date >= today)
+    elif status == "expired":
+        query = query.where(Post.status == "open", Post.end_date < today)
     if kind:
         query = query.where(Post.kind == kind)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0

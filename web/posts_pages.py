@@ -22,11 +22,11 @@ from web.pages import actor, bp, int_arg, region_arg, region_choices
 def posts():
     who = actor()
     page = int_arg("page", 1)
-    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
+    status = request.args.get("status") if request.args.get("status") in catalogue.POST_STATES else None
     kind = request.args.get("kind") if request.args.get("kind") in catalogue.POST_KINDS else None
     filters = {"region": region_arg(), "status": status, "kind": kind}
-    rows, total = catalogue.list_posts(who, page=page, per_page=pages.PER_PAGE, **filters)
     today = calendar.local_date(now())
+    rows, total = catalogue.list_posts(who, today, page=page, per_page=pages.PER_PAGE, **filters)
     return render_template("posts.html", posts=rows, total=total, page=page,
                            states={p.id: catalogue.post_state(p, today) for p in rows},
                            editable={p.id for p in rows if catalogue.may_edit_post(who, p)},
@@ -74,7 +74,9 @@ def edit_post(post_id: int):
     found = catalogue.post_in_scope(who, post_id, to_edit=True)  # NotFound -> 404 page
     schema = catalogue.UPDATE_POST_SCHEMA
     if request.method == "GET":
-        current = {k: v for k, v in catalogue.post_json(found).items() if k in schema["properties"]}
+        current = {k: v for k, v in catalogue.post_json(found, calendar.local_date(now())).items()
+                   if k in schema["properties"]}
+        current["status"] = found.status  # the stored setting the form changes (open | closed), not `expired`
         return _post_form(schema, post=found, values=form_values(current))
     body = parse_form(schema, request.form)
     try:

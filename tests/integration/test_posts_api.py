@@ -107,8 +107,50 @@ def test_missing_fields_and_non_json(client, clerk, clock):
     assert r.status_code == 400 and "body" in r.get_json()["error"]["fields"]
     assert client.patch("/api/v1/posts/1", json={}, headers=h).status_code in (400, 404)
     assert client.get("/api/v1/posts?status=maybe", headers=h).get_json()["error"]["fields"] == {
-        "status": "取值应为 open | closed"}
+        "status": "取值应为 open | expired | closed"}
     assert client.get("/api/v1/posts?region=5323", headers=h).status_code == 400
+
+
+def test_a_post_past_its_end_date_reads_expired_and_an_end_in_the_past_is_refused(app, client, clerk, clock,
+                                                                                  monkeypatch):
+    h = auth(client, "clerk_cx")
+    r = client.post("/api/v1/posts", json=body(start_date="2020-01-01", end_date="2020-06-01"), headers=h)
+    assert r.status_code == 400 and r.get_json()["error"]["fields"] == {"end_date": "结束日期不能早于今天"}
+    assert db.session.scalars(select(Post)).all() == []
+    ending = client.post("/api/v1/posts", json=body(title="春节保洁", start_date="2021-01-20", end_date="2021-02-10"),
+                         headers=h).get_json()
+    running = client.post("/api/v1/posts", json=body(), headers=h).get_json()
+    assert (ending["status"], running["status"]) == ("open", "open")
+
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-02-11 09:00"))  # the day after its end
+    h = auth(client, "clerk_cx")  # the first token has expired by then
+    listed = client.get("/api/v1/posts", headers=h).get_json()["items"]
+    assert {p["id"]: p["status"] for p in listed} == {ending["id"]: "expired", running["id"]: "open"}
+    assert [p["id"] for p in client.get("/api/v1/posts?status=open", headers=h).get_json()["items"]] == [
+        running["id"]]
+    assert [p["id"] for p in client.get("/api/v1/posts?status=expired", headers=h).get_json()["items"]] == [
+        ending["id"]]
+    assert client.get(f"/api/v1/posts/{ending['id']}", headers=h).get_json()["status"] == "expired"
+    # Its end may not move into the past; other edits (its end date sent unchanged, as the page's form sends it)
+    # and closing it still work.
+    r = client.patch(f"/api/v1/posts/{ending['id']}", json={"end_date": "2021-02-09"}, headers=h)
+    assert r.status_code == 400 and r.get_json()["error"]["fields"] == {"end_date": "结束日期不能早于今天"}
+    r = client.patch(f"/api/v1/posts/{ending['id']}", json={"end_date": "2021-02-10", "slots": 3}, headers=h)
+    assert r.status_code == 200 and (r.get_json()["slots"], r.get_json()["status"]) == (3, "expired")
+    r = client.patch(f"/api/v1/posts/{ending['id']}", json={"end_date": "2021-03-10"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["status"] == "open"  # extended: open again
+    r = client.patch(f"/api/v1/posts/{running['id']}", json={"end_date": "2021-02-10"}, headers=h)
+    assert r.status_code == 400 and "end_date" in r.get_json()["error"]["fields"]
+    assert client.get(f"/api/v1/posts/{running['id']}", headers=h).get_json()["end_date"] == "2021-05-14"
+    # The page agrees: its open filter leaves out what has ended.
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-03-11 09:00"))
+    web = app.test_client()
+    sign_in(web, "clerk_cx")
+    html = web.get("/posts?status=open").get_data(as_text=True)
+    assert f'id="post-{running["id"]}"' in html and f'id="post-{ending["id"]}"' not in html
+    assert f'id="post-{ending["id"]}"' in web.get("/posts?status=expired").get_data(as_text=True)
+    # Its edit form shows the setting it changes (open), not "expired", which the form could not send back.
+    assert '<option value="open" selected>' in web.get(f"/posts/{ending['id']}/edit").get_data(as_text=True)
 
 
 def test_six_months_is_a_rule_a_province_can_change(client, clerk, clock):

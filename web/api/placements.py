@@ -7,7 +7,7 @@ import io
 
 from flask import g, jsonify, request, send_file
 
-from engine import ledger, ledger_export, ledger_sheet, placements, posts, service131
+from engine import calendar, ledger, ledger_export, ledger_sheet, placements, posts, service131
 from engine.errors import DataInvalid
 from engine.validation import MAX_ROW_ID
 from web.api import (
@@ -38,18 +38,20 @@ def _xlsx(content: bytes, name: str):
 @token_required
 def list_posts():
     page, per_page = paging()
-    status = query_choice("status", ("open", "closed"))
+    status = query_choice("status", posts.POST_STATES)
     kind = query_choice("kind", posts.POST_KINDS)
-    rows, total = posts.list_posts(g.actor, region=query_region(), status=status, kind=kind, page=page,
-                                        per_page=per_page)
-    return page_json([posts.post_json(p) for p in rows], total, page, per_page)
+    today = calendar.local_date(now())
+    rows, total = posts.list_posts(g.actor, today, region=query_region(), status=status, kind=kind, page=page,
+                                   per_page=per_page)
+    return page_json([posts.post_json(p, today) for p in rows], total, page, per_page)
 
 
 @bp.post("/posts")
 @token_required
 def create_post():
-    post = posts.create_post(g.actor, json_body(), now())
-    return jsonify(posts.post_json(post)), 201
+    at = now()
+    post = posts.create_post(g.actor, json_body(), at)
+    return jsonify(posts.post_json(post, calendar.local_date(at))), 201
 
 
 # One rule for both methods: with a rule per method, an id past MAX_ROW_ID answered PATCH with 405 (Werkzeug names
@@ -57,11 +59,12 @@ def create_post():
 @bp.route("/posts/<row_id:post_id>", methods=["GET", "PATCH"])
 @token_required
 def post_by_id(post_id: int):
+    at = now()
     if request.method == "PATCH":
-        post = posts.update_post(g.actor, post_id, json_body(), now())
+        post = posts.update_post(g.actor, post_id, json_body(), at)
     else:
         post = posts.post_in_scope(g.actor, post_id)
-    return jsonify(posts.post_json(post))
+    return jsonify(posts.post_json(post, calendar.local_date(at)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -199,7 +202,8 @@ _POST = {"type": "object", "properties": {
     "employer": {"type": "string"}, "region": {"type": "string"}, "slots": {"type": "integer"},
     "filled": {"type": "integer"}, "free": {"type": "integer"}, "monthly_pay": {"type": "string"},
     "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"},
-    "status": {"enum": ["open", "closed"]}}}
+    "status": {"enum": list(posts.POST_STATES), "description": "open: taking referrals; expired: past end_date "
+               "(takes no referrals; a PATCH may still close it or move end_date); closed: closed by the bureau"}}}
 _PAGE = {"type": "object", "properties": {"items": {"type": "array"}, "total": {"type": "integer"},
                                           "page": {"type": "integer"}, "per_page": {"type": "integer"}}}
 _REGION = _q("region", {"type": "string", "pattern": "^[1-8][0-9]{5}$"})
@@ -208,7 +212,7 @@ _XLSX_OK = {"type": "string", "format": "binary"}
 EXTRA_PATHS.update({
     "/posts": {
         "get": _op("Temporary posts in the caller's region", ok=_PAGE, params=[
-            _REGION, _q("status", {"enum": ["open", "closed"]}), _q("kind", {"enum": list(posts.POST_KINDS)}),
+            _REGION, _q("status", {"enum": list(posts.POST_STATES)}), _q("kind", {"enum": list(posts.POST_KINDS)}),
             _q("page", {"type": "integer"}), _q("per_page", {"type": "integer", "maximum": 200})]),
         "post": _op("Create a temporary post (at most temp_post_max_months long)",
                     body=posts.CREATE_POST_SCHEMA, ok=_POST, status="201"),
