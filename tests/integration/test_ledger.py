@@ -314,14 +314,14 @@ def write_text_xlsx(path: Path, rows) -> Path:
 
 
 def _as_exported(values: list, number: int, region_title: str) -> tuple:
-    """An imported row as the lists show it: numbered, the county named, the ID number masked, the wage to the fen,
+    """An imported row as the lists show it: numbered, the county named, the ID number masked, the wage a number,
     the date a date; yes/no were imported as 是/否 already."""
     out: list = [number, region_title]
     for column, value in zip(ledger_sheet.COLUMNS, values, strict=True):
         if value is not None and column.kind == "id":
             value = "*" * 14 + value[-4:]
         elif value is not None and column.kind == "money":
-            value = f"{Decimal(value):.2f}"
+            value = float(value)  # openpyxl reads a number with decimals back as a float
         elif value is not None and column.kind == "date":
             value = datetime.fromisoformat(value)  # openpyxl reads a date cell back as a datetime
         out.append(value)
@@ -369,6 +369,13 @@ def test_exported_lists_read_back_as_imported(clerk, tmp_path):
                 assert cell.quotePrefix == cell.value.startswith(("=", "+", "-", "@")), (title, cell.coordinate)
         home_date = workbook["春节返乡人员清单"].cell(row=2, column=header.index("返乡时间") + 1)
         assert (home_date.is_date, home_date.number_format) == (True, "yyyy-mm-dd")
+        # Wages are numbers shown to the fen, so the column sums in Excel (text "5200.50" does not).
+        wage = header.index("工资收入（元/月）") + 1
+        for title, _condition in ledger.LISTS.values():
+            cells = [line[0] for line in workbook[title].iter_rows(min_row=2, min_col=wage, max_col=wage)]
+            assert all((c.data_type, c.number_format) == ("n", "#,##0.00") for c in cells if c.value is not None)
+        going_home = workbook["春节返乡人员清单"].iter_rows(min_row=2, min_col=wage, max_col=wage, values_only=True)
+        assert sum(w for (w,) in going_home if w is not None) == 5200.5 + 4000
     finally:
         workbook.close()
     assert counts == {"going_home": 5, "returning": 5, "unemployed": 3}
