@@ -37,7 +37,7 @@ from engine.clear_zero import (
 from engine.clear_zero_snapshots import ClearZeroSnapshot, OnTimeCount
 from engine.db import db
 from engine.errors import DataInvalid, Forbidden, NotFound
-from engine.escalation import Escalation, escalation_json
+from engine.escalation import Escalation, current_levels, escalation_json
 from engine.models import Case, Task
 from engine.regions import children, region_name
 from engine.summaries import money_text
@@ -269,8 +269,7 @@ def open_escalations(actor: Actor, region: str | None = None, limit: int | None 
     level, highest level and oldest first; with their total count."""
     scoped = authorize(actor, region)
     E = Escalation
-    latest = (select(func.max(E.id)).where(E.status == "open", region_filter(E.region, scoped))
-              .group_by(E.task_id))
+    latest = current_levels(scoped, "open")  # as GET /api/v1/escalations?status=open counts them
     total = db.session.scalar(select(func.count()).select_from(latest.subquery())) or 0
     query = (select(E).join(E.case).options(contains_eager(E.case)).where(E.id.in_(latest))
              .order_by(E.level.desc(), E.due_at, E.id))

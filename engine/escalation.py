@@ -312,12 +312,22 @@ def escalations_for_case(case: Case) -> list[Escalation]:
     return list(db.session.scalars(select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)))
 
 
+def current_levels(actor: Actor, status: str | None = None):
+    """The ids of each task's latest escalation in `actor`'s region: a task escalated to level 3 has three rows
+    (one per level, for its history), but it is one escalation, at its current level. A task's rows resolve
+    together (resolve_for_task), so the latest one carries the task's status."""
+    E = Escalation
+    query = select(func.max(E.id)).where(region_filter(E.region, actor)).group_by(E.task_id)
+    return query.where(E.status == status) if status else query
+
+
 def list_escalations(actor: Actor, *, status: str | None = None, page: int = 1,
                      per_page: int = 50) -> tuple[list[Escalation], int]:
-    query = select(Escalation).where(region_filter(Escalation.region, actor))
-    if status:
-        query = query.where(Escalation.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """Escalated tasks in `actor`'s region, each once at its current level (as the dashboard counts them), newest
+    first; the case page's history keeps every level."""
+    latest = current_levels(actor, status)
+    total = db.session.scalar(select(func.count()).select_from(latest.subquery())) or 0
+    query = select(Escalation).where(Escalation.id.in_(latest))
     # The case number comes in the same query (escalation_json shows it), without the case's workflow state.
     rows = db.session.scalars(query.options(joinedload(Escalation.case).load_only(Case.id, Case.number))
                               .order_by(Escalation.opened_at.desc(), Escalation.id.desc())

@@ -359,6 +359,30 @@ def test_escalations_api_lists_in_scope(ctx, client, inspector, supervisor):
     assert bad.status_code == 400 and "status" in bad.json["error"]["fields"]
 
 
+def test_an_escalated_task_is_one_escalation_at_its_current_level_in_the_api_as_on_the_dashboard(
+        ctx, client, inspector, supervisor):
+    from engine import dashboard
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    for moment in ("2021-03-05 08:00", "2021-03-09 00:00", "2021-03-11 00:00", "2021-03-13 00:00"):
+        escalation.sweep(at(moment))  # check_payment overdue: levels 1, 2 and 3
+    token = client.post("/api/v1/auth/token", json={"username": "sup_cz", "password": "correct-horse-9"}).json["token"]
+    h = {"Authorization": f"Bearer {token}"}
+    body = client.get("/api/v1/escalations?status=open", headers=h).json
+    assert body["total"] == 1 == dashboard.open_escalations(supervisor)[1]
+    assert [(e["case_number"], e["task_name"], e["level"]) for e in body["items"]] == [
+        (case.number, "check_payment", 3)]
+    assert client.get("/api/v1/escalations", headers=h).json["total"] == 1
+    # The case keeps every level in its history.
+    levels = [e["level"] for e in client.get(f"/api/v1/cases/{case.number}", headers=h).json["escalations"]]
+    assert levels == [1, 2, 3]
+    db.session.refresh(case)
+    complete(inspector, case, "check_payment", {"amount_paid": "120000.00"}, at("2021-03-15 10:00"))
+    assert client.get("/api/v1/escalations?status=open", headers=h).json["total"] == 0
+    resolved = client.get("/api/v1/escalations?status=resolved", headers=h).json
+    assert resolved["total"] == 1 and resolved["items"][0]["level"] == 3
+
+
 def test_a_case_changed_while_its_timer_fires_leaves_the_timer_to_the_next_sweep(ctx, inspector, monkeypatch):
     case = ordered_case(inspector, at("2021-03-01 10:00"))
     real_load = escalation.load_workflow

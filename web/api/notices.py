@@ -56,6 +56,7 @@ EXTRA_PATHS.update({
                                    ok={"type": "string", "format": "binary"})},
     "/verify/{code}": {"get": _op("Check a notice's verification code (public, no personal data)",
                                   params=[_p("code")], auth=False)},
-    "/escalations": {"get": _op("Escalations in the caller's region, newest first",
+    "/escalations": {"get": _op("Escalated tasks in the caller's region, each once at its current level, newest "
+                                "first (a case's escalations list every level)",
                                 params=[_q("status", {"enum": ["open", "resolved"]}), *PAGING])},
 })
