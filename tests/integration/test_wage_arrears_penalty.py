@@ -227,3 +227,25 @@ def test_a_case_on_the_earlier_model_decides_the_fine_on_approval(inspector, sup
     # A newly opened case runs on the current model.
     fresh, _ = _partly_paid(inspector)
     assert "decide_penalty" in processes.parsed_by_id(fresh.process_version_id).user_tasks
+
+
+def test_the_case_page_shows_the_procedure_and_the_form(app, inspector, supervisor):
+    import html as html_module
+
+    from tests.integration.test_pages import FreshContextClient, sign_in
+
+    def page(case) -> str:
+        text = web.get(f"/cases/{case.number}").get_data(as_text=True)
+        return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    web = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(web, inspector.username).status_code == 302
+    shown = page(case)
+    assert "罚款程序 已告知，待陈述申辩" in shown and "陈述申辩期限 2021年3月1日" in shown
+    assert "行政处罚告知书" in shown
+    case = fire(track, at("2021-03-02 00:00"))
+    shown = page(case)
+    for text in ("陈述申辩复核及处罚决定", "当事人是否提出陈述、申辩", "当事人是否要求听证", "复核意见",
+                 "按告知的金额处以罚款", "在法定幅度内减少罚款金额", "不予罚款", "决定罚款金额（元）"):
+        assert text in shown, text
