@@ -34,6 +34,7 @@ KIND_CODES = {
     "non_acceptance_notice": "监不受",
     "rectification_order": "监令",
     "penalty_decision": "监罚",
+    "penalty_prior_notice": "监罚告",
     "criminal_referral": "监移",
     "supervision_notice": "督",
     "case_closure_notice": "监结",

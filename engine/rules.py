@@ -90,6 +90,20 @@ _RULES = [
          "年度根治欠薪冬季专项行动部署"),
     Rule("penalty_min_amount", Decimal("2000"), "yuan", "罚款金额下限", "《劳动保障监察条例》第三十条"),
     Rule("penalty_max_amount", Decimal("20000"), "yuan", "罚款金额上限", "《劳动保障监察条例》第三十条"),
+    # Before a fine is decided the employer is told of it and may answer (行政处罚法 arts. 44, 45; art. 62: a
+    # decision made without this does not stand); a large fine carries the right to a hearing (arts. 63, 64).
+    Rule("penalty_defence_days", 3, "working_days", "陈述、申辩期限（自收到行政处罚告知书之日起）",
+         "《中华人民共和国行政处罚法》第四十四条、第四十五条：作出行政处罚决定前告知拟作出的行政处罚内容及事实、"
+         "理由、依据和陈述、申辩的权利，充分听取当事人的意见；该法未规定陈述、申辩的期限，执法实践中一般为3个工作日"
+         "（第八十五条：“三日”指工作日）", maximum=30),
+    Rule("penalty_hearing_request_days", 5, "working_days", "要求听证期限（自收到行政处罚告知书之日起）",
+         "《中华人民共和国行政处罚法》第六十四条第一项：当事人要求听证的，应当在行政机关告知后五日内提出；"
+         "第八十五条：“五日”指工作日", minimum=5, maximum=30),  # the statute's five days: a bureau may give more
+    Rule("penalty_hearing_threshold", Decimal("10000"), "yuan", "较大数额罚款标准（达到该金额的罚款告知听证权利）",
+         "《中华人民共和国行政处罚法》第六十三条第一款第一项：拟作出较大数额罚款的，应当告知当事人有要求听证的权利；"
+         "较大数额的标准由省级人民政府或者国务院部门规定"),
+    Rule("decide_penalty_days", 10, "working_days", "陈述申辩复核及处罚决定期限（陈述申辩期限届满后）",
+         "《中华人民共和国行政处罚法》第四十五条（复核）、第六十四条第二项（举行听证的七日前通知当事人）；本局办案规范"),
     # A province may narrow the statutory 50-100% (its discretion standard), never widen it: the form's schema
     # holds the statute.
     Rule("compensation_min_percent", 50, "percent", "加付赔偿金比例下限（应付金额的百分比）",

@@ -61,6 +61,13 @@ def project(process: str, data: dict[str, Any]) -> Projection:
     return SUMMARIZERS[process](data)
 
 
+def _final_fine(data: dict[str, Any]) -> str | None:
+    """The fine decided: as notified, or the lower amount the decision set."""
+    amount = data.get("final_penalty_amount") if data.get("penalty_outcome") == "reduce" else data.get(
+        "penalty_amount")
+    return money_str(amount) if amount else None
+
+
 @summarizer("wage_arrears")
 def _wage_arrears(data: dict[str, Any]) -> Projection:
     owed = money(data["amount_owed"]) if data.get("amount_owed") is not None else None
@@ -83,6 +90,7 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
     workers_owed = data.get("workers_owed", data.get("workers_count"))
     if status == "cleared" or closed_without_arrears:
         workers_owed = 0
+    stage = data.get("penalty_stage") if "penalty" in (data.get("measures") or []) else None
     summary = {
         "complainant_name": complainant.get("name"),
         "complainant_id_number": mask_id_number(complainant.get("id_number")),
@@ -108,6 +116,12 @@ def _wage_arrears(data: dict[str, Any]) -> Projection:
         "refusal_comment": (data.get("comment") or None) if refused else None,
         # What an approver of the measures decides on (shown beside the measures).
         "penalty_amount": data.get("penalty_amount") if "penalty" in (data.get("measures") or []) else None,
+        # The procedure before the fine (行政处罚法 arts. 44, 45): told and waiting for the employer's answer until
+        # the date shown, then decided (as notified or lower) or not imposed (bpmn: set_measures_in_force,
+        # decide_penalty). None on cases of an earlier model version, which decided the fine on approval.
+        "penalty_stage": stage,
+        "penalty_answer_due_at": data.get("penalty_answer_due_at") if stage == "notified" else None,
+        "penalty_final_amount": _final_fine(data) if stage == "decided" else None,
         "compensation_rate": (data.get("compensation_rate")
                               if "compensation_order" in (data.get("measures") or []) else None),
         # Compensation ordered (条例 art. 26) and paid so far: owed to the workers besides the wages, and checked

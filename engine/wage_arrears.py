@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine import calendar
+from engine import calendar, processes
 from engine.actors import Actor
 from engine.clock import current_now, rule_value
-from engine.documents import issue_notice
+from engine.documents import Document, issue_notice
 from engine.models import Case
 from engine.regions import issuing_region
 from engine.rules import RULES
@@ -18,10 +18,14 @@ from engine.wage_arrears_law import (
     BLACKLIST_REPEAT_YEARS,
     BLACKLIST_YEARS,
     MEASURES_NEEDING_APPROVAL,
+    PENALTY_NOTICE_RULES,
     REFERRAL_RULES,
     blacklistings,
     outstanding,
     payment_deadline_days,
+    penalty_answer_days,
+    penalty_hearing_right,
+    prior_notice,
     referral_threshold,
     verified_and_paid,
 )
@@ -74,20 +78,48 @@ def _local_day(moment: datetime) -> str:
     return calendar.local_date(moment).isoformat()
 
 
+# The fine of 2,000-20,000 is for obstructing the inspection (DOMAIN.md; 条例 art. 30).
+PENALTY_BASIS = "《劳动保障监察条例》第三十条"
+
+
+def _penalty_facts(data: dict[str, Any]) -> list[str]:
+    # The reason the inspector gave when choosing the fine states what the employer did.
+    return [_unpaid_fact(data), data.get("reason") or ""]
+
+
+def _hears_the_employer(case: Case) -> bool:
+    """Whether the case's model decides a fine only after the prior notice and the employer's answer (the step
+    decide_penalty); a case still running on an earlier version decides it on the approval, as that version did."""
+    return "decide_penalty" in processes.parsed_by_id(case.process_version_id).user_tasks
+
+
+def _cn_day(day: str) -> str:
+    parsed = datetime.fromisoformat(day).date() if "T" in day else date.fromisoformat(day)
+    return f"{parsed.year}年{parsed.month}月{parsed.day}日"
+
+
 def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: str) -> None:
     """Issue the notices of the measures chosen, once they are in force (chosen, or approved when one of them needs
-    approval). The referral letter waits for the head's approval; a court transfer ends in the closure notice."""
+    approval). The referral letter waits for the head's approval; a court transfer ends in the closure notice. A
+    fine is not decided here: the employer is first told of it and may answer (行政处罚法 arts. 44, 45, 62), and
+    the decision follows the model's step decide_penalty."""
     measures = data.get("measures") or []
     owed, workers = outstanding(data), int(data.get("workers_owed") or 0)
     today = calendar.local_date(now)
-    if "penalty" in measures:
+    if "penalty" in measures and _hears_the_employer(case):
+        values = {key: rule_value(key) for key in PENALTY_NOTICE_RULES}
+        amount = data["penalty_amount"]  # the form requires it with this measure
+        issue_notice(case, "penalty_prior_notice", {
+            "recipient": _employer(data), "penalty": "罚款", "fine_amount": amount,
+            "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
+            "defence_days": int(values["penalty_defence_days"]),
+            "hearing": penalty_hearing_right(amount, values),
+            "hearing_days": int(values["penalty_hearing_request_days"]),
+        }, now, who)
+    elif "penalty" in measures:
         issue_notice(case, "penalty_decision", {
-            "recipient": _employer(data), "penalty": "罚款",
-            "fine_amount": data["penalty_amount"],  # the form requires it with this measure
-            # The fine of 2,000-20,000 is for obstructing the inspection (DOMAIN.md; 条例 art. 30): the reason the
-            # inspector gave states what the employer did.
-            "facts": [_unpaid_fact(data), data.get("reason") or ""],
-            "legal_basis": ["《劳动保障监察条例》第三十条"],
+            "recipient": _employer(data), "penalty": "罚款", "fine_amount": data["penalty_amount"],
+            "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
         }, now, who)
     if "compensation_order" in measures:
         rate = int(data["compensation_rate"])  # the form requires it with this measure
@@ -136,6 +168,44 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         }, now, who)
 
 
+def _hearing_note(notice: Document | None, form: dict[str, Any], intended: str, final: str) -> str:
+    """The decision's paragraph on the procedure before it: the prior notice (number and date), what the employer
+    answered, the bureau's review and, for a lower fine, the change and why (行政处罚法 arts. 44, 45, 64)."""
+    hearing = bool(notice and notice.facts.get("hearing"))
+    rights = "陈述、申辩和要求听证" if hearing else "陈述、申辩"
+    if notice is not None:
+        parts = [f"本局于{_cn_day(notice.facts['issued_on'])}向你单位发出《行政处罚告知书》（{notice.number}），"
+                 f"告知你单位拟作出行政处罚的事实、理由、依据及依法享有的{rights}的权利。"]
+    else:
+        parts = [f"本局已告知你单位拟作出行政处罚的事实、理由、依据及依法享有的{rights}的权利。"]
+    if form.get("hearing_requested"):
+        parts.append(f"你单位要求举行听证，本局于{_cn_day(form['hearing_held_on'])}依法举行了听证。")
+    if form.get("defence_stated"):
+        parts.append("你单位在规定期限内提出了陈述、申辩。")
+    if not form.get("hearing_requested") and not form.get("defence_stated"):
+        parts.append("你单位在规定期限内未提出陈述、申辩" + ("，亦未要求听证。" if hearing else "。"))
+    if form.get("defence_review"):
+        parts.append("经复核，" + form["defence_review"].strip().rstrip("。；;，,.") + "。")
+    if form.get("penalty_outcome") == "reduce":
+        parts.append(f"本局决定将罚款金额由{intended}元减为{final}元，理由："
+                     + form["penalty_outcome_reason"].strip().rstrip("。；;，,.") + "。")
+    return "".join(parts)
+
+
+def _decide_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], now: datetime, who: str) -> None:
+    """The penalty decision once the employer's time to answer the prior notice has run: the fine as notified or
+    lower (never higher: 行政处罚法 art. 45), with the procedure before it stated. A fine dropped issues nothing."""
+    if form["penalty_outcome"] == "drop":
+        return
+    intended = money_str(data["penalty_amount"])
+    final = money_str(form["final_penalty_amount"]) if form["penalty_outcome"] == "reduce" else intended
+    issue_notice(case, "penalty_decision", {
+        "recipient": _employer(data), "penalty": "罚款", "fine_amount": final,
+        "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
+        "hearing_note": _hearing_note(prior_notice(case), form, intended, final),
+    }, now, who)
+
+
 def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[str, Any], now: datetime,
                        actor: Actor) -> None:
     if case.process != "wage_arrears":
@@ -180,6 +250,8 @@ def _on_task_completed(case: Case, task: str, form: dict[str, Any], data: dict[s
     elif ((task == "choose_enforcement" and not MEASURES_NEEDING_APPROVAL & set(form["measures"]))
           or (task == "approve_enforcement" and form.get("approved"))):
         _measures_take_effect(case, data, now, who)
+    elif task == "decide_penalty":
+        _decide_penalty(case, form, data, now, who)
     elif task == "approve_referral" and form.get("approved") and "criminal_referral" in (data.get("measures") or []):
         # The referral is decided by the head (移送案件规定第五条), not by the supervisor's approval of the measures.
         owed = outstanding(data)
@@ -226,8 +298,15 @@ def _helper_order_payment_days() -> int:
     return payment_deadline_days(calendar.local_date(current_now()))
 
 
+def _helper_penalty_answer_days(amount: str) -> int:
+    """The working days the employer has to answer the prior notice of a fine of `amount` (defence, or a hearing
+    request for a large fine): how long the model waits before the decision."""
+    return penalty_answer_days(amount, {key: rule_value(key) for key in PENALTY_NOTICE_RULES})
+
+
 # For the wage_arrears model (the sandbox reads its helpers live).
 BPMN_HELPERS["order_payment_days"] = _helper_order_payment_days
+BPMN_HELPERS["penalty_answer_days"] = _helper_penalty_answer_days
 
 TASK_COMPLETED_HOOKS.append(_on_task_completed)
 STATUS_HOOKS.append(_on_status)

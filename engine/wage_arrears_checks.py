@@ -20,6 +20,8 @@ from engine.validation import DataInvalid
 from engine.wage_arrears_law import (
     enforcement_out_of_range,
     listed_until,
+    penalty_hearing_right,
+    prior_notice,
     referral_threshold,
 )
 
@@ -118,6 +120,13 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
     if {"criminal_referral", "court_transfer"} <= measures:
         # Either ends the case with its transfer: to the police for the crime, or to the court with money owed.
         errors["measures"] = "移送公安机关与移送人民法院不能同时选择：涉嫌犯罪的，先移送公安机关"
+    elif "penalty" in measures and measures & {"criminal_referral", "court_transfer"}:
+        # A fine is decided only after its prior notice and the employer's answer (行政处罚法 arts. 44, 45, 62),
+        # which the model waits for once the measures are in force; an approved transfer goes straight to the
+        # head or the court and ends the case, so a fine chosen with it would be decided unheard or not at all.
+        # Simplest lawful order: the fine on its own first (a fine decided before a referral is offset against a
+        # criminal fine: 行政执法机关移送涉嫌犯罪案件的规定 art. 11), or the transfer alone.
+        errors["measures"] = PENALTY_WITH_TRANSFER
     elif "criminal_referral" in measures:
         shortfall = referral_threshold(workflow_data(), values).shortfall  # the summary lacks period and roster
         if shortfall:
@@ -138,6 +147,10 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         errors["measures"] = "动用工资保证金须待银行支付期满并核查履行情况后再决定移送：请先单独选择动用工资保证金"
     if errors:
         raise DataInvalid(errors)
+
+
+PENALTY_WITH_TRANSFER = ("罚款须先送达行政处罚告知书、听取陈述申辩后方能决定（《中华人民共和国行政处罚法》第四十四条、"
+                         "第四十五条），移送则结束本案：行政处罚不能与移送公安机关或移送人民法院同时选择，请分别决定")
 
 
 # Measures a case may take once: the notice that takes each, and what a second choice of it is told.
@@ -191,6 +204,49 @@ def _check_approval(case: Case, form: dict[str, Any], workflow_data: Any, values
                                        + "。请不予同意，退回重新确定处置措施"})
 
 
+def _check_penalty_decision(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                            now: datetime, actor: Actor) -> None:
+    # The decision after the prior notice: never heavier than notified (行政处罚法 art. 45), within the range the
+    # rules in force allow, a hearing only where the notice granted one and held before the decision (art. 64).
+    intended = money(workflow_data()["penalty_amount"])  # the amount notified
+    notice = prior_notice(case)
+    # What the notice granted stands, even if the province has moved the threshold since.
+    granted = notice.facts.get("hearing") if notice else penalty_hearing_right(intended, values)
+    notified_on = date.fromisoformat(notice.facts["issued_on"]) if notice else None
+    errors: dict[str, str] = {}
+    if form["hearing_requested"] and not granted:
+        errors["hearing_requested"] = (f"拟罚款 {money_str(intended)} 元未达到较大数额罚款标准 "
+                                       f"{money_str(values['penalty_hearing_threshold'])} 元，告知书未告知听证权利："
+                                       "当事人提出听证要求的，在复核意见中说明")
+    held = form.get("hearing_held_on")
+    if held and not form["hearing_requested"]:
+        errors["hearing_held_on"] = "当事人未要求听证的，无需填写听证日期"
+    elif held:
+        today = calendar.local_date(now)
+        if date.fromisoformat(held) > today:
+            errors["hearing_held_on"] = f"听证日期不能晚于今天（{today.isoformat()}）：须举行听证后方可作出决定"
+        elif notified_on and date.fromisoformat(held) < notified_on:
+            errors["hearing_held_on"] = f"听证日期不能早于行政处罚告知书的日期（{notified_on.isoformat()}）"
+    outcome, final = form["penalty_outcome"], form.get("final_penalty_amount")
+    if outcome != "reduce" and final is not None:
+        errors["final_penalty_amount"] = "仅在减少罚款金额时填写：按告知的金额罚款或不予罚款的，无需填写"
+    elif outcome == "reduce":
+        out_of_range = enforcement_out_of_range(final, None, values).get("penalty_amount")
+        if money(final) >= intended:
+            errors["final_penalty_amount"] = (f"减少后的罚款金额应低于告知的拟罚款金额 {money_str(intended)} 元"
+                                              "（不得因当事人陈述、申辩而给予更重的处罚：《中华人民共和国行政处罚法》"
+                                              "第四十五条）")
+        elif out_of_range:
+            errors["final_penalty_amount"] = out_of_range
+    elif outcome == "impose":
+        # The province may have narrowed the range since the fine was approved.
+        out_of_range = enforcement_out_of_range(money_str(intended), None, values).get("penalty_amount")
+        if out_of_range:
+            errors["penalty_outcome"] = f"告知的拟罚款金额 {money_str(intended)} 元已不在现行幅度内：{out_of_range}"
+    if errors:
+        raise DataInvalid(errors)
+
+
 def _check_referral_approval(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                               now: datetime, actor: Actor) -> None:
     # The head's approval decides the referral (and issues the letter): held to the threshold by the rules in force
@@ -236,6 +292,7 @@ TASK_FORM_CHECKS.setdefault(("wage_arrears", "check_payment"), []).append(_check
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "choose_enforcement"), []).append(_check_enforcement)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_enforcement"), []).append(_check_approval)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "approve_referral"), []).append(_check_referral_approval)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "decide_penalty"), []).append(_check_penalty_decision)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_case"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_to_court"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)

@@ -140,6 +140,32 @@ def enforcement_out_of_range(penalty_amount: str | None, compensation_rate: int 
     return errors
 
 
+# The rules of the procedure before a fine (行政处罚法 arts. 44, 45, 63, 64): what the prior notice grants and how
+# long the model waits for the employer's answer.
+PENALTY_NOTICE_RULES = ("penalty_defence_days", "penalty_hearing_request_days", "penalty_hearing_threshold")
+
+
+def penalty_hearing_right(amount: str | Decimal, values: Mapping[str, Any]) -> bool:
+    """Whether a fine of `amount` is a large one (较大数额罚款): the employer may then ask for a hearing."""
+    return money(amount) >= money(values["penalty_hearing_threshold"])
+
+
+def penalty_answer_days(amount: str | Decimal, values: Mapping[str, Any]) -> int:
+    """The working days the employer has to answer the prior notice of a fine of `amount`: its defence period, or
+    the hearing request period when the fine carries a hearing and that period is longer."""
+    days = int(values["penalty_defence_days"])
+    if penalty_hearing_right(amount, values):
+        days = max(days, int(values["penalty_hearing_request_days"]))
+    return days
+
+
+def prior_notice(case: Any) -> Document | None:
+    """The case's latest prior notice of a fine (行政处罚告知书): the one the decision now being made answers."""
+    return db.session.scalar(select(Document).where(Document.case_id == case.id,
+                                                     Document.kind == "penalty_prior_notice")
+                             .order_by(Document.id.desc()).limit(1))
+
+
 def listed_until(uscc: str | None, now: datetime) -> str | None:
     """The last day of the employer's listing in force, None when it is not listed today."""
     today = calendar.local_date(now).isoformat()

@@ -49,8 +49,8 @@ DATE_KEYS = frozenset(
 )
 MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount", "compensation_amount",
                         "amount"})
-INT_KEYS = frozenset({"worker_count", "months", "compensation_rate", "years"})
-BOOL_KEYS = frozenset({"rights", "repeat", "early_removal"})
+INT_KEYS = frozenset({"worker_count", "months", "compensation_rate", "years", "defence_days", "hearing_days"})
+BOOL_KEYS = frozenset({"rights", "repeat", "early_removal", "hearing"})
 LIST_KEYS = frozenset({"facts", "legal_basis", "requirements", "attachments", "outcome"})
 # Keys that must be an http(s) URL (the QR code encodes it).
 URL_KEYS = frozenset({"verify_url"})
@@ -61,6 +61,7 @@ _BUREAU_SUFFIXES = ("人力资源和社会保障局", "人力资源和社会保�
 _YOU = {
     "rectification_order": "你单位",
     "penalty_decision": "你单位",
+    "penalty_prior_notice": "你单位",
     "criminal_referral": "你局",
     "supervision_notice": "你单位",
     "temp_post_referral": "你单位",
@@ -274,6 +275,9 @@ def prepare(kind: str, facts: Mapping[str, Any]) -> tuple[NoticeKind, dict[str, 
         context["overdue_days"] = (context["issued_on"] - context["due_on"]).days
     elif kind == "compensation_order":
         _check_compensation(kind, context)
+    elif kind == "penalty_prior_notice":
+        context["hearing"] = bool(context.get("hearing"))
+        context["hearing_days"] = context.get("hearing_days") or 5  # 行政处罚法 art. 64(1)
     elif kind == "blacklist_decision":
         _check_listing(kind, context)
     return notice, context

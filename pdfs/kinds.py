@@ -144,6 +144,22 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         self_ref="本决定书",
     ),
     NoticeKind(
+        "penalty_prior_notice",
+        "行政处罚告知书",
+        """
+        Tells an employer, before any decision, of the administrative penalty the bureau intends to impose, with
+        its facts, reasons and basis, and of its right to state a defence (陈述、申辩; 行政处罚法 arts. 44, 45) and,
+        for a large fine, to ask for a hearing (听证; arts. 63, 64). No decision yet, so no rights of review.
+        Required: penalty (the penalty intended, e.g. "罚款"), fine_amount (money), defence_days (int, working
+                  days from receipt to state a defence).
+        Optional: hearing (bool, default false: print the right to a hearing), hearing_days (int, working days
+                  from receipt to ask for it; default 5, 行政处罚法 art. 64), address (where to answer).
+        """,
+        ("penalty", "fine_amount", "defence_days"),
+        extra_optional=("hearing", "hearing_days"),
+        self_ref="本告知书",
+    ),
+    NoticeKind(
         "criminal_referral",
         "涉嫌犯罪案件移送书",
         """

@@ -81,6 +81,22 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "review_body": "楚雄州人民政府",
         "court": "楚雄市人民法院",
     },
+    "penalty_prior_notice": {
+        **_common("楚人社监罚告〔2021〕3号", "PN4K-7Q2M-R8TX", "楚雄某某建筑工程有限公司", "CXJC-2021-0005"),
+        "issued_on": dt.date(2021, 2, 26),
+        "facts": [
+            "你单位未按照本局于2021年2月10日作出的《劳动保障监察限期整改指令书》（楚人社监令〔2021〕17号）"
+            "要求，在2021年2月25日前足额支付张建国等23名劳动者工资。",
+            "2021年2月23日，本局监察员依法到你单位调取工资支付台账，你单位拒不提供，阻挠劳动保障监察。",
+        ],
+        "legal_basis": ["《劳动保障监察条例》第三十条"],
+        "penalty": "罚款",
+        "fine_amount": Decimal("15000"),
+        "defence_days": 3,
+        "hearing": True,
+        "hearing_days": 5,
+        "address": "楚雄市鹿城南路某号楚雄州人力资源和社会保障局劳动保障监察支队",
+    },
     "criminal_referral": {
         **_common("楚人社监移〔2021〕1号", "CR5X-8H2L-M9V3", "楚雄市公安局", "CXJC-2021-0005"),
         "suspect": "楚雄某某建筑工程有限公司及其法定代表人王某某",

@@ -58,6 +58,7 @@ TASK_LABELS: dict[str, object] = {
     "choose_enforcement": _l("确定处置措施"),
     "approve_enforcement": _l("处置措施审批"),
     "approve_referral": _l("移送审批"),
+    "decide_penalty": _l("陈述申辩复核及处罚决定"),
     "transfer_case": _l("移送公安机关"),
     "transfer_to_court": _l("移送人民法院"),
     "review_case_deadline": _l("办案期限审查"),
@@ -107,6 +108,7 @@ TIMER_LABELS: dict[str, object] = {
     "payment_deadline": _l("整改期限届满"),
     "wage_deposit_due": _l("保证金支付期限届满"),
     "compensation_deadline": _l("赔偿金支付期限届满"),
+    "penalty_defence_period": _l("陈述申辩期限届满"),
     "case_clock": _l("办案期限即将届满"),
     "case_clock_extended": _l("延长期限即将届满"),
     "post_end": _l("岗位期满"),
@@ -162,6 +164,9 @@ SUMMARY_LABELS: dict[str, object] = {
     "refused_measures": _l("未获同意的措施"),
     "refusal_comment": _l("审批意见"),
     "penalty_amount": _l("罚款金额"),
+    "penalty_stage": _l("罚款程序"),
+    "penalty_answer_due_at": _l("陈述申辩期限"),
+    "penalty_final_amount": _l("决定罚款金额"),
     "compensation_rate": _l("加付赔偿金比例（%）"),
     "compensation_amount": _l("应付加付赔偿金"),
     "compensation_paid": _l("已支付加付赔偿金"),
@@ -195,6 +200,10 @@ VALUE_LABELS: dict[str, object] = {
     "criminal_referral": _l("涉嫌拒不支付劳动报酬罪移送公安机关"),
     "blacklist": _l("列入拖欠农民工工资失信联合惩戒对象名单"),
     "court_transfer": _l("移送人民法院（仍有欠薪结案）"),
+    # the procedure before a fine (summary `penalty_stage`)
+    "notified": _l("已告知，待陈述申辩"),
+    "decided": _l("已作出罚款决定"),
+    "not_imposed": _l("决定不予罚款"),
     "unemployment_benefit": _l("失业保险金"),
     "unemployment_subsidy": _l("失业补助金"),
     "temporary_living_allowance": _l("临时生活补助"),
@@ -219,9 +228,11 @@ SERVICE_131_LABELS: dict[str, object] = {
 }
 
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
-                          "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid"})
+                          "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid",
+                          "penalty_final_amount"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",
-                         "stop_effective_on", "compensation_due_at", "unemployment_registration_date"})
+                         "stop_effective_on", "compensation_due_at", "unemployment_registration_date",
+                         "penalty_answer_due_at"})
 
 
 def _label(table: Mapping, code, fallback=None) -> str:

@@ -18,6 +18,7 @@ from engine.db import db
 from engine.models import AuditEvent, Case, Task
 from engine.rule_settings import set_rule
 from engine.rules import RULES
+from engine.sandbox import money
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.validation import DataInvalid
 from tests.conftest import at
@@ -151,7 +152,8 @@ def test_the_range_of_the_fine_is_inclusive(ctx, inspector, supervisor, amount):
     case = _at_enforcement(inspector)
     case = complete(inspector, case, "choose_enforcement", _penalty(amount), CHECKED)
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
-    assert open_task(case, "check_payment")
+    [notice] = [d for d in _documents(case) if d.kind == "penalty_prior_notice"]
+    assert money(notice.facts["fine_amount"]) == money(amount)
 
 
 def test_a_province_may_narrow_the_fine_and_the_compensation(ctx, inspector):
@@ -182,8 +184,8 @@ def test_a_supervisor_cannot_approve_a_fine_chosen_before_the_check(ctx, inspect
         "penalty_amount"}
     case = complete(inspector, case, "choose_enforcement", _penalty("20000.00"), CHECKED + timedelta(hours=3))
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=4))
-    [decision] = [d for d in _documents(case) if d.kind == "penalty_decision"]
-    assert decision.facts["fine_amount"] == "20000.00"
+    [notice] = [d for d in _documents(case) if d.kind == "penalty_prior_notice"]
+    assert notice.facts["fine_amount"] == "20000.00"
 
 
 def _documents(case: Case) -> list:

@@ -46,14 +46,26 @@ def _transferred_case(inspector):
     db.session.refresh(case)
     case = complete(inspector, case, "check_payment", {"amount_paid": "40000.00", "note": "已支付部分"},
                      at("2021-02-19 10:00"))
+    # The fine first: its prior notice, the employer's five working days to answer (a hearing for 20000.00), the
+    # decision; then, still unpaid, the referral.
     case = complete(inspector, case, "choose_enforcement",
-                     {"measures": ["penalty", "criminal_referral"], "penalty_amount": "20000.00",
-                      "reason": "拒不支付，数额较大"}, at("2021-02-22 09:00"))
+                     {"measures": ["penalty"], "penalty_amount": "20000.00", "reason": "拒不提供工资台账，阻挠调查"},
+                     at("2021-02-22 09:00"))
     case = complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
                     at("2021-02-22 15:00"))
-    case = complete(head, case, "approve_referral", {"approved": True, "comment": "批准移送"}, at("2021-02-22 17:00"))
+    escalation.sweep(at("2021-03-02 00:00"), render_notices=False)
+    db.session.refresh(case)
+    case = complete(inspector, case, "decide_penalty",
+                    {"defence_stated": False, "hearing_requested": False, "penalty_outcome": "impose"},
+                    at("2021-03-02 09:00"))
+    case = complete(inspector, case, "check_payment", {"amount_paid": "40000.00"}, at("2021-03-02 10:00"))
+    case = complete(inspector, case, "choose_enforcement",
+                     {"measures": ["criminal_referral"], "reason": "拒不支付，数额较大"}, at("2021-03-02 11:00"))
+    case = complete(supervisor, case, "approve_enforcement", {"approved": True, "comment": "同意"},
+                    at("2021-03-02 15:00"))
+    case = complete(head, case, "approve_referral", {"approved": True, "comment": "批准移送"}, at("2021-03-02 17:00"))
     return complete(inspector, case, "transfer_case",
-                    {"transferred_on": "2021-02-23", "receiving_unit": "楚雄市公安局"}, at("2021-02-23 09:00"))
+                    {"transferred_on": "2021-03-03", "receiving_unit": "楚雄市公安局"}, at("2021-03-03 09:00"))
 
 
 def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
@@ -64,9 +76,9 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     complete(inspector, rejected, "review_complaint", {"decision": "reject", "reason": "不属于劳动保障监察管辖范围"},
               at("2021-02-02 10:00"))
 
-    rows = _all_rendered(at("2021-02-23 09:00"))
+    rows = _all_rendered(at("2021-03-03 09:00"))
     kinds = [row.kind for row in rows]
-    assert {"acceptance_notice", "rectification_order", "penalty_decision", "criminal_referral",
+    assert {"acceptance_notice", "rectification_order", "penalty_prior_notice", "penalty_decision", "criminal_referral",
             "case_closure_notice", "non_acceptance_notice"} <= set(kinds)
     by_kind = {row.kind: row for row in rows}
     order = _text(documents.path_of(by_kind["rectification_order"]))
@@ -79,7 +91,7 @@ def test_every_wage_arrears_notice_the_engine_issues_renders(inspector):
     assert "六十个工作日内（即" in acceptance
     assert by_kind["rectification_order"].number == "楚市人社监令〔2021〕1号"
     closure = _text(documents.path_of(by_kind["case_closure_notice"]))
-    assert "案件已于2021年2月23日移送楚雄市公安局依法处理" in closure
+    assert "案件已于2021年3月3日移送楚雄市公安局依法处理" in closure
 
 
 def test_a_project_name_that_says_project_is_not_doubled():

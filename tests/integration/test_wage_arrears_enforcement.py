@@ -34,6 +34,8 @@ SCHEMA = Path(__file__).resolve().parents[2] / "bpmn" / "wage_arrears" / "choose
 # The form fields each measure needs besides the reason.
 FIELDS = {"compensation_order": {"compensation_rate": 50}, "penalty": {"penalty_amount": "10000.00"},
           "wage_deposit": {"deposit_bank": "中国农业银行楚雄分行"}}
+# The employer let its time to answer a prior notice run, and the fine is decided as notified.
+NO_ANSWER = {"defence_stated": False, "hearing_requested": False, "penalty_outcome": "impose"}
 
 
 def notices(case, kind: str) -> list:
@@ -259,9 +261,13 @@ def test_the_fine_is_for_obstruction_and_says_what_the_employer_did(inspector, s
     form = {"measures": ["penalty"], "penalty_amount": "5000.00", "reason": "拒不提供工资台账，阻挠监察员调查"}
     case = track.step(complete(inspector, case, "choose_enforcement", form, CHOSEN))
     case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    [notice] = notices(case, "penalty_prior_notice")
+    case = fire(track, at("2021-02-26 00:00"))  # 3 working days to answer: Tue 23 to Thu 25 Feb
+    case = track.step(complete(inspector, case, "decide_penalty", NO_ANSWER, at("2021-02-26 09:00")))
     [decision] = notices(case, "penalty_decision")
-    assert decision.facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
-    assert "拒不提供工资台账，阻挠监察员调查" in decision.facts["facts"]
+    for issued in (notice, decision):
+        assert issued.facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
+        assert "拒不提供工资台账，阻挠监察员调查" in issued.facts["facts"]
 
 
 def test_an_unknown_measure_is_refused(inspector):
@@ -313,6 +319,9 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
     case, track = _partly_paid(inspector)
     case = choose(inspector, case, track, "penalty", "compensation_order")
     case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    # The fine of 10000.00 carries a hearing: the employer has 5 working days to answer (to Mon 1 March).
+    case = fire(track, at("2021-03-02 00:00"))
+    case = track.step(complete(inspector, case, "decide_penalty", NO_ANSWER, at("2021-03-02 09:00")))
     [fine], [order] = notices(case, "penalty_decision"), notices(case, "compensation_order")
     case = fire(track, at("2021-03-04 00:00"))  # the check waits for the compensation's 7 working days
     case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "50000.00", "compensation_paid": "0"},
@@ -338,16 +347,31 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
     assert open_task(case, "approve_enforcement")
 
 
-def test_a_fine_approved_with_a_referral_the_head_refuses_stays_in_force_and_shown(inspector, supervisor, head):
-    """Review: the head's refusal emptied the summary's measures, so the fine already decided vanished from the
-    case while a second fine was refused because of it."""
+def test_a_blacklisting_approved_with_a_referral_the_head_refuses_stays_in_force_and_shown(inspector, supervisor,
+                                                                                          head):
+    """Review: the head's refusal emptied the summary's measures, so a measure already decided vanished from the
+    case while choosing it again was refused because of it."""
     case, track = _partly_paid(inspector)
-    case = choose(inspector, case, track, "penalty", "criminal_referral")
+    case = choose(inspector, case, track, "blacklist", "criminal_referral")
     case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
-    assert len(notices(case, "penalty_decision")) == 1
+    assert len(notices(case, "blacklist_decision")) == 1
     case = track.step(complete(head, case, "approve_referral", {"approved": False, "comment": "证据不足"},
                                at("2021-02-23 10:00")))
-    assert (case.summary["measures"], case.summary["penalty_amount"]) == (["penalty"], "10000.00")
+    assert case.summary["measures"] == ["blacklist"]
     assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["criminal_referral"], "证据不足")
     case = choose(inspector, case, track, "emergency_advance", when=at("2021-02-24 09:00"))
     assert case.summary["refused_measures"] is None and case.summary["refusal_comment"] is None
+
+
+@pytest.mark.parametrize("transfer", ["criminal_referral", "court_transfer"])
+def test_a_fine_is_not_chosen_with_a_transfer(inspector, transfer):
+    """Domain review: a fine approved with a referral was decided at once, unheard; an approved transfer never
+    reaches the wait for the employer's answer and ends the case. The fine is decided on its own, before."""
+    case, track = _partly_paid(inspector)
+    task = open_task(case, "choose_enforcement")
+    with pytest.raises(DataInvalid) as refused:
+        choose(inspector, case, track, "penalty", transfer)
+    assert set(refused.value.fields) == {"measures"}
+    assert "行政处罚告知书" in refused.value.fields["measures"] and "分别决定" in refused.value.fields["measures"]
+    assert track.case.version == track.versions[-1] and open_task(track.case, "choose_enforcement").id == task.id
+    assert notices(case, "penalty_prior_notice") == notices(case, "penalty_decision") == []

@@ -496,7 +496,12 @@ def test_penalty_needs_approval_refused_then_chosen_again_and_approved(insp, sup
     assert_round_trip(case)
     case = track.step(complete(sup, case, "approve_enforcement", {"approved": True}, at("2021-02-23 10:00")))
     assert case.summary["measures"] == ["penalty", "compensation_order"]
-    # The payment check waits for the compensation's time to pay: 7 working days outside the campaign.
+    # The fine waits for the employer's answer to its prior notice (10000.00 carries a hearing: 5 working days),
+    # then the payment check for the compensation's time to pay (7 working days outside the campaign).
+    assert wf_tasks(case) == []
+    case = fire(track, at("2021-03-03 00:00"))
+    case = track.step(complete(insp, case, "decide_penalty", {"defence_stated": False, "hearing_requested": False,
+                                                              "penalty_outcome": "impose"}, at("2021-03-03 09:00")))
     assert wf_tasks(case) == []
     case = fire(track, at("2021-03-05 00:00"))
     [check] = wf_tasks(case)

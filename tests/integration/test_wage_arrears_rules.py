@@ -303,15 +303,14 @@ def test_a_head_cannot_approve_a_referral_below_the_threshold(ctx, inspector, su
 def test_the_referral_letter_is_issued_on_the_heads_decision(ctx, inspector, supervisor, head):
     case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
     case = complete(inspector, case, "choose_enforcement",
-                    {"measures": ["penalty", "criminal_referral"], "penalty_amount": "20000.00",
-                     "reason": "拒不支付，数额较大"}, CHECKED)
+                    {"measures": ["blacklist", "criminal_referral"], "reason": "拒不支付，数额较大"}, CHECKED)
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
-    # The penalty is decided on the supervisor's approval; the referral is not, yet.
+    # The blacklisting is decided on the supervisor's approval; the referral is not, yet.
     kinds = [d.kind for d in documents.documents_for_case(case)]
-    assert "penalty_decision" in kinds and "criminal_referral" not in kinds
+    assert "blacklist_decision" in kinds and "criminal_referral" not in kinds
     case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
     kinds = [d.kind for d in documents.documents_for_case(case)]
-    assert kinds.count("criminal_referral") == 1 and kinds.count("penalty_decision") == 1
+    assert kinds.count("criminal_referral") == 1 and kinds.count("blacklist_decision") == 1
     assert open_task(case, "transfer_case")
 
 

@@ -1,0 +1,251 @@
+"""The procedure before a fine (domain review: a fine was decided with no prior notice and no chance to answer).
+Approving a fine issues the prior notice (行政处罚告知书: 行政处罚法 arts. 44, 45; a hearing for a large fine, arts.
+63, 64); the model waits for the employer's time to answer, then the inspector records the answer and the decision
+(as notified, lower, or none); only then is the penalty decision issued, stating the procedure before it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import documents, processes, services
+from engine.actors import Actor
+from engine.validation import DataInvalid
+from tests.conftest import at
+from tests.factories import complete, open_task
+from tests.integration.test_benefit_claim import pdf_text
+from tests.integration.test_wage_arrears_enforcement import APPROVED, CHOSEN, NO_ANSWER, notices
+from tests.integration.test_wage_arrears_process import (
+    _partly_paid,
+    assert_closed,
+    assert_round_trip,
+    end_of,
+    fire,
+    pending_timers,
+    wf_tasks,
+)
+
+pytestmark = pytest.mark.usefixtures("ctx", "workflow_source")
+
+OBSTRUCTION = "拒不提供工资台账，阻挠监察员调查"
+# The model as it was before the procedure: a case opened on it decides the fine on approval (see the last test).
+EARLIER_MODEL = Path(__file__).parent / "models" / "wage_arrears_before_prior_notice.bpmn"
+
+
+def _fine_approved(inspector: Actor, supervisor: Actor, amount: str):
+    """60000.00 still owed; a fine of `amount` chosen Mon 22 Feb 2021 09:00 and approved at 11:00."""
+    case, track = _partly_paid(inspector)
+    case = track.step(complete(inspector, case, "choose_enforcement",
+                               {"measures": ["penalty"], "penalty_amount": amount, "reason": OBSTRUCTION}, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    return case, track
+
+
+def _rendered(case, kind: str) -> str:
+    documents.render_pending(at("2021-03-31 12:00"), limit=1000)
+    [notice] = notices(case, kind)
+    # Without line breaks and without the running footer a page break puts mid-sentence.
+    return re.sub(r"第\d+页共\d+页验证码[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", "", "".join(pdf_text(notice).split()))
+
+
+def test_the_fine_is_notified_heard_and_then_decided(inspector, supervisor):
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    # Approval tells the employer of the fine; nothing is decided yet.
+    [notice] = notices(case, "penalty_prior_notice")
+    assert notices(case, "penalty_decision") == []
+    facts = notice.facts
+    assert (facts["recipient"], facts["penalty"], facts["fine_amount"]) == ("楚雄市某建筑劳务有限公司", "罚款",
+                                                                          "15000.00")
+    assert OBSTRUCTION in facts["facts"] and facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
+    # 15000.00 reaches the large-amount threshold (10000 by default): a hearing may be asked for.
+    assert (facts["defence_days"], facts["hearing"], facts["hearing_days"]) == (3, True, 5)
+    text = _rendered(case, "penalty_prior_notice")
+    assert "行政处罚告知书" in text and notice.number in text and "15,000.00元" in text
+    assert "拟对你单位作出如下行政处罚" in text and OBSTRUCTION in text
+    assert "有权进行陈述和申辩" in text and "自收到本告知书之日起三个工作日内" in text
+    assert "有权要求举行听证" in text and "自收到本告知书之日起五个工作日内" in text
+    assert "申请行政复议" not in text  # not a decision yet
+    # Nobody has a task while the employer has its five working days (Tue 23 Feb to Mon 1 March).
+    assert wf_tasks(case) == []
+    [timer] = [t for t in pending_timers(case, "bpmn") if t.name != "case_clock"]
+    assert (timer.name, timer.fire_at) == ("penalty_defence_period", end_of("2021-03-01"))
+    summary = case.summary
+    assert (summary["penalty_stage"], summary["penalty_answer_due_at"]) == ("notified", "2021-03-01T23:59:59+08:00")
+    assert summary["penalty_final_amount"] is None
+    assert_round_trip(case)
+    case = fire(track, at("2021-03-01 12:00"))
+    assert wf_tasks(case) == []
+    case = fire(track, at("2021-03-02 00:00"))
+    task = open_task(case, "decide_penalty")
+    assert (task.role, task.due_rule) == ("inspector", "decide_penalty_days")
+    assert_round_trip(case)
+    # The employer stated its defence and asked for a hearing, held on Mon 8 March; the defence does not hold.
+    case = track.step(complete(inspector, case, "decide_penalty", {
+        "defence_stated": True, "hearing_requested": True, "hearing_held_on": "2021-03-08",
+        "defence_review": "你单位称工资台账由项目部保管，但未提供证据，陈述、申辩理由不成立，不予采纳",
+        "penalty_outcome": "impose"}, at("2021-03-09 09:00")))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["fine_amount"] == "15000.00"
+    note = decision.facts["hearing_note"]
+    assert f"本局于2021年2月22日向你单位发出《行政处罚告知书》（{notice.number}）" in note
+    assert "陈述、申辩和要求听证的权利" in note and "本局于2021年3月8日依法举行了听证" in note
+    assert "经复核，你单位称工资台账由项目部保管" in note
+    text = _rendered(case, "penalty_decision")
+    assert notice.number in text and "依法举行了听证" in text and "15,000.00元" in text
+    # Then on as before: nothing else to wait for, the payment check.
+    assert [t.name for t in wf_tasks(case)] == ["check_payment"]
+    summary = case.summary
+    assert (summary["penalty_stage"], summary["penalty_final_amount"]) == ("decided", "15000.00")
+    assert summary["penalty_answer_due_at"] is None
+    assert_round_trip(case)
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "100000.00"},
+                               at("2021-03-09 10:00")))
+    assert_closed(case, "cleared")
+
+
+def test_a_fine_below_the_large_amount_carries_no_hearing(inspector, supervisor):
+    case, track = _fine_approved(inspector, supervisor, "5000.00")
+    [notice] = notices(case, "penalty_prior_notice")
+    assert notice.facts["hearing"] is False
+    text = _rendered(case, "penalty_prior_notice")
+    assert "三个工作日内" in text and "听证" not in text
+    # Only the three working days to state a defence: Tue 23 to Thu 25 Feb.
+    [timer] = [t for t in pending_timers(case, "bpmn") if t.name != "case_clock"]
+    assert timer.fire_at == end_of("2021-02-25")
+    case = fire(track, at("2021-02-26 00:00"))
+    task = open_task(case, "decide_penalty")
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(inspector, task.id, {**NO_ANSWER, "hearing_requested": True,
+                                                    "hearing_held_on": "2021-02-26", "defence_review": "要求听证"},
+                               case.version, at("2021-02-26 09:00"))
+    assert set(refused.value.fields) == {"hearing_requested"} and "10000.00" in refused.value.fields[
+        "hearing_requested"]
+    assert track.case.version == track.versions[-1]
+    case = track.step(complete(inspector, case, "decide_penalty", NO_ANSWER, at("2021-02-26 09:00")))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["hearing_note"].endswith("你单位在规定期限内未提出陈述、申辩。")
+    assert "听证" not in decision.facts["hearing_note"]
+
+
+def test_a_lower_fine_is_decided_with_its_reason(inspector, supervisor):
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    case = fire(track, at("2021-03-02 00:00"))
+    case = track.step(complete(inspector, case, "decide_penalty", {
+        "defence_stated": True, "hearing_requested": False, "defence_review": "你单位已补交工资台账，部分采纳",
+        "penalty_outcome": "reduce", "final_penalty_amount": "8000",
+        "penalty_outcome_reason": "已主动改正并配合调查，依法从轻处罚"}, at("2021-03-02 10:00")))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["fine_amount"] == "8000.00"
+    assert decision.facts["hearing_note"].endswith(
+        "经复核，你单位已补交工资台账，部分采纳。本局决定将罚款金额由15000.00元减为8000.00元，"
+        "理由：已主动改正并配合调查，依法从轻处罚。")
+    assert "8,000.00元" in _rendered(case, "penalty_decision")
+    assert (case.summary["penalty_stage"], case.summary["penalty_final_amount"]) == ("decided", "8000.00")
+    assert case.summary["penalty_amount"] == "15000.00"  # what was notified stays shown beside it
+
+
+def test_dropping_the_fine_issues_nothing(inspector, supervisor):
+    case, track = _fine_approved(inspector, supervisor, "5000.00")
+    case = fire(track, at("2021-02-26 00:00"))
+    task = open_task(case, "decide_penalty")
+    with pytest.raises(DataInvalid) as no_reason:
+        services.complete_task(inspector, task.id, {**NO_ANSWER, "penalty_outcome": "drop"}, case.version,
+                               at("2021-02-26 09:00"))
+    assert set(no_reason.value.fields) == {"penalty_outcome_reason"}
+    case = track.step(complete(inspector, case, "decide_penalty", {
+        "defence_stated": True, "hearing_requested": False, "defence_review": "你单位提供了台账已移交的证据，理由成立",
+        "penalty_outcome": "drop", "penalty_outcome_reason": "违法事实不能成立"}, at("2021-02-26 09:00")))
+    assert notices(case, "penalty_decision") == []
+    assert len(notices(case, "penalty_prior_notice")) == 1
+    assert [t.name for t in wf_tasks(case)] == ["check_payment"]
+    assert (case.summary["penalty_stage"], case.summary["penalty_final_amount"]) == ("not_imposed", None)
+    assert_round_trip(case)
+
+
+@pytest.mark.parametrize(("form", "field", "says"), [
+    ({"penalty_outcome": "reduce", "final_penalty_amount": "1999.99"}, "final_penalty_amount", "2000.00"),
+    ({"penalty_outcome": "reduce", "final_penalty_amount": "15000.00"}, "final_penalty_amount", "第四十五条"),
+    ({"penalty_outcome": "reduce", "final_penalty_amount": "20000.00"}, "final_penalty_amount", "第四十五条"),
+    ({"penalty_outcome": "impose", "final_penalty_amount": "8000.00"}, "final_penalty_amount", "仅在减少"),
+    ({"penalty_outcome": "reduce"}, "final_penalty_amount", ""),
+    ({"hearing_requested": True, "defence_review": "听证", "hearing_held_on": "2021-03-03"}, "hearing_held_on",
+     "2021-03-02"),
+    ({"hearing_held_on": "2021-03-01"}, "hearing_held_on", "无需填写"),
+])
+def test_a_decision_out_of_range_or_heavier_than_notified_is_refused_and_changes_nothing(
+        inspector, supervisor, form, field, says):
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    case = fire(track, at("2021-03-02 00:00"))
+    task = open_task(case, "decide_penalty")
+    data = {**NO_ANSWER, "penalty_outcome_reason": "从轻", **form}
+    with pytest.raises(DataInvalid) as refused:
+        services.complete_task(inspector, task.id, data, case.version, at("2021-03-02 09:00"))
+    assert set(refused.value.fields) == {field} and says in refused.value.fields[field]
+    assert track.case.version == track.versions[-1] and open_task(track.case, "decide_penalty").id == task.id
+    assert notices(case, "penalty_decision") == []
+
+
+def test_the_api_refuses_a_fine_out_of_range_with_a_400_naming_the_field(app, inspector, supervisor, monkeypatch):
+    from tests.integration.test_api import api_for
+    from tests.integration.test_pages import FreshContextClient
+
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    case = fire(track, at("2021-03-02 00:00"))
+    task = open_task(case, "decide_penalty")
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-03-02 09:00"))
+    api = api_for(FreshContextClient(app, app.response_class, use_cookies=True), inspector.username)
+    response = api.post(f"/tasks/{task.id}/complete", {"data": {
+        "defence_stated": False, "hearing_requested": False, "penalty_outcome": "reduce",
+        "final_penalty_amount": "25000.00", "penalty_outcome_reason": "从轻"}, "case_version": case.version})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed" and set(error["fields"]) == {"final_penalty_amount"}
+    assert track.case.version == track.versions[-1] and notices(case, "penalty_decision") == []
+
+
+def test_a_case_on_the_earlier_model_decides_the_fine_on_approval(inspector, supervisor, monkeypatch):
+    """Cases already open run on the version they started on: the earlier model has no step for the employer's
+    answer, so its approval still decides the fine (as it did), and nothing in it breaks."""
+    files = {name: text for name, text in processes.read_files("wage_arrears").items()
+             if name != "decide_penalty.schema.json"}
+    files["wage_arrears.bpmn"] = EARLIER_MODEL.read_text(encoding="utf-8")
+    real = processes._read
+    monkeypatch.setattr(processes, "_read", lambda process: (
+        (files, processes.content_hash(files)) if process == "wage_arrears" else real(process)))
+    case, track = _partly_paid(inspector)
+    monkeypatch.setattr(processes, "_read", real)
+    assert "decide_penalty" not in processes.parsed_by_id(case.process_version_id).user_tasks
+    case = track.step(complete(inspector, case, "choose_enforcement",
+                               {"measures": ["penalty"], "penalty_amount": "5000.00", "reason": OBSTRUCTION}, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["fine_amount"] == "5000.00" and notices(case, "penalty_prior_notice") == []
+    assert [t.name for t in wf_tasks(case)] == ["check_payment"]
+    assert case.summary["penalty_stage"] is None and case.summary["penalty_amount"] == "5000.00"
+    # A newly opened case runs on the current model.
+    fresh, _ = _partly_paid(inspector)
+    assert "decide_penalty" in processes.parsed_by_id(fresh.process_version_id).user_tasks
+
+
+def test_the_case_page_shows_the_procedure_and_the_form(app, inspector, supervisor):
+    import html as html_module
+
+    from tests.integration.test_pages import FreshContextClient, sign_in
+
+    def page(case) -> str:
+        text = web.get(f"/cases/{case.number}").get_data(as_text=True)
+        return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    web = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(web, inspector.username).status_code == 302
+    shown = page(case)
+    assert "罚款程序 已告知，待陈述申辩" in shown and "陈述申辩期限 2021年3月1日" in shown
+    assert "行政处罚告知书" in shown
+    case = fire(track, at("2021-03-02 00:00"))
+    shown = page(case)
+    for text in ("陈述申辩复核及处罚决定", "当事人是否提出陈述、申辩", "当事人是否要求听证", "复核意见",
+                 "按告知的金额处以罚款", "在法定幅度内减少罚款金额", "不予罚款", "决定罚款金额（元）"):
+        assert text in shown, text
