@@ -36,7 +36,7 @@ from engine.actors import ROLES
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.models import ApiToken, FailedSignIn, User
-from engine.validation import REGION_MESSAGE, DataInvalid, is_region
+from engine.validation import REGION_MESSAGE, TEXT_MESSAGE, TEXT_PATTERN, DataInvalid, is_region
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -44,6 +44,8 @@ _hasher = PasswordHasher()
 # hasher of the users' hashes, so it costs what theirs cost (made again if the hasher is replaced, as the tests do).
 _dummy = (_hasher, _hasher.hash("not-a-real-password"))
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,64}")
+_TEXT = re.compile(TEXT_PATTERN)
+LAST_ADMIN = "不能停用或撤销最后一个在用的系统管理员：请先设置另一名系统管理员"
 MIN_PASSWORD_LENGTH = 10
 # What a locked name is told: for how long, and the way out for whoever cannot wait or forgot the password.
 LOCKED_MESSAGE = ("登录失败次数过多，账户已锁定 {minutes} 分钟，请稍后再试；"
@@ -130,6 +132,8 @@ def create_user(
     if not USERNAME_RE.fullmatch(username or ""):  # fullmatch: "alice\n" is not a name
         fields["username"] = "用户名须为2-64位字母、数字或 _ . -"
     fields.update(_account_errors(roles, region))
+    if display_name and not _TEXT.fullmatch(display_name.strip()):
+        fields["display_name"] = TEXT_MESSAGE
     if fields:
         raise DataInvalid(fields)
     check_password_strength(password, username)
@@ -160,8 +164,12 @@ def update_user(username: str, now: datetime, *, roles: list[str] | None = None,
     new_roles = user.roles if roles is None else list(dict.fromkeys(roles))
     new_region = user.region if region is None else region.strip()
     fields = _account_errors(new_roles, new_region)
-    if display_name is not None and not display_name.strip():
-        fields["display_name"] = "不能为空"
+    if display_name is not None and not _TEXT.fullmatch(display_name.strip()):
+        fields["display_name"] = TEXT_MESSAGE if display_name.strip() else "不能为空"
+    if user.active and "admin" in user.roles and (active is False or "admin" not in new_roles) and not _other_admin(
+            user):
+        # Nobody could then change the rules or manage the accounts from the pages.
+        fields["active" if active is False else "role"] = LAST_ADMIN
     if fields:
         raise DataInvalid(fields)
     deactivated = active is False and user.active
@@ -175,6 +183,12 @@ def update_user(username: str, now: datetime, *, roles: list[str] | None = None,
         revoke_all_tokens(user, now)
     db.session.flush()
     return user
+
+
+def _other_admin(user: User) -> bool:
+    """Whether an active administrator other than `user` exists."""
+    others = db.session.scalars(select(User).where(User.active.is_(True), User.id != user.id))
+    return any("admin" in other.roles for other in others)
 
 
 def reset_password(username: str, password: str, now: datetime, *, temporary: bool = True) -> User:

@@ -190,7 +190,8 @@ def overpaid(rows: list[BenefitPayment]) -> tuple[list[str], str]:
 
 @transactional
 def stop_payments(actor: Actor, number: str, data: Any, now: datetime, case_version: int | None = None) -> Case:
-    """A clerk stops an approved claim's payments (《失业保险条例》第十五条): the remaining months are cancelled,
+    """A clerk stops an approved claim's payments (《失业保险条例》第十五条): months that began before the effective
+    date and are not yet paid are paid with the stop, the remaining months are cancelled,
     months already paid for periods that begin on or after the effective date are marked overpaid (to be
     recovered; listed in the audit event and the case summary), and the claim ends as `stopped`. `case_version`
     (the case page's form gives it): the version the clerk saw, so that a month paid or a stop made since is
@@ -217,10 +218,15 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime, case_vers
         raise DataInvalid({"effective_on": f"停发生效日期不能早于申领日期（{received[:10]}）"})
     reason_text = f"{STOP_REASONS[data['reason']]}：{data['note'].strip()}"[:500]  # the column's length
     rows = payments_for_case(case)
-    cancelled = 0
+    cancelled, settled = 0, []
     for row in rows:
-        if row.status == "scheduled":
-            # Every month not yet paid is cancelled.
+        if row.status == "scheduled" and row.due_on < effective:
+            # A month that began before the stop is still owed, paid with the stop rather than cancelled (QA: a
+            # claim paid from its registration month can have such months no payment run has reached yet).
+            row.status, row.paid_at = "paid", now
+            settled.append(row.period)
+        elif row.status == "scheduled":
+            # Every later month not yet paid is cancelled.
             row.status, row.cancelled_at, row.cancel_reason = "cancelled", now, reason_text
             cancelled += 1
         elif row.status == "paid" and row.due_on >= effective:
@@ -230,7 +236,8 @@ def stop_payments(actor: Actor, number: str, data: Any, now: datetime, case_vers
     periods, amount = overpaid(rows)
     audit.record(case, actor.username, "payments_stopped",
                  {"reason": data["reason"], "note": data["note"], "effective_on": effective.isoformat(),
-                  "cancelled_months": cancelled, "overpaid_periods": periods, "overpaid_amount": amount}, now)
+                  "cancelled_months": cancelled, "paid_periods": settled, "overpaid_periods": periods,
+                  "overpaid_amount": amount}, now)
     _signal(case, "payments_stopped", {"reason": data["reason"], "note": data["note"].strip(),
                                        "effective_on": effective.isoformat(), "by": actor.username,
                                        "overpaid_periods": periods, "overpaid_amount": amount}, now,

@@ -10,17 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from itertools import zip_longest
 from typing import IO, Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError as StdnumError
 
 from engine.errors import DataInvalid
-from engine.validation import PHONE_RE
+from engine.validation import PHONE_RE, is_valid_ric
 
 # Columns of the ledger, in the notice's order: key, header, kind, required, max length.
 
@@ -91,29 +88,6 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
-
-
-@lru_cache(maxsize=8192)
-def _birth_place_known(prefix: str, year: int) -> bool:
-    """python-stdnum's place-of-birth check (a lookup in its division database, the slow part of ric.validate),
-    cached per (division code, birth year): a ledger has few of each."""
-    try:
-        ric.get_birth_place(f"{prefix}{year:04d}01010000")
-    except StdnumError:
-        return False
-    return True
-
-
-def is_valid_ric(text: str) -> bool:
-    """Exactly `stdnum.cn.ric.validate` (length, digits, check digit, birth date, place of birth), faster on many
-    rows because the place lookup is cached."""
-    if len(text) != 18 or not (text.isascii() and text[:17].isdigit()) or text[17] != ric.calc_check_digit(text):
-        return False
-    try:
-        born = ric.get_birth_date(text)
-    except StdnumError:
-        return False
-    return _birth_place_known(text[:6], born.year)
 
 
 class FormulaWithoutValue(str):

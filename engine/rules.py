@@ -172,7 +172,8 @@ def coerce(key: str, raw: str) -> int | Decimal | str:
     value: int | Decimal | str = text
     try:
         if rule.unit in _WHOLE_UNITS or isinstance(rule.default, int):
-            if not ascii_digits(text):
+            # A signed whole number is a number out of range (-3 days), not "no whole number" (QA).
+            if not (ascii_digits(text) or (text[:1] in "+-" and ascii_digits(text[1:]))):
                 raise ValueError
             value = int(text)
         elif isinstance(rule.default, Decimal):

@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from jsonschema.protocols import Validator
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -79,6 +80,11 @@ _NOT_NOTE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _INVISIBLE
 TEXT_PATTERN = rf"^[^\S{_NOT_TEXT}]*[^\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
 # A reason, a finding, a comment (a textarea): the same, with line breaks and tabs allowed.
 NOTE_PATTERN = rf"^[^\S{_NOT_NOTE}]*[^\s{_NOT_TEXT}][^{_NOT_NOTE}]*$"
+# Optional fields (may be empty): none of _NOT_TEXT (a line) or _NOT_NOTE (a note) either.
+OPTIONAL_TEXT_PATTERN = rf"^[^{_NOT_TEXT}]*$"
+OPTIONAL_NOTE_PATTERN = rf"^[^{_NOT_NOTE}]*$"
+# A user's name as accounts allow it (engine.accounts.USERNAME_RE), where a form names another user.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{2,64}$"
 # What TEXT_PATTERN was, and the bare "\S" forms used for a reason: the process versions of running cases carry them
 # in their stored schemas, and their refusals keep a clear message.
 _LEGACY_TEXT_PATTERNS = (
@@ -110,13 +116,30 @@ def _is_money(value: object) -> bool:
 
 @format_checker.checks("cn-ric", raises=StdnumError)
 def _is_ric(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    # stdnum reads full-width digits as digits; stored, they would match no search, export or duplicate check.
-    if not value.isascii():
+    return is_valid_ric(value) if isinstance(value, str) else True
+
+
+@functools.lru_cache(maxsize=8192)
+def _division_known(prefix: str) -> bool:
+    """Whether GB/T 2260 has or had this county code (python-stdnum's division database, looked up once per code)."""
+    info = {k: v for _part, props in numdb.get("cn/loc").info(prefix) for k, v in props.items()}
+    return "county" in info
+
+
+def is_valid_ric(text: str) -> bool:
+    """An ID card number: 18 ASCII characters, the check digit, a real birth date and a county code GB/T 2260 has
+    or had. Unlike stdnum's ric.validate, the county need not have existed in the year of birth: a card issued
+    after a county was created or re-coded carries the new code with an older birth date (QA: 532301 楚雄市 dates
+    from 1983, and its people born before then hold 532301 numbers)."""
+    # Full-width digits read as digits to stdnum; stored, they would match no search, export or duplicate check.
+    if len(text) != 18 or not (text.isascii() and text[:17].isdigit()) or text[17].upper() != ric.calc_check_digit(
+            text):
         return False
-    ric.validate(value)
-    return True
+    try:
+        ric.get_birth_date(text)
+    except StdnumError:
+        return False
+    return _division_known(text[:6])
 
 
 @format_checker.checks("cn-uscc", raises=StdnumError)
@@ -167,10 +190,16 @@ RIC_BORN_LATER = "身份证号码中的出生日期晚于今天"
 
 TEXT_MESSAGE = "须含有文字，且不能含换行、控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
 NOTE_MESSAGE = "须含有文字，且不能含控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
+OPTIONAL_NOTE_MESSAGE = "不能含控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
+OPTIONAL_TEXT_MESSAGE = "不能含换行、控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
+USERNAME_MESSAGE = "用户名须为2-64位字母、数字或 _ . -"
 _PATTERN_MESSAGES = {
     POSITIVE_MONEY_PATTERN: "金额以元为单位，须大于 0，最多两位小数，不加千位分隔符，如 12500.00",
     TEXT_PATTERN: TEXT_MESSAGE,
     NOTE_PATTERN: NOTE_MESSAGE,
+    OPTIONAL_NOTE_PATTERN: OPTIONAL_NOTE_MESSAGE,
+    OPTIONAL_TEXT_PATTERN: OPTIONAL_TEXT_MESSAGE,
+    USERNAME_PATTERN: USERNAME_MESSAGE,
     **dict.fromkeys(_LEGACY_TEXT_PATTERNS, "须含有文字"),
 }
 

@@ -64,6 +64,8 @@ def _unpaid_fact(data: dict[str, Any], *, to_employer: bool = True) -> str:
     employer 你单位, to anyone else (the bank, the government) the employer by name."""
     verified, paid = verified_and_paid(data)
     who = "你单位" if to_employer else _employer(data)
+    if paid >= verified > 0:  # the wages are paid; what remains (compensation, a fine) is stated beside this
+        return f"经核实，{who}拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期后已全部支付。"
     if paid > 0:
         return (f"经核实，{who}拖欠劳动者工资{money_str(verified)}元，经责令限期支付，逾期仅支付{money_str(paid)}元，"
                 f"尚欠{money_str(verified - paid)}元未支付。")
@@ -83,8 +85,15 @@ PENALTY_BASIS = "《劳动保障监察条例》第三十条"
 
 
 def _penalty_facts(data: dict[str, Any]) -> list[str]:
-    # The reason the inspector gave when choosing the fine states what the employer did.
-    return [_unpaid_fact(data), data.get("reason") or ""]
+    """One paragraph of what the employer did: the wages, the compensation ordered and still unpaid, and what the
+    inspector found when choosing the fine (its reason). One fact, not a second numbered violation (QA)."""
+    fact = _unpaid_fact(data)
+    ordered = money(data.get("compensation_amount") or "0")
+    unpaid = ordered - money(data.get("compensation_paid") or "0")
+    if unpaid > 0:
+        fact += f"经责令加付赔偿金{money_str(ordered)}元，尚有{money_str(unpaid)}元未支付。"
+    reason = (data.get("reason") or "").strip().rstrip("。")
+    return [f"{fact}{reason}。" if reason else fact]
 
 
 def _hears_the_employer(case: Case) -> bool:

@@ -105,7 +105,8 @@ def update_user(name: str, roles: tuple[str, ...], region: str | None, display_n
                 active: bool | None) -> None:
     """Change user NAME's roles, region, display name or whether the account is active."""
     if not roles and region is None and display_name is None and active is None:
-        fail(DataInvalid({"options": "nothing to change: give --role, --region, --display-name or --inactive"}))
+        fail(DataInvalid({"options": "nothing to change: give --role, --region, --display-name, --active or "
+                                     "--inactive"}))
     try:
         user = accounts.update_user(name, datetime.now(UTC), roles=list(roles) or None, region=region,
                                     display_name=display_name, active=active)

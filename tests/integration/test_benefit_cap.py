@@ -145,3 +145,16 @@ def test_the_refusal_reads_in_english_on_the_page(app, rates, clerk):
         english = value_label(case.summary["rule"])  # as the case page shows "Rule applied"
     assert english.startswith("Eligibility rule E10 (Urban household, insured under 1 year, already granted"), english
     assert "; granted on earlier claims: 6 months of unemployment subsidy, 0 months of temporary living" in english
+
+
+def test_stopping_pays_the_months_that_began_before_the_stop(rates, clerk):
+    """QA: a claim paid from its registration month (October) and decided in November had October and November
+    still scheduled; stopping it on 28 November cancelled both, though the claimant was entitled to them."""
+    case = open_claim(clerk, claim_data(separation_date="2021-01-10", unemployment_registration_date="2021-01-10"),
+                      now=FIRST)
+    assert case.status == "approved"
+    stopped = benefit_payments.stop_payments(clerk, case.number, {"reason": "reemployed", "note": "已就业"},
+                                             at("2021-02-20 09:00"))
+    rows = {r.period: r.status for r in benefit_payments.payments_for_case(stopped)}
+    assert rows["2021-01"] == rows["2021-02"] == "paid"  # January and February began before the stop
+    assert {status for period, status in rows.items() if period >= "2021-03"} == {"cancelled"}

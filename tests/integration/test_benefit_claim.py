@@ -504,7 +504,10 @@ def test_stop_before_the_first_payment(rates, clerk):
     case = benefit_payments.stop_payments(clerk, case.number, {"reason": "refused_training", "note": "拒不参加培训"},
                                   at("2021-02-10 09:00"))
     assert case.status == "stopped"
-    assert {r.status for r in benefit_payments.payments_for_case(case)} == {"cancelled"}
+    # February, from the registration on 1 Feb, began before the stop: owed, so paid with it; the rest cancelled.
+    rows = benefit_payments.payments_for_case(case)
+    assert [(r.period, r.status) for r in rows[:2]] == [("2021-02", "paid"), ("2021-03", "cancelled")]
+    assert {r.status for r in rows[1:]} == {"cancelled"}
 
 
 # ---------------------------------------------------------------------------------------------------------------

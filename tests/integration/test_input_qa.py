@@ -120,6 +120,20 @@ def test_an_id_number_born_after_today_is_refused(client, h):
     assert cases() == 0
 
 
+def test_a_county_code_newer_than_the_birth_date_is_taken(client, h):
+    """QA: 532301 (楚雄市) dates from 1983, and python-stdnum refused a card with that code and an earlier birth
+    date, saying the check digit was wrong; people born before then hold such cards. A code that never existed is
+    still refused, and so is a wrong check digit."""
+    data = wage_arrears_intake()
+    data["complainant"]["id_number"] = "532301198001010054"  # born 1980, check digit right
+    assert open_case(client, h["insp_cx"], "wage_arrears", data).status_code == 201
+    for bad in ("539999198001010054", "532301198001010055"):
+        data = wage_arrears_intake()
+        data["complainant"]["id_number"] = bad
+        assert refused(open_case(client, h["insp_cx"], "wage_arrears", data), "complainant.id_number")
+    assert cases() == 1
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 2. Invisible characters.
 
@@ -130,6 +144,24 @@ def test_names_with_invisible_or_bidi_characters_are_refused(client, h, name):
     data["complainant"]["name"] = name
     assert refused(open_case(client, h["insp_cx"], "wage_arrears", data), "complainant.name") == TEXT_MESSAGE
     assert cases() == 0
+
+
+def test_optional_fields_and_a_named_colleague_refuse_invisible_characters(client, h):
+    """QA: optional notes, a redirect's competent body and the co-inspector's name took U+200B / U+202E (the
+    notice then printed the body reversed); the colleague's name with spaces around got a misleading refusal."""
+    body = open_case(client, h["insp_cx"], "wage_arrears", wage_arrears_intake()).get_json()
+    bad = complete_api(client, h["insp_cx"], body, "review_complaint",
+                       {"decision": "redirect", "reason": "属劳动争议", "redirect_to": "\u202e院裁仲"})
+    assert refused(bad, "redirect_to") == TEXT_MESSAGE
+    data = wage_arrears_intake()
+    data["description"] = "欠薪\u200b"
+    assert "不可见的格式字符" in refused(open_case(client, h["insp_cx"], "wage_arrears", data), "description")
+    accepted = complete_api(client, h["insp_cx"], body, "review_complaint", {"decision": "accept"}).get_json()
+    findings = {"verified_amount": "1000.00", "workers_owed": 1, "outcome": "order", "findings": "核实属实",
+                "co_inspector": " insp_cx2 "}
+    assert refused(complete_api(client, h["insp_cx"], accepted, "investigate", findings),
+                   "co_inspector") == "用户名须为2-64位字母、数字或 _ . -"
+    assert cases() == 1
 
 
 def test_the_text_patterns_keep_ordinary_text_and_stay_linear():

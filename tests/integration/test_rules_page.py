@@ -89,6 +89,9 @@ def test_a_refused_value_is_named_beside_its_box_and_changes_nothing(admin, cloc
     assert "不能大于 penalty_max_amount" in row_text(clash, "penalty_min_amount")
     assert in_force("penalty_max_amount") == 20000 and in_force("penalty_min_amount") == 2000
     assert post(admin, "/rules/no_such_rule", {"value": "1"}, page="/rules").status_code == 404
+    # A negative number is out of range, not "no whole number" (QA).
+    negative = post(admin, "/rules/payment_deadline_days", {"value": "-3"}, page="/rules")
+    assert negative.status_code == 400 and "取值应在 1 至 250 之间" in row_text(negative, "payment_deadline_days")
 
 
 def test_the_rules_page_in_english(admin, clock):

@@ -84,3 +84,18 @@ def test_reset_password_is_temporary_and_ends_a_lock_out(app, ctx):
     reset = user("insp_cx")
     assert reset.must_change_password and reset.failed_logins == 0 and reset.locked_until is None
     assert accounts.authenticate("insp_cx", PASSWORD, at("2021-02-01 10:00")) is not None
+
+
+def test_the_last_administrator_cannot_be_deactivated_and_names_hold_no_invisible_characters(app, ctx):
+    """QA: `users update admin --inactive` left nobody to change the rules or manage accounts, and a display name
+    with a right-to-left override was taken."""
+    make_user("admin_yn", ["admin"], "")
+    make_user("insp_cx", ["inspector"], "532301")
+    for args in (("--inactive",), ("--role", "supervisor")):
+        result = run(app, "users", "update", "admin_yn", *args)
+        assert result.exit_code == 2 and "最后一个在用的系统管理员" in result.output, result.output
+    assert user("admin_yn").active and user("admin_yn").roles == ["admin"]
+    bad = run(app, "users", "update", "insp_cx", "--display-name", "\u202e坏名字")
+    assert bad.exit_code == 2 and "display_name" in bad.output and user("insp_cx").display_name == "insp_cx"
+    make_user("admin_km", ["admin"], "")
+    assert run(app, "users", "update", "admin_yn", "--inactive").exit_code == 0  # another one is left

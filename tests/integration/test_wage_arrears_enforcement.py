@@ -267,7 +267,7 @@ def test_the_fine_is_for_obstruction_and_says_what_the_employer_did(inspector, s
     [decision] = notices(case, "penalty_decision")
     for issued in (notice, decision):
         assert issued.facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
-        assert "拒不提供工资台账，阻挠监察员调查" in issued.facts["facts"]
+        assert "拒不提供工资台账，阻挠监察员调查" in "".join(issued.facts["facts"])
 
 
 def test_an_unknown_measure_is_refused(inspector):

@@ -58,7 +58,7 @@ def test_the_fine_is_notified_heard_and_then_decided(inspector, supervisor):
     facts = notice.facts
     assert (facts["recipient"], facts["penalty"], facts["fine_amount"]) == ("楚雄市某建筑劳务有限公司", "罚款",
                                                                           "15000.00")
-    assert OBSTRUCTION in facts["facts"] and facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
+    assert OBSTRUCTION in "".join(facts["facts"]) and facts["legal_basis"] == ["《劳动保障监察条例》第三十条"]
     # 15000.00 reaches the large-amount threshold (10000 by default): a hearing may be asked for.
     assert (facts["defence_days"], facts["hearing"], facts["hearing_days"]) == (3, True, 5)
     text = _rendered(case, "penalty_prior_notice")
@@ -249,3 +249,14 @@ def test_the_case_page_shows_the_procedure_and_the_form(app, inspector, supervis
     for text in ("陈述申辩复核及处罚决定", "当事人是否提出陈述、申辩", "当事人是否要求听证", "复核意见",
                  "按告知的金额处以罚款", "在法定幅度内减少罚款金额", "不予罚款", "决定罚款金额（元）"):
         assert text in shown, text
+
+
+def test_the_notice_states_one_fact_with_the_compensation_still_unpaid():
+    """QA: with the wages paid but the compensation not, the notice said "逾期仅支付20,000.00元，尚欠0.00元未支付"
+    and nothing of the compensation; the inspector's reason came as a second numbered violation."""
+    from engine.wage_arrears import _penalty_facts
+
+    data = {"verified_amount": "20000.00", "amount_paid": "20000.00", "compensation_amount": "20000.00",
+            "compensation_paid": "5000.00", "reason": "经责令加付赔偿金后拒不支付。"}
+    assert _penalty_facts(data) == ["经核实，你单位拖欠劳动者工资20000.00元，经责令限期支付，逾期后已全部支付。"
+                                    "经责令加付赔偿金20000.00元，尚有15000.00元未支付。经责令加付赔偿金后拒不支付。"]
