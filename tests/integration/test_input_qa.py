@@ -17,6 +17,7 @@ from engine.validation import NOTE_PATTERN, TEXT_PATTERN, DataInvalid, ecma_rege
 from tests.conftest import at, fixed_clock, make_user
 from tests.factories import _valid_ric, wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data
+from tests.integration.test_input_hardening import refused
 from tests.integration.test_ledger_pages import workers
 from tests.integration.test_legal_limits import CHECKED, _at_enforcement
 from tests.integration.test_pages import FreshContextClient, field_error, sign_in, text_of, token
@@ -44,14 +45,6 @@ def h(ctx, client) -> dict[str, dict[str, str]]:
         found[name] = {"Authorization": f"Bearer {response.get_json()['token']}"}
     db.session.remove()
     return found
-
-
-def refused(response, field: str) -> str:
-    """The 400's message for `field` (the answer must name it)."""
-    assert response.status_code == 400, (response.status_code, response.get_data(as_text=True)[:300])
-    fields = response.get_json()["error"].get("fields", {})
-    assert field in fields, fields
-    return fields[field]
 
 
 def cases() -> int:
