@@ -32,7 +32,7 @@ def measure(app, label: str, cases: int, runs: int) -> float:
 
 
 def _time_lists(app, runs: int) -> dict[str, list[float]]:
-    from engine import accounts
+    from engine import accounts, api_tokens
     from engine.db import db
     from engine.models import User
 
@@ -43,8 +43,8 @@ def _time_lists(app, runs: int) -> dict[str, list[float]]:
             supervisor = accounts.create_user("bench_sup", "bench-pass-123", ["supervisor"], "532300", T_OPEN)
             db.session.commit()
         assert isinstance(inspector, User)
-        tokens = {"inspector": accounts.issue_token(inspector, datetime.now(UTC), 2),
-                  "supervisor": accounts.issue_token(supervisor, datetime.now(UTC), 2)}
+        tokens = {"inspector": api_tokens.issue_token(inspector, datetime.now(UTC), 2),
+                  "supervisor": api_tokens.issue_token(supervisor, datetime.now(UTC), 2)}
         db.session.remove()
     client = app.test_client()
     queries = {

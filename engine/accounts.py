@@ -1,4 +1,4 @@
-"""Users, passwords (argon2) and API bearer tokens (stored as sha256 only)."""
+"""Users, their passwords (argon2) and the sign-in lock-out; API tokens are engine/api_tokens.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import re
-import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -29,22 +27,24 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.selectable import TextualSelect
 
 from engine.actors import ROLES
+from engine.api_tokens import revoke_all_tokens
 from engine.db import UTCDateTime, db
-from engine.errors import Conflict, EngineError, Forbidden, NotFound
-from engine.models import ApiToken, FailedSignIn, User
-from engine.validation import REGION_MESSAGE, TEXT_MESSAGE, TEXT_PATTERN, DataInvalid, is_region
+from engine.errors import Conflict, EngineError, NotFound
+from engine.models import FailedSignIn, User
+from engine.text_patterns import TEXT_MESSAGE, TEXT_PATTERN, USERNAME_MESSAGE, USERNAME_PATTERN
+from engine.validation import REGION_MESSAGE, DataInvalid, WholeString, is_region
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal usernames: made by the
 # hasher of the users' hashes, so it costs what theirs cost (made again if the hasher is replaced, as the tests do).
 _dummy = (_hasher, _hasher.hash("not-a-real-password"))
-USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,64}")
-_TEXT = re.compile(TEXT_PATTERN)
+# The name and display-name rules the forms publish (one rule each, as the patterns say).
+USERNAME_RE = WholeString(USERNAME_PATTERN)
+_TEXT = WholeString(TEXT_PATTERN)
 LAST_ADMIN = "不能停用或撤销最后一个在用的系统管理员：请先设置另一名系统管理员"
 MIN_PASSWORD_LENGTH = 10
 # What a locked name is told: for how long, and the way out for whoever cannot wait or forgot the password.
@@ -76,15 +76,6 @@ def name_key(username: str) -> str:
 
 class LockedOut(EngineError):
     code = "too_many_attempts"
-
-
-class PasswordChangeRequired(Forbidden):
-    """A temporary password opens only the web page that replaces it: no API token until then."""
-
-    code = "password_change_required"
-
-    def __init__(self) -> None:
-        super().__init__("须先登录网页修改临时密码，之后才能使用 API")
 
 
 def hash_password(password: str) -> str:
@@ -129,8 +120,8 @@ def create_user(
 ) -> User:
     """Create a user (does not commit)."""
     fields = {}
-    if not USERNAME_RE.fullmatch(username or ""):  # fullmatch: "alice\n" is not a name
-        fields["username"] = "用户名须为2-64位字母、数字或 _ . -"
+    if not USERNAME_RE.match(username or ""):  # the whole string: "alice\n" is not a name
+        fields["username"] = USERNAME_MESSAGE
     fields.update(_account_errors(roles, region))
     if display_name and not _TEXT.fullmatch(display_name.strip()):
         fields["display_name"] = TEXT_MESSAGE
@@ -362,45 +353,3 @@ def set_password(user: User, new_password: str, now: datetime, *, temporary: boo
     user.session_epoch = User.session_epoch + 1  # in SQL: two changes at once still give two new epochs
     revoke_all_tokens(user, now)
     db.session.commit()
-
-
-def revoke_all_tokens(user: User, now: datetime) -> int:
-    """Revoke every live API token of `user` (does not commit); how many were revoked."""
-    result = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-        .execution_options(synchronize_session=False))
-    return result.rowcount
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(user: User, now: datetime, hours: int) -> str:
-    if user.must_change_password:
-        raise PasswordChangeRequired
-    token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
-                            expires_at=now + timedelta(hours=hours)))
-    db.session.commit()
-    return token
-
-
-def user_for_token(token: str, now: datetime) -> User | None:
-    # With its user in the same query: every API call asks this first.
-    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                            .where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
-        return None
-    if row.user.must_change_password:  # a token from before a reset to a temporary password
-        raise PasswordChangeRequired
-    return row.user
-
-
-def revoke_token(token: str, now: datetime) -> bool:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None:
-        return False
-    row.revoked_at = now
-    db.session.commit()
-    return True

@@ -36,7 +36,8 @@ from engine.scheduler import PERIODIC_JOBS
 from engine.services._common import case_by_id, case_in_scope, rule_values, transactional
 from engine.services.cases import load_workflow, project_case, write_case
 from engine.summaries import money_text
-from engine.validation import NOTE_PATTERN, DataInvalid
+from engine.text_patterns import NOTE_PATTERN
+from engine.validation import DataInvalid
 
 # 《失业保险条例》第十五条: why a clerk may stop payments.
 STOP_REASONS = {

@@ -13,14 +13,10 @@ plain dates are taken in the configured timezone (default ``Asia/Shanghai``, see
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import logging
-import re
 import threading
 from calendar import monthrange
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
@@ -29,8 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import chinese_calendar
 import chinese_calendar.constants as _cc_constants
 
-from engine.textfiles import decode_text
-from engine.validation import DataInvalid
+from engine.holiday_files import HOLIDAY, WORKDAY, HolidayEntry, HolidayFileError, parse_holiday_file
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -56,11 +51,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 END_OF_DAY = time(23, 59, 59)
-HOLIDAY = "holiday"
-WORKDAY = "workday"
-_KINDS = {HOLIDAY: False, WORKDAY: True}
-_HEADER = ["date", "kind", "name"]
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Longest run of consecutive non-working days tolerated before we assume the calendar data is broken.
 _MAX_DAYS_OFF = 366
 
@@ -76,23 +66,6 @@ _overrides: dict[date, bool] = {}  # date -> True for a working day, False for a
 _override_names: dict[date, str] = {}
 _file_years: set[int] = set()
 _warned_years: set[int] = set()
-
-
-class HolidayFileError(ValueError):
-    """A holiday file is malformed; nothing from it was registered."""
-
-    def __init__(self, path: str | PathLike[str], line: int, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{self.path}, line {line}: {problem}")
-
-
-@dataclass(frozen=True)
-class _Entry:
-    day: date
-    working: bool
-    name: str
 
 
 # --------------------------------------------------------------------------------------------------- timezone
@@ -277,7 +250,7 @@ def load_holiday_file(path: str | PathLike[str]) -> int:
     ``kind`` is ``holiday`` (day off) or ``workday`` (make-up working day). Every row is validated first; on
     any problem a :class:`HolidayFileError` names the line and nothing from the file is registered.
     """
-    entries = _parse_holiday_file(Path(path))
+    entries = parse_holiday_file(Path(path))
     _register(entries)
     logger.info("loaded %d calendar overrides from %s", len(entries), path)
     return len(entries)
@@ -294,7 +267,7 @@ def load_holiday_dir(path: str | PathLike[str]) -> int:
     if not folder.is_dir():
         raise NotADirectoryError(str(folder))
     files = sorted(p for p in folder.glob("*.csv") if p.is_file())
-    parsed = [(p, _parse_holiday_file(p)) for p in files]
+    parsed = [(p, parse_holiday_file(p)) for p in files]
     total = 0
     for file_path, entries in parsed:
         _register(entries)
@@ -347,61 +320,10 @@ def years_without_holidays(today: date) -> list[int]:
     return [year for year in range(today.year, last + 1) if not year_is_official(year)]
 
 
-def _register(entries: list[_Entry]) -> None:
+def _register(entries: list[HolidayEntry]) -> None:
     with _lock:
         for entry in entries:
             _overrides[entry.day] = entry.working
             _override_names[entry.day] = entry.name
             _file_years.add(entry.day.year)
         _is_working_day_cached.cache_clear()
-
-
-def _parse_holiday_file(path: Path) -> list[_Entry]:
-    try:
-        # UTF-8 (with Excel's byte-order mark or without) or GBK, what Chinese Excel saves as plain "CSV".
-        text = decode_text(path.read_bytes(), path.name)
-    except DataInvalid as exc:
-        raise HolidayFileError(path, 1, "not UTF-8 or GBK (GB18030) text; save it as \"CSV UTF-8\"") from exc
-
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    entries: list[_Entry] = []
-    seen: dict[date, int] = {}
-    header_seen = False
-    try:
-        for row in reader:
-            line = reader.line_num
-            cells = [cell.strip() for cell in row]
-            if not any(cells) or cells[0].startswith("#"):
-                continue  # blank line or comment
-            if not header_seen:
-                if [c.lower() for c in cells] != _HEADER:
-                    raise HolidayFileError(path, line, f"header must be 'date,kind,name', found {','.join(row)!r}")
-                header_seen = True
-                continue
-            entry = _parse_row(path, line, cells)
-            if entry.day in seen:
-                raise HolidayFileError(path, line, f"date {entry.day} already listed on line {seen[entry.day]}")
-            seen[entry.day] = line
-            entries.append(entry)
-    except csv.Error as exc:
-        raise HolidayFileError(path, reader.line_num, f"malformed CSV: {exc}") from exc
-    if not header_seen:
-        raise HolidayFileError(path, 1, "empty file: expected the header 'date,kind,name'")
-    return entries
-
-
-def _parse_row(path: Path, line: int, cells: list[str]) -> _Entry:
-    if len(cells) != 3:
-        raise HolidayFileError(path, line, f"expected 3 columns (date,kind,name), found {len(cells)}")
-    raw_date, kind, name = cells
-    if not _DATE_RE.fullmatch(raw_date):
-        raise HolidayFileError(path, line, f"bad date {raw_date!r}: expected YYYY-MM-DD")
-    try:
-        day = date.fromisoformat(raw_date)
-    except ValueError as exc:
-        raise HolidayFileError(path, line, f"bad date {raw_date!r}: {exc}") from exc
-    if kind not in _KINDS:
-        raise HolidayFileError(path, line, f"unknown kind {kind!r}: expected 'holiday' or 'workday'")
-    if not name:
-        raise HolidayFileError(path, line, "missing name (e.g. 春节 or 春节调休上班)")
-    return _Entry(day=day, working=_KINDS[kind], name=name)

@@ -25,7 +25,7 @@ from engine.models import Case, Task, Timer, User
 from engine.regions import region_name
 from engine.services._common import case_by_id, lost_race, rule_values
 from engine.services.cases import NON_WORKFLOW_TASKS, TASK_CLOSED_HOOKS, load_workflow, project_case, runtime
-from engine.validation import NOTE_PATTERN
+from engine.text_patterns import NOTE_PATTERN
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from engine.regions import lineage, region_name
 from engine.sandbox import money
 from engine.services._common import rule_values, transactional
 from engine.summaries import money_text
-from engine.validation import POSITIVE_MONEY_PATTERN, TEXT_PATTERN, validate
+from engine.text_patterns import TEXT_PATTERN
+from engine.validation import POSITIVE_MONEY_PATTERN, validate
 
 POST_KINDS = ("disinfection", "sanitation", "community_service", "other")
 POST_KIND_TITLES = {

@@ -20,6 +20,7 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from engine.regions import is_current_division
+from engine.text_patterns import TEXT_PATTERN_MESSAGES
 
 
 @functools.cache
@@ -66,31 +67,6 @@ PHONE_RE = WholeString(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|12333)$")
 REGION_RE = WholeString(r"^[1-8][0-9]{5}$")
 BANK_ACCOUNT_MESSAGE = "银行账号须为12-30位数字（可按卡面分组加空格，如 6222 0202 0011 2233 445）"
 REGION_MESSAGE = "行政区划代码无效：须为现行省、市、县级行政区划的6位代码（GB/T 2260）"
-# Characters no free text may hold, invisible yet able to change what a reader sees: C0 and C1 controls, DEL,
-# the Arabic letter mark, zero-width spaces and joiners, the left-to-right and right-to-left marks, the line and
-# paragraph separators, the bidi embeddings and overrides (U+202E shows "gpj.exe" as "exe.jpg"), word joiners and
-# invisible operators, the bidi isolates, the deprecated format controls and the byte-order mark.
-_INVISIBLE = r"\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_NOT_TEXT = r"\x00-\x1f\x7f-\x9f" + _INVISIBLE
-# In a note of several lines, tab, line feed and carriage return are text.
-_NOT_NOTE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _INVISIBLE
-# A name or title: at least one visible character and none of _NOT_TEXT, which would break notices, exports and
-# logs or disguise what they say. Blanks, then one visible character, then anything allowed: the first two classes
-# do not overlap, so a long value costs linear time.
-TEXT_PATTERN = rf"^[^\S{_NOT_TEXT}]*[^\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
-# A reason, a finding, a comment (a textarea): the same, with line breaks and tabs allowed.
-NOTE_PATTERN = rf"^[^\S{_NOT_NOTE}]*[^\s{_NOT_TEXT}][^{_NOT_NOTE}]*$"
-# Optional fields (may be empty): none of _NOT_TEXT (a line) or _NOT_NOTE (a note) either.
-OPTIONAL_TEXT_PATTERN = rf"^[^{_NOT_TEXT}]*$"
-OPTIONAL_NOTE_PATTERN = rf"^[^{_NOT_NOTE}]*$"
-# A user's name as accounts allow it (engine.accounts.USERNAME_RE), where a form names another user.
-USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{2,64}$"
-# What TEXT_PATTERN was, and the bare "\S" forms used for a reason: the process versions of running cases carry them
-# in their stored schemas, and their refusals keep a clear message.
-_LEGACY_TEXT_PATTERNS = (
-    r"^[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
-    r"\S",
-)
 _DATE_RE = WholeString(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # The largest row id: PostgreSQL's INTEGER. An id past it in a URL or a body is refused, not sent to the database.
 MAX_ROW_ID = 2**31 - 1
@@ -188,19 +164,9 @@ _FORMAT_MESSAGES = {
 RIC_NOT_ASCII = "身份证号码须为半角数字（0-9），最后一位可为 X，不能含全角字符或空格"
 RIC_BORN_LATER = "身份证号码中的出生日期晚于今天"
 
-TEXT_MESSAGE = "须含有文字，且不能含换行、控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
-NOTE_MESSAGE = "须含有文字，且不能含控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
-OPTIONAL_NOTE_MESSAGE = "不能含控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
-OPTIONAL_TEXT_MESSAGE = "不能含换行、控制字符或不可见的格式字符（如零宽空格、文字方向控制符）"
-USERNAME_MESSAGE = "用户名须为2-64位字母、数字或 _ . -"
 _PATTERN_MESSAGES = {
     POSITIVE_MONEY_PATTERN: "金额以元为单位，须大于 0，最多两位小数，不加千位分隔符，如 12500.00",
-    TEXT_PATTERN: TEXT_MESSAGE,
-    NOTE_PATTERN: NOTE_MESSAGE,
-    OPTIONAL_NOTE_PATTERN: OPTIONAL_NOTE_MESSAGE,
-    OPTIONAL_TEXT_PATTERN: OPTIONAL_TEXT_MESSAGE,
-    USERNAME_PATTERN: USERNAME_MESSAGE,
-    **dict.fromkeys(_LEGACY_TEXT_PATTERNS, "须含有文字"),
+    **TEXT_PATTERN_MESSAGES,
 }
 
 

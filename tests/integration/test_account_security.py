@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from engine import accounts, escalation, posts
+from engine import accounts, api_tokens, escalation, posts
 from engine.actors import Actor
 from engine.db import db
 from engine.models import ApiToken, User
@@ -90,14 +90,14 @@ def test_password_change_revokes_tokens_and_signs_out_other_sessions(browser, cl
 
 def test_set_password_revokes_every_token_and_moves_the_session_epoch(ctx):
     user = make_user("clerk_cx", ["clerk"], "532301")
-    tokens = [accounts.issue_token(user, NOW, 12) for _ in range(3)]
-    accounts.revoke_token(tokens[0], NOW + timedelta(minutes=1))
+    tokens = [api_tokens.issue_token(user, NOW, 12) for _ in range(3)]
+    api_tokens.revoke_token(tokens[0], NOW + timedelta(minutes=1))
     old_session = user.get_id()
     assert old_session == f"{user.id}:0" and _load_user(old_session) is user
     assert _load_user(str(user.id)) is user  # a session id from before epochs: epoch 0
 
     accounts.set_password(user, NEW_PASSWORD, NOW + timedelta(hours=1), temporary=True)
-    assert all(accounts.user_for_token(t, NOW + timedelta(hours=1)) is None for t in tokens)
+    assert all(api_tokens.user_for_token(t, NOW + timedelta(hours=1)) is None for t in tokens)
     revoked = db.session.scalars(select(ApiToken.revoked_at).where(ApiToken.user_id == user.id)).all()
     assert sorted(revoked) == [NOW + timedelta(minutes=1), NOW + timedelta(hours=1), NOW + timedelta(hours=1)]
     assert user.must_change_password  # an administrator's reset: changed again at the next sign-in

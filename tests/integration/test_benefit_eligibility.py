@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from engine import benefit_payments, benefits
+from engine import benefit_law, benefit_payments
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case
@@ -74,7 +74,7 @@ def test_a_type_the_law_does_not_allow_is_refused_on_review(rates, clerk, label,
     case = _late_claim(clerk, **facts)
     fields = refused(clerk, case, "review_claim", _approve(approved_type=benefit_type), OPENED)
     assert set(fields) == {"approved_type"} and condition in fields["approved_type"], fields
-    assert fields["approved_type"] == benefits.ineligibility(case, benefit_type)
+    assert fields["approved_type"] == benefit_law.ineligibility(case, benefit_type)
     # The months and the amount change nothing: the type itself is refused.
     fields = refused(clerk, case, "review_claim", _approve(approved_type=benefit_type, approved_months=1,
                                                            approved_monthly_amount="100.00"), OPENED)
@@ -119,7 +119,7 @@ ALLOWED = [
 @pytest.mark.parametrize("label,facts,benefit_type,status", ALLOWED, ids=[a[0] for a in ALLOWED])
 def test_the_types_the_law_allows_may_be_granted(rates, clerk, label, facts, benefit_type, status):
     case = _late_claim(clerk, **facts)
-    assert benefits.ineligibility(case, benefit_type) is None
+    assert benefit_law.ineligibility(case, benefit_type) is None
     case = complete(clerk, case, "review_claim", _approve(approved_type=benefit_type), OPENED)
     assert case.status == status and case.summary["benefit_type"] == benefit_type
 
@@ -130,7 +130,7 @@ def test_every_type_the_rules_grant_is_allowed(rates, clerk, label, overrides, b
     # The check and the DMN tables agree: nothing the rules grant on the fast track would be refused.
     case = open_claim(clerk, claim_data(**overrides))
     assert case.summary["benefit_type"] == benefit_type
-    assert benefits.ineligibility(case, benefit_type) is None
+    assert benefit_law.ineligibility(case, benefit_type) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_the_refusals_have_english(app, rates, clerk):
 
     refusals = set()
     for seed, (_label, facts, benefit_type, _condition) in enumerate(NOT_ALLOWED, start=1):
-        refusals.add(benefits.ineligibility(_late_claim(clerk, seed=seed, **facts), benefit_type))
+        refusals.add(benefit_law.ineligibility(_late_claim(clerk, seed=seed, **facts), benefit_type))
     with app.test_request_context(), force_locale("en"):
         for text in refusals:
             english = message(text)

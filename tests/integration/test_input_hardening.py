@@ -15,13 +15,13 @@ from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case, User
 from engine.posts import Post
+from engine.text_patterns import TEXT_PATTERN
 from engine.validation import (
     MONEY_RE,
     PHONE_RE,
     POSITIVE_MONEY_PATTERN,
     REGION_MESSAGE,
     REGION_RE,
-    TEXT_PATTERN,
     DataInvalid,
     ecma_regex,
     is_region,

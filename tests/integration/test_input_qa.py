@@ -13,7 +13,8 @@ from engine import accounts
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case, User
-from engine.validation import NOTE_PATTERN, TEXT_PATTERN, DataInvalid, ecma_regex, validate
+from engine.text_patterns import NOTE_PATTERN, TEXT_PATTERN
+from engine.validation import DataInvalid, ecma_regex, validate
 from tests.conftest import at, fixed_clock, make_user
 from tests.factories import _valid_ric, wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data

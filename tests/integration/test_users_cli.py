@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import accounts
+from engine import accounts, api_tokens
 from engine.db import db
 from engine.models import User
 from tests.conftest import at, make_user
@@ -41,7 +41,7 @@ def test_users_list_names_inactive_users_and_regions_no_longer_in_force(app, ctx
 
 def test_users_update_changes_roles_region_and_deactivates(app, ctx):
     make_user("insp_lf", ["inspector"], "532302")
-    token = accounts.issue_token(user("insp_lf"), at("2021-02-01 09:00"), 12)
+    token = api_tokens.issue_token(user("insp_lf"), at("2021-02-01 09:00"), 12)
     epoch = user("insp_lf").session_epoch
     result = run(app, "users", "update", "insp_lf", "--role", "inspector", "--role", "supervisor",
                  "--region", "532300", "--display-name", "李娜")
@@ -52,10 +52,10 @@ def test_users_update_changes_roles_region_and_deactivates(app, ctx):
     assert run(app, "users", "update", "insp_lf", "--inactive").exit_code == 0
     gone = user("insp_lf")
     assert not gone.active and gone.session_epoch == epoch + 1
-    assert accounts.user_for_token(token, at("2021-02-01 10:00")) is None
+    assert api_tokens.user_for_token(token, at("2021-02-01 10:00")) is None
     assert run(app, "users", "update", "insp_lf", "--active").exit_code == 0
     assert user("insp_lf").active
-    assert accounts.user_for_token(token, at("2021-02-01 10:00")) is None  # the old token stays revoked
+    assert api_tokens.user_for_token(token, at("2021-02-01 10:00")) is None  # the old token stays revoked
 
 
 def test_users_update_refuses_bad_input_and_changes_nothing(app, ctx):

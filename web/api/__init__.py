@@ -168,7 +168,7 @@ def page_json(items: list, total: int, page: int, per_page: int):
 def token_required(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from engine.accounts import user_for_token
+        from engine.api_tokens import user_for_token
 
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 from sqlalchemy import text
 
-from engine import accounts, calendar, services
+from engine import accounts, api_tokens, calendar, services
 from engine.actors import ROLES
 from engine.db import db
 from engine.errors import DataInvalid
@@ -50,7 +50,7 @@ def issue_token():
                                  window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
     if user is None:
         return error(401, "unauthorized", "用户名或密码错误")
-    token = accounts.issue_token(user, now(), cfg["API_TOKEN_HOURS"])
+    token = api_tokens.issue_token(user, now(), cfg["API_TOKEN_HOURS"])
     return jsonify({"token": token, "user": {"username": user.username, "roles": user.roles, "region": user.region}})
 
 
@@ -58,7 +58,7 @@ def issue_token():
 @token_required
 def revoke_token():
     token = request.headers["Authorization"].partition(" ")[2].strip()
-    accounts.revoke_token(token, now())
+    api_tokens.revoke_token(token, now())
     return jsonify({"revoked": True})
 
 
