@@ -87,11 +87,11 @@ def campaign(values: Mapping[str, Any] | None = None) -> Campaign:
 WINTER_MONTHS = (11, 12, 1, 2)
 
 
-def earlier_winter_campaign(values: Mapping[str, Any], today: date) -> Campaign | None:
+def earlier_winter_campaign(today: date, values: Mapping[str, Any] | None = None) -> Campaign | None:
     """The campaign in force when `today` falls in a winter (November to February) later than the campaign's and
     after its deadline: the dashboard then counts the wrong winter, and a rectification order gets the payment
     deadline of the time outside the campaign. None when the campaign in force is this winter's (or it is not
-    winter)."""
+    winter). The rules are read (`values` None: from the database) only in winter: every page asks."""
     if today.month not in WINTER_MONTHS:
         return None
     winter = today.year if today.month >= 11 else today.year - 1

@@ -29,6 +29,7 @@ from engine.wage_arrears_law import (
     referral_threshold,
     verified_and_paid,
 )
+from pdfs.formatting import cn_date
 
 # The two-year limit and the disputes for arbitration or a court (条例 arts. 20, 21); the five working days and the
 # conditions of acceptance (若干规定 art. 18).
@@ -100,11 +101,6 @@ def _hears_the_employer(case: Case) -> bool:
     """Whether the case's model decides a fine only after the prior notice and the employer's answer (the step
     decide_penalty); a case still running on an earlier version decides it on the approval, as that version did."""
     return "decide_penalty" in processes.parsed_by_id(case.process_version_id).user_tasks
-
-
-def _cn_day(day: str) -> str:
-    parsed = datetime.fromisoformat(day).date() if "T" in day else date.fromisoformat(day)
-    return f"{parsed.year}年{parsed.month}月{parsed.day}日"
 
 
 def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: str) -> None:
@@ -183,12 +179,14 @@ def _hearing_note(notice: Document | None, form: dict[str, Any], intended: str, 
     hearing = bool(notice and notice.facts.get("hearing"))
     rights = "陈述、申辩和要求听证" if hearing else "陈述、申辩"
     if notice is not None:
-        parts = [f"本局于{_cn_day(notice.facts['issued_on'])}向你单位发出《行政处罚告知书》（{notice.number}），"
+        issued = cn_date(date.fromisoformat(notice.facts["issued_on"]))
+        parts = [f"本局于{issued}向你单位发出《行政处罚告知书》（{notice.number}），"
                  f"告知你单位拟作出行政处罚的事实、理由、依据及依法享有的{rights}的权利。"]
     else:
         parts = [f"本局已告知你单位拟作出行政处罚的事实、理由、依据及依法享有的{rights}的权利。"]
     if form.get("hearing_requested"):
-        parts.append(f"你单位要求举行听证，本局于{_cn_day(form['hearing_held_on'])}依法举行了听证。")
+        held = cn_date(date.fromisoformat(form["hearing_held_on"]))
+        parts.append(f"你单位要求举行听证，本局于{held}依法举行了听证。")
     if form.get("defence_stated"):
         parts.append("你单位在规定期限内提出了陈述、申辩。")
     if not form.get("hearing_requested") and not form.get("defence_stated"):

@@ -32,7 +32,6 @@ from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case, User
-from engine.services._common import rule_values
 from engine.services.cases import case_history, open_tasks, waiting_timers
 from engine.services.tasks import count_tasks, task_actions
 from engine.summaries import mask_id_number
@@ -82,8 +81,7 @@ def _helpers():
         # Told to everyone signed in: inspectors and clerks state these deadlines in their notices (QA).
         "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if signed_in else [],
         # Told to the same people: the campaign's dates are a yearly setting that is easy to forget.
-        "earlier_campaign": (clear_zero.earlier_winter_campaign(rule_values(), calendar.local_date(now()))
-                             if supervises else None),
+        "earlier_campaign": clear_zero.earlier_winter_campaign(calendar.local_date(now())) if supervises else None,
     }
 
 

@@ -19,9 +19,8 @@ from tests.conftest import at, fixed_clock, make_user
 from tests.factories import _valid_ric, wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data
 from tests.integration.test_input_hardening import refused
-from tests.integration.test_ledger_pages import workers
 from tests.integration.test_legal_limits import CHECKED, _at_enforcement
-from tests.integration.test_pages import FreshContextClient, field_error, sign_in, text_of, token
+from tests.integration.test_pages import FreshContextClient, field_error, sign_in, text_of
 from tests.integration.test_pages import post as form_post
 from tests.integration.test_temp_job_process import GUIDANCE, TRAINING, intake
 
@@ -198,28 +197,6 @@ def test_api_http_errors_are_in_chinese(client, h, app):
     assert big.status_code == 413
     assert big.get_json()["error"] == {"code": "payload_too_large",
                                        "message": f"请求体过大：最多 2 MB（{limit} 字节）"}
-
-
-def test_a_ledger_file_too_large_is_an_error_on_the_file_field(app, ctx):
-    make_user("clerk_cx", ["clerk"], "532301")
-    web = FreshContextClient(app, app.response_class, use_cookies=True)
-    assert sign_in(web, "clerk_cx").status_code == 302
-    # The multipart body built here, as a browser sends it: the test client would spool one this large to a
-    # temporary file it never closes.
-    boundary = "----ledger-upload"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in (("csrf_token", token(web, "/ledger")), ("region", "532301"))]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n'
-                 "Content-Type: application/octet-stream\r\n\r\n".encode()
-                 + b"PK" + b"\0" * app.config["MAX_CONTENT_LENGTH"] + f"\r\n--{boundary}--\r\n".encode())
-    response = web.post("/ledger/import", data=b"".join(parts),
-                        content_type=f"multipart/form-data; boundary={boundary}")
-    assert response.status_code == 413
-    assert field_error(response, "file") == "文件超过 2 MB 的上限，未导入任何数据：请将台账拆分为几个文件分别导入。"
-    page = response.get_data(as_text=True)
-    assert 'id="import"' in page and 'name="file"' in page  # the form, to try again
-    assert "不超过 2 MB" in page  # the limit is said beside the form
-    assert workers() == 0
 
 
 # ---------------------------------------------------------------------------------------------------------------

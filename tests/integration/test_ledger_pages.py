@@ -282,9 +282,10 @@ def test_a_file_too_large_is_refused_on_the_file_field(app, users):
                         content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    # The ledger page again, the limit beside the file field (tests/integration/test_input_qa.py), not an error page.
+    # The ledger page again, with the limit as the file field's error and the form to try again; no error page.
     assert "提交的内容过大" not in text_of(response) and 'class="topbar"' in page and "Traceback" not in page
-    assert "文件超过 2 MB 的上限" in text_of(response)
+    assert field_error(response, "file") == "文件超过 2 MB 的上限，未导入任何数据：请将台账拆分为几个文件分别导入。"
+    assert 'id="import"' in page and 'name="file"' in page and "不超过 2 MB" in page
     assert workers() == 0
     assert "不超过 2 MB" in text_of(web.get("/ledger"))  # the limit is said beside the form
 

@@ -112,10 +112,10 @@ def test_every_rule_title_is_in_the_catalogue():
 
 def test_a_campaign_of_an_earlier_winter_is_told_to_supervisors(app, supervisor, inspector, clock):
     defaults = rule_values()  # the 2020-21 campaign
-    assert earlier_winter_campaign(defaults, date(2021, 2, 2)) is None  # that campaign's own winter
-    assert earlier_winter_campaign(defaults, date(2021, 7, 1)) is None  # no campaign runs in summer
-    assert earlier_winter_campaign(defaults, date(2021, 11, 20)).start == date(2020, 11, 1)
-    assert earlier_winter_campaign(defaults, date(2022, 1, 10)) is not None
+    assert earlier_winter_campaign(date(2021, 2, 2), defaults) is None  # that campaign's own winter
+    assert earlier_winter_campaign(date(2021, 7, 1), defaults) is None  # no campaign runs in summer
+    assert earlier_winter_campaign(date(2021, 11, 20), defaults).start == date(2020, 11, 1)
+    assert earlier_winter_campaign(date(2022, 1, 10), defaults) is not None
 
     clock.set(at("2021-11-20 10:00"))
     web = browser(app, supervisor.username)
