@@ -40,6 +40,7 @@ from web import labels, messages
 from web.api import now
 from web.api.serializers import task_form
 from web.auth import require_login, safe_local_url
+from web.diagram import localized_diagram
 from web.downloads import notice_pdf
 from web.formatting import format_day, format_dt, format_money
 from web.forms import form_case_version, schema_fields, split_errors
@@ -375,7 +376,7 @@ def diagram(number: str):
     xml = files.get(f"{found.process}.bpmn") or next((v for k, v in files.items() if k.endswith(".bpmn")), None)
     if xml is None:
         abort(404)
-    return Response(xml, mimetype="application/xml")
+    return Response(localized_diagram(xml), mimetype="application/xml")
 
 
 @bp.get("/documents/<row_id:document_id>")

@@ -640,6 +640,28 @@ def test_diagram_and_vendored_viewer(web, inspector, clock):
         asset.close()
 
 
+def test_the_diagram_reads_in_the_users_language(web, inspector, clock):
+    """QA: on English pages the diagram stayed Chinese, and its lanes read "inspector", "supervisor", "head" (the
+    role codes the engine reads) in both languages."""
+    case = open_wage_case(inspector)
+
+    def names(xml: bytes) -> dict[str, str]:
+        from lxml import etree
+
+        root = etree.fromstring(xml)
+        return {e.get("id"): e.get("name") for e in root.iter() if e.get("name")}
+
+    chinese = names(web.get(f"/cases/{case.number}/diagram.bpmn").get_data())
+    assert chinese["review_complaint"] == "受理审查" and chinese["Lane_inspector"] == "劳动保障监察员"
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    english_xml = web.get(f"/cases/{case.number}/diagram.bpmn").get_data()
+    english = names(english_xml)
+    assert english["review_complaint"] == "Acceptance review"
+    assert english["Lane_head"] != "head" and not re.search(r"[\u4e00-\u9fff]", english["Lane_head"])
+    assert not {i: n for i, n in english.items() if re.search(r"[\u4e00-\u9fff]", n)}  # no Chinese label left
+    assert b"bpmndi:BPMNDiagram" in english_xml and set(english) == set(chinese)  # the same model, relabelled
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Intake forms.
 

@@ -1,6 +1,6 @@
 """The English catalogue covers every text the pages show: the texts in web/ (views, labels, engine messages
-listed in web/messages.py, templates) and the titles of the processes' JSON Schemas (task forms, intake forms).
-When this fails, run the commands in web/translations/README.md and fill in the English."""
+listed in web/messages.py, templates), the titles of the processes' JSON Schemas (task forms, intake forms) and
+the names in their diagrams. When this fails, run the commands in web/translations/README.md and fill in the English."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ METHODS = [
     ("web/**.py", "python"),
     ("web/templates/**.html", "jinja2.ext:babel_extract"),
     ("bpmn/**.schema.json", "web.forms:extract_schema_strings"),
+    ("bpmn/**.bpmn", "web.diagram:extract_bpmn_names"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
