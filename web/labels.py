@@ -230,6 +230,8 @@ SERVICE_131_LABELS: dict[str, object] = {
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
                           "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid",
                           "penalty_final_amount"})
+# Summary fields holding the engine's own sentences (a list of them), shown through web.messages.message().
+MESSAGE_FIELDS = frozenset({"review_reasons"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",
                          "stop_effective_on", "compensation_due_at", "unemployment_registration_date",
                          "penalty_answer_due_at"})
@@ -313,5 +315,6 @@ TEMPLATE_HELPERS = {
     "SUMMARY_LABELS": SUMMARY_LABELS,
     "SERVICE_131_LABELS": SERVICE_131_LABELS,
     "MONEY_FIELDS": MONEY_FIELDS,
+    "MESSAGE_FIELDS": MESSAGE_FIELDS,
     "DATE_FIELDS": DATE_FIELDS,
 }

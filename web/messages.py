@@ -93,6 +93,9 @@ ENGINE_MESSAGES = (
     N_("当事人未要求听证的，无需填写听证日期"),
     N_("仅在减少罚款金额时填写：按告知的金额罚款或不予罚款的，无需填写"),
     N_("（其他地区的案件）"),  # engine.services.cases.OTHER_REGION_CASE, inside a message
+    # Why a benefit claim went to a clerk (bpmn/benefit_claim: `review_reasons`); those with figures are patterns.
+    N_("没有匹配的认定规则（benefit_entitlement），须人工认定"), N_("核定领取月数为0：批准时须填写领取月数"),
+    N_("未说明理由"),
     # Clauses of the composed refusals (engine.wage_arrears_law.referral_threshold and its callers).
     N_("不能批准"), N_("不能批准移送"), N_("请不予同意，退回重新确定处置措施"),
     N_("请不批准移送，退回重新确定处置措施"),
@@ -263,6 +266,17 @@ _DYNAMIC = [
     (re.compile(r"^报到日期不能早于推荐上岗日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于推荐上岗日期（%(n)s）")),
     (re.compile(r"^报到日期不能早于岗位开始日期（(?P<n>[^）]+)）$"), _l("报到日期不能早于岗位开始日期（%(n)s）")),
     (re.compile(r"^报到日期不能晚于岗位结束日期（(?P<n>[^）]+)）$"), _l("报到日期不能晚于岗位结束日期（%(n)s）")),
+    # Why a benefit claim went to a clerk (bpmn/benefit_claim.bpmn, check_claim and record_approval).
+    (re.compile(r"^认定规则命中多行（(?P<n>[^）]+)），结果不唯一$"), _l("认定规则命中多行（%(n)s），结果不唯一")),
+    (re.compile(r"^地区 (?P<region>\S+) 在离职日期 (?P<date>\S+) 没有生效的失业保险待遇标准$"),
+     _l("地区 %(region)s 在离职日期 %(date)s 没有生效的失业保险待遇标准")),
+    (re.compile(r"^已领取失业保险金 (?P<drawn>\d+) 个月，超过按缴费年限可领的最长期限 (?P<most>\d+) 个月，数据矛盾$"),
+     _l("已领取失业保险金 %(drawn)s 个月，超过按缴费年限可领的最长期限 %(most)s 个月，数据矛盾")),
+    (re.compile(r"^离职日期与缴费月数矛盾：年满16周岁至离职仅 (?P<months>\d+) 个月，少于累计缴费 (?P<paid>\d+) 个月$"),
+     _l("离职日期与缴费月数矛盾：年满16周岁至离职仅 %(months)s 个月，少于累计缴费 %(paid)s 个月")),
+    (re.compile(r"^离职 (?P<days>\d+) 日后申领，超过 (?P<limit>\d+) 日申领期限，须核实逾期原因$"),
+     _l("离职 %(days)s 日后申领，超过 %(limit)s 日申领期限，须核实逾期原因")),
+    (re.compile(r"^主管未批准：(?P<n>.+)$"), _l("主管未批准：%(n)s")),  # the supervisor's comment, or 未说明理由
     # The campaign's name (engine.clear_zero.Campaign.name).
     (re.compile(r"^(?P<start>\d{4})—(?P<end>\d{4})年度根治欠薪冬季专项行动$"),
      _l("%(start)s—%(end)s年度根治欠薪冬季专项行动")),

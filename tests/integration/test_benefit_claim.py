@@ -13,6 +13,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,7 @@ from engine.services.cases import open_tasks
 from engine.validation import DataInvalid
 from tests.conftest import at, make_user
 from tests.factories import _valid_ric, complete, open_task
+from web.messages import message
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bpmn" / "benefit_claim" / "sample_rates_532300.csv"
 OPENED = at("2021-02-01 10:00")  # a Monday
@@ -185,12 +187,20 @@ REVIEWED = [
 ]
 
 
+def assert_reasons_read_in_english(case: Case) -> None:
+    """QA: the reasons a claim went to a clerk stayed Chinese on English case pages (the model writes them)."""
+    with current_app.test_request_context(), force_locale("en"):
+        english = [message(reason) for reason in case.summary["review_reasons"]]
+    assert english and not [text for text in english if re.search(r"[\u4e00-\u9fff]", text)], english
+
+
 @pytest.mark.parametrize("label,overrides,row,reason", REVIEWED, ids=[r[0] for r in REVIEWED])
 def test_borderline_claims_go_to_the_clerk_queue(rates, clerk, far_clerk, label, overrides, row, reason):
     case = open_claim(clerk, claim_data(**overrides))
     assert case.status == "under_review"
     assert case.summary["decided_by"] is None and case.summary["rule"]["id"] == row
     assert any(reason in r for r in case.summary["review_reasons"]), case.summary["review_reasons"]
+    assert_reasons_read_in_english(case)
     task = open_task(case, "review_claim")
     assert (task.role, task.region, task.due_rule) == ("clerk", "532301", "claim_review_days")
     assert task.due_at == at("2021-02-11 23:59:59")  # 10 days, configurable
@@ -233,6 +243,8 @@ def test_clerk_override_needs_a_supervisor(rates, clerk, supervisor):
                     OPENED + timedelta(hours=4))
     assert case.status == "under_review"
     assert case.summary["review_reasons"] == ["主管未批准：请补充被迫解除的证据"]
+    with current_app.test_request_context(), force_locale("en"):
+        assert message(case.summary["review_reasons"][0]) == "Not approved by the supervisor: 请补充被迫解除的证据"
     case = complete(clerk, case, "review_claim", {
         "decision": "approve", "reason": "已补充欠薪证明", "approved_type": "unemployment_benefit",
         "approved_months": 12}, OPENED + timedelta(hours=5))
@@ -324,6 +336,7 @@ def test_no_rates_in_force_goes_to_the_clerk(rates, clerk, supervisor):
                       now=at("2018-03-20 10:00"))
     assert case.status == "under_review"
     assert any("没有生效的失业保险待遇标准" in r for r in case.summary["review_reasons"])
+    assert_reasons_read_in_english(case)
     # Approving without an amount is refused naming it (nothing changes); with one it needs the supervisor.
     version = case.version
     with pytest.raises(DataInvalid) as bad:
