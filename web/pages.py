@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -27,7 +28,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from engine import calendar, clear_zero, dashboard, documents, escalation, placements, posts, regions, services
+from engine import (
+    calendar,
+    clear_zero,
+    dashboard,
+    documents,
+    escalation,
+    placements,
+    posts,
+    processes,
+    regions,
+    services,
+)
 from engine.actors import Actor, scope_prefix
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
@@ -239,7 +251,7 @@ def cases():
                            per_page=PER_PAGE, filters=filters, at=at, region_choices=region_choices(who))
 
 
-def _event_detail(event) -> str:
+def _event_detail(case: Case, event) -> str:
     d = event.detail or {}
     parts = []
     if d.get("task"):
@@ -247,16 +259,17 @@ def _event_detail(event) -> str:
     if isinstance(d.get("status"), list) and len(d["status"]) == 2 and d["status"][0] != d["status"][1]:
         parts.append(f"{labels.status_label(d['status'][0])} → {labels.status_label(d['status'][1])}")
     if event.kind == "task_completed" and isinstance(d.get("data"), dict):
+        choices = _choice_titles(case, d.get("task"))
         for key in ("decision", "outcome", "approved", "action", "measures"):
             if key not in d["data"]:
                 continue
             value = d["data"][key]
             if key == "approved":
                 parts.append(_("同意") if value else _("不同意"))
-            elif key in ("action", "measures"):
-                parts.append(labels.value_label(value))
+            elif isinstance(value, str) and value in choices.get(key, {}):
+                parts.append(messages.schema_text(choices[key][value]))
             else:
-                parts.append(_decision_label(value))
+                parts.append(labels.value_label(value))
         # What the person wrote with the decision: an approver's comment, a supervision instruction, a reason.
         said = next((d["data"][k] for k in ("comment", "reason") if isinstance(d["data"].get(k), str)), "")
         if said.strip():
@@ -272,14 +285,14 @@ def _event_detail(event) -> str:
     return _("；").join(str(p) for p in parts)
 
 
-_DECISIONS = {"accept": N_("受理"), "reject": N_("不予受理"), "request_material": N_("通知补正材料"),
-              "redirect": N_("转办"), "order": N_("责令限期支付"), "paid_voluntarily": N_("用人单位已自行支付"),
-              "no_arrears": N_("未发现拖欠工资"), "approve": N_("核准"), "extend": N_("延长办案期限"),
-              "conclude": N_("不延期，督促按期办结")}
-
-
-def _decision_label(code) -> str:
-    return _(_DECISIONS[code]) if code in _DECISIONS else labels.value_label(code)
+def _choice_titles(case: Case, task_name: str | None) -> dict[str, dict[str, str]]:
+    """The titles the task's form gives its choices (x-enum-titles), by field, as the case's model version has
+    them: a decision in the history reads as the form offered it ("岗位期满退出", not "post_ended")."""
+    parsed = processes.parsed_by_id(case.process_version_id)
+    meta = parsed.user_tasks.get(task_name or "")
+    form = parsed.forms.get(meta.form_file) if meta and meta.form_file else None
+    return {key: field["x-enum-titles"] for key, field in ((form or {}).get("properties") or {}).items()
+            if isinstance(field, dict) and isinstance(field.get("x-enum-titles"), dict)}
 
 
 def render_refused_form(who: Actor, number: str, form_key: str, exc: DataInvalid | Conflict | Forbidden):
@@ -343,7 +356,7 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
     extra = section(case, who, form_errors or {}, form_values or {}) if section else {}
     waiting = [] if tasks else waiting_timers(case)
     response = current_app.make_response((render_template(
-        "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=_event_detail,
+        "case.html", case=case, tasks=tasks, forms=forms, history=history, event_detail=partial(_event_detail, case),
         waiting=waiting,
         documents=notices, escalations=escalations, summary=summary, party_keys=party_keys,
         fact_keys=fact_keys, conflict=conflict, revealed=revealed, at=at,

@@ -17,6 +17,7 @@ from engine import benefit_payments, services
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case
+from engine.services.cases import open_tasks
 from tests.conftest import SettableClock, at, make_user
 from tests.factories import wage_arrears_intake
 from tests.integration.test_benefit_claim import claim_data
@@ -316,3 +317,17 @@ def test_the_stop_form_texts_are_listed_for_the_catalogue():
     texts = {message for _line, _fn, message, _comments in extract_schema_strings(source, None, None, None)}
     assert texts <= set(STOP_FORM_TEXTS), texts - set(STOP_FORM_TEXTS)
 
+
+
+def test_the_history_names_a_decision_as_its_form_offered_it(web, clerk):
+    """QA: the history named a benefit clerk's rejection "不予受理" (the wage-arrears choice of the same code) and
+    an exit review's outcome by its code ("post_ended"); it now reads the title the task's form gave the choice."""
+    data = claim_data(contribution_months=12, separation_reason="voluntary", separation_date="2021-02-15",
+                      unemployment_registration_date="2021-03-01")
+    case = services.open_case(clerk, "benefit_claim", "532301", data, at("2021-03-01 10:00"))
+    assert case.status == "under_review"
+    task = next(t for t in open_tasks(case) if t.name == "review_claim")
+    services.complete_task(clerk, task.id, {"decision": "reject", "reason": "本人主动辞职"}, case.version,
+                           at("2021-03-01 11:00"))
+    history = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "history")
+    assert "不予核定" in history and "不予受理" not in history
