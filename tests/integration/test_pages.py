@@ -660,6 +660,9 @@ def test_the_diagram_reads_in_the_users_language(web, inspector, clock):
     assert english["Lane_head"] != "head" and not re.search(r"[\u4e00-\u9fff]", english["Lane_head"])
     assert not {i: n for i, n in english.items() if re.search(r"[\u4e00-\u9fff]", n)}  # no Chinese label left
     assert b"bpmndi:BPMNDiagram" in english_xml and set(english) == set(chinese)  # the same model, relabelled
+    # The page around it: who did what in the history, in English punctuation.
+    history = text_of(web.get(f"/cases/{case.number}"))
+    assert f"({inspector.username})" in history and f"（{inspector.username}）" not in history
 
 
 # ---------------------------------------------------------------------------------------------------------------
