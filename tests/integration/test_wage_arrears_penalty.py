@@ -160,7 +160,7 @@ def test_dropping_the_fine_issues_a_decision_not_to_impose_it(app, inspector, su
     """行政处罚法 art. 57: the employer told of the fine is told in writing that it is not imposed, on the facts it was
     told of, after its defence, why, and on which ground (art. 33: minor and corrected in time)."""
     from tests.integration.test_api import api_for
-    from tests.integration.test_pages import FreshContextClient, sign_in
+    from tests.integration.test_pages import FreshContextClient, post, sign_in
 
     case, track = _fine_approved(inspector, supervisor, "5000.00")
     [notice] = notices(case, "penalty_prior_notice")
@@ -213,6 +213,9 @@ def test_dropping_the_fine_issues_a_decision_not_to_impose_it(app, inspector, su
     pdf = web.get(f"/documents/{decision.id}")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF")
     pdf.close()
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get(f"/cases/{case.number}").get_data(as_text=True)))
+    assert "Decision not to impose an administrative penalty" in shown and "Fine not imposed" in shown
 
 
 def test_a_fine_dropped_for_want_of_facts_cites_art_57_and_grants_no_remedy(inspector, supervisor):
