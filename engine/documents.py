@@ -35,6 +35,7 @@ KIND_CODES = {
     "rectification_order": "监令",
     "penalty_decision": "监罚",
     "penalty_prior_notice": "监罚告",
+    "no_penalty_decision": "监不罚",
     "criminal_referral": "监移",
     "supervision_notice": "督",
     "case_closure_notice": "监结",

@@ -18,6 +18,8 @@ from engine.wage_arrears_law import (
     BLACKLIST_REPEAT_YEARS,
     BLACKLIST_YEARS,
     MEASURES_NEEDING_APPROVAL,
+    NO_PENALTY_BASIS,
+    NO_PENALTY_GROUNDS,
     PENALTY_NOTICE_RULES,
     REFERRAL_RULES,
     blacklistings,
@@ -200,16 +202,35 @@ def _hearing_note(notice: Document | None, form: dict[str, Any], intended: str, 
 
 
 def _decide_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], now: datetime, who: str) -> None:
-    """The penalty decision once the employer's time to answer the prior notice has run: the fine as notified or
-    lower (never higher: 行政处罚法 art. 45), with the procedure before it stated. A fine dropped issues nothing."""
-    if form["penalty_outcome"] == "drop":
-        return
+    """The decision once the employer's time to answer the prior notice has run, with the procedure before it
+    stated (行政处罚法 art. 57): the fine as notified or lower (never higher: art. 45), or none."""
     intended = money_str(data["penalty_amount"])
+    notice = prior_notice(case)
+    if form["penalty_outcome"] == "drop":
+        _no_penalty(case, form, data, notice, intended, now, who)
+        return
     final = money_str(form["final_penalty_amount"]) if form["penalty_outcome"] == "reduce" else intended
     issue_notice(case, "penalty_decision", {
         "recipient": _employer(data), "penalty": "罚款", "fine_amount": final,
         "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
-        "hearing_note": _hearing_note(prior_notice(case), form, intended, final),
+        "hearing_note": _hearing_note(notice, form, intended, final),
+    }, now, who)
+
+
+def _no_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], notice: Document | None, intended: str,
+                now: datetime, who: str) -> None:
+    """The decision not to impose the fine notified (不予行政处罚决定书): the employer that was told of the fine is
+    told in writing that it is not imposed, on the facts it was told of, after its answer, why and on which
+    ground. Its rights of review and litigation are printed unless the decision finds no violation at all."""
+    ground = NO_PENALTY_GROUNDS.get(form.get("drop_ground"))  # none on a model version whose form had no ground
+    issue_notice(case, "no_penalty_decision", {
+        "recipient": _employer(data), "penalty": "罚款", "fine_amount": intended,
+        "facts": notice.facts["facts"] if notice else _penalty_facts(data),
+        "hearing_note": _hearing_note(notice, form, intended, intended),
+        "reason": form["penalty_outcome_reason"],  # the form requires it with this outcome
+        "ground": ground.says if ground else None,
+        "legal_basis": [ground.basis if ground else NO_PENALTY_BASIS],
+        "rights": ground.finds_violation if ground else True,
     }, now, who)
 
 

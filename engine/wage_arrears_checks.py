@@ -149,6 +149,9 @@ def _check_enforcement(case: Case, form: dict[str, Any], workflow_data: Any, val
         raise DataInvalid(errors)
 
 
+# The ground of a decision not to fine belongs to that decision only.
+DROP_GROUND_ONLY = "仅在不予罚款时填写：按告知的金额罚款或减少罚款金额的，无需填写"
+
 PENALTY_WITH_TRANSFER = ("罚款须先送达行政处罚告知书、听取陈述申辩后方能决定（《中华人民共和国行政处罚法》第四十四条、"
                          "第四十五条），移送则结束本案：行政处罚不能与移送公安机关或移送人民法院同时选择，请分别决定")
 
@@ -228,6 +231,8 @@ def _check_penalty_decision(case: Case, form: dict[str, Any], workflow_data: Any
         elif notified_on and date.fromisoformat(held) < notified_on:
             errors["hearing_held_on"] = f"听证日期不能早于行政处罚告知书的日期（{notified_on.isoformat()}）"
     outcome, final = form["penalty_outcome"], form.get("final_penalty_amount")
+    if outcome != "drop" and form.get("drop_ground") is not None:
+        errors["drop_ground"] = DROP_GROUND_ONLY
     if outcome != "reduce" and final is not None:
         errors["final_penalty_amount"] = "仅在减少罚款金额时填写：按告知的金额罚款或不予罚款的，无需填写"
     elif outcome == "reduce":

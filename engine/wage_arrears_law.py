@@ -166,6 +166,32 @@ def prior_notice(case: Any) -> Document | None:
                              .order_by(Document.id.desc()).limit(1))
 
 
+@dataclass(frozen=True, slots=True)
+class NoPenaltyGround:
+    """A statutory ground for not imposing the penalty notified: what the decision says after 鉴于, the provisions
+    it cites, and whether it still finds a violation (which the employer may then contest)."""
+
+    says: str
+    basis: str
+    finds_violation: bool
+
+
+# The grounds of the decide_penalty form's drop_ground (行政处罚法 art. 57(1)(二) with art. 33(1) for a minor
+# violation corrected in time; art. 57(1)(三) for facts not established).
+NO_PENALTY_GROUNDS = {
+    "minor_corrected": NoPenaltyGround("你单位违法行为轻微并及时改正，没有造成危害后果",
+                                       "《中华人民共和国行政处罚法》第三十三条第一款、第五十七条第一款第二项", True),
+    "first_offence_corrected": NoPenaltyGround("你单位系初次违法，且危害后果轻微并及时改正",
+                                               "《中华人民共和国行政处罚法》第三十三条第一款、第五十七条第一款第二项",
+                                               True),
+    "facts_not_established": NoPenaltyGround("你单位的违法事实不能成立",
+                                             "《中华人民共和国行政处罚法》第五十七条第一款第三项", False),
+}
+# A case on a model version whose form named no ground cites art. 57 alone; whether its decision still finds a
+# violation cannot be told, so its rights of review and litigation are printed.
+NO_PENALTY_BASIS = "《中华人民共和国行政处罚法》第五十七条"
+
+
 def listed_until(uscc: str | None, now: datetime) -> str | None:
     """The last day of the employer's listing in force, None when it is not listed today."""
     today = calendar.local_date(now).isoformat()

@@ -62,6 +62,7 @@ _YOU = {
     "rectification_order": "你单位",
     "penalty_decision": "你单位",
     "penalty_prior_notice": "你单位",
+    "no_penalty_decision": "你单位",
     "criminal_referral": "你局",
     "supervision_notice": "你单位",
     "temp_post_referral": "你单位",

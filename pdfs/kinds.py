@@ -160,6 +160,26 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         self_ref="本告知书",
     ),
     NoticeKind(
+        "no_penalty_decision",
+        "不予行政处罚决定书",
+        """
+        Tells an employer that the bureau, having heard it after the prior notice, decides not to impose the
+        penalty notified (行政处罚法 art. 57(1)(二)/(三); art. 33 for a minor violation corrected in time). States
+        the facts as notified, the procedure and the employer's answer, the reason and the basis.
+        Required: reason (why no penalty is imposed: the bureau's finding after its review).
+        Optional: penalty (the penalty that was intended, e.g. "罚款"), fine_amount (money; the amount that was
+                  notified), hearing_note (a paragraph on the prior notice, the employer's statement, defence or
+                  hearing and the bureau's review), ground (the statutory ground, e.g. "你单位违法行为轻微并及时
+                  改正，没有造成危害后果"; printed as 鉴于……). Rights printed by default: a decision that finds a
+                  violation, even one not penalised, may be contested; a caller passes rights=false when it finds
+                  none (违法事实不能成立), since there is then nothing adverse to contest.
+        """,
+        ("reason",),
+        extra_optional=("penalty", "fine_amount", "hearing_note", "ground"),
+        rights_default=True,
+        self_ref="本决定书",
+    ),
+    NoticeKind(
         "criminal_referral",
         "涉嫌犯罪案件移送书",
         """

@@ -30,6 +30,7 @@ DOCUMENT_TITLES = (
     N_("涉嫌犯罪案件移送书"), N_("督办通知书"), N_("结案通知书"), N_("失业保险待遇核定通知书"),
     N_("不予核定失业保险待遇通知书"), N_("临时性岗位推荐介绍信"), N_("加付赔偿金决定书"), N_("工资保证金支付通知书"),
     N_("列入拖欠农民工工资失信联合惩戒对象名单决定书"), N_("应急周转金垫付申请函"), N_("行政处罚告知书"),
+    N_("不予行政处罚决定书"),
 )
 
 # Titles the temp_job summary carries (engine.placements.PRIORITY_GROUP_TITLES, `priority_group_title`), shown
@@ -92,6 +93,7 @@ ENGINE_MESSAGES = (
        "第四十五条），移送则结束本案：行政处罚不能与移送公安机关或移送人民法院同时选择，请分别决定"),
     N_("当事人未要求听证的，无需填写听证日期"),
     N_("仅在减少罚款金额时填写：按告知的金额罚款或不予罚款的，无需填写"),
+    N_("仅在不予罚款时填写：按告知的金额罚款或减少罚款金额的，无需填写"),
     N_("（其他地区的案件）"),  # engine.services.cases.OTHER_REGION_CASE, inside a message
     # Why a benefit claim went to a clerk (bpmn/benefit_claim: `review_reasons`); those with figures are patterns.
     N_("没有匹配的认定规则（benefit_entitlement），须人工认定"), N_("核定领取月数为0：批准时须填写领取月数"),

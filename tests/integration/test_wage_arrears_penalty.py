@@ -1,7 +1,8 @@
 """The procedure before a fine (domain review: a fine was decided with no prior notice and no chance to answer).
 Approving a fine issues the prior notice (行政处罚告知书: 行政处罚法 arts. 44, 45; a hearing for a large fine, arts.
 63, 64); the model waits for the employer's time to answer, then the inspector records the answer and the decision
-(as notified, lower, or none); only then is the penalty decision issued, stating the procedure before it."""
+(as notified, lower, or none); only then is the penalty decision issued, stating the procedure before it, or, for
+a fine not imposed, the decision not to impose it (不予行政处罚决定书: 行政处罚法 art. 57)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.usefixtures("ctx", "workflow_source")
 OBSTRUCTION = "拒不提供工资台账，阻挠监察员调查"
 # The model as it was before the procedure: a case opened on it decides the fine on approval (see the last test).
 EARLIER_MODEL = Path(__file__).parent / "models" / "wage_arrears_before_prior_notice.bpmn"
+# The decision form as it was before a drop named its ground (see the last test).
+EARLIER_DECISION_FORM = Path(__file__).parent / "models" / "decide_penalty_before_drop_ground.schema.json"
 
 
 def _fine_approved(inspector: Actor, supervisor: Actor, amount: str):
@@ -87,6 +90,7 @@ def test_the_fine_is_notified_heard_and_then_decided(inspector, supervisor):
         "defence_review": "你单位称工资台账由项目部保管，但未提供证据，陈述、申辩理由不成立，不予采纳",
         "penalty_outcome": "impose"}, at("2021-03-09 09:00")))
     [decision] = notices(case, "penalty_decision")
+    assert notices(case, "no_penalty_decision") == []
     assert decision.facts["fine_amount"] == "15000.00"
     note = decision.facts["hearing_note"]
     assert f"本局于2021年2月22日向你单位发出《行政处罚告知书》（{notice.number}）" in note
@@ -137,6 +141,7 @@ def test_a_lower_fine_is_decided_with_its_reason(inspector, supervisor):
         "penalty_outcome": "reduce", "final_penalty_amount": "8000",
         "penalty_outcome_reason": "已主动改正并配合调查，依法从轻处罚"}, at("2021-03-02 10:00")))
     [decision] = notices(case, "penalty_decision")
+    assert notices(case, "no_penalty_decision") == []
     assert decision.facts["fine_amount"] == "8000.00"
     assert decision.facts["hearing_note"].endswith(
         "经复核，你单位已补交工资台账，部分采纳。本局决定将罚款金额由15000.00元减为8000.00元，"
@@ -146,22 +151,117 @@ def test_a_lower_fine_is_decided_with_its_reason(inspector, supervisor):
     assert case.summary["penalty_amount"] == "15000.00"  # what was notified stays shown beside it
 
 
-def test_dropping_the_fine_issues_nothing(inspector, supervisor):
+DEFENCE_HOLDS = {"defence_stated": True, "hearing_requested": False,
+                 "defence_review": "你单位提供了工资台账由项目部保管、次日已主动报送的证据，理由成立，予以采纳"}
+MINOR = "你单位未当场提供工资台账系因台账由项目部保管，次日即主动报送，未影响调查"
+
+
+def test_dropping_the_fine_issues_a_decision_not_to_impose_it(app, inspector, supervisor, monkeypatch):
+    """行政处罚法 art. 57: the employer told of the fine is told in writing that it is not imposed, on the facts it was
+    told of, after its defence, why, and on which ground (art. 33: minor and corrected in time)."""
+    from tests.integration.test_api import api_for
+    from tests.integration.test_pages import FreshContextClient, post, sign_in
+
     case, track = _fine_approved(inspector, supervisor, "5000.00")
+    [notice] = notices(case, "penalty_prior_notice")
     case = fire(track, at("2021-02-26 00:00"))
-    task = open_task(case, "decide_penalty")
-    with pytest.raises(DataInvalid) as no_reason:
-        services.complete_task(inspector, task.id, {**NO_ANSWER, "penalty_outcome": "drop"}, case.version,
-                               at("2021-02-26 09:00"))
-    assert set(no_reason.value.fields) == {"penalty_outcome_reason"}
     case = track.step(complete(inspector, case, "decide_penalty", {
-        "defence_stated": True, "hearing_requested": False, "defence_review": "你单位提供了台账已移交的证据，理由成立",
-        "penalty_outcome": "drop", "penalty_outcome_reason": "违法事实不能成立"}, at("2021-02-26 09:00")))
-    assert notices(case, "penalty_decision") == []
-    assert len(notices(case, "penalty_prior_notice")) == 1
+        **DEFENCE_HOLDS, "penalty_outcome": "drop", "penalty_outcome_reason": MINOR + "。",
+        "drop_ground": "minor_corrected"}, at("2021-02-26 09:00")))
+    [decision] = notices(case, "no_penalty_decision")
+    assert notices(case, "penalty_decision") == [] and len(notices(case, "penalty_prior_notice")) == 1
+    assert (decision.title, decision.number) == ("不予行政处罚决定书", "楚市人社监不罚〔2021〕1号")
+    facts = decision.facts
+    assert (facts["recipient"], facts["penalty"], facts["fine_amount"]) == (
+        "楚雄市某建筑劳务有限公司", "罚款", "5000.00")
+    assert facts["facts"] == notice.facts["facts"] and OBSTRUCTION in "".join(facts["facts"])  # as notified
+    assert facts["hearing_note"] == (
+        f"本局于2021年2月22日向你单位发出《行政处罚告知书》（{notice.number}），告知你单位拟作出行政处罚的事实、理由、"
+        "依据及依法享有的陈述、申辩的权利。你单位在规定期限内提出了陈述、申辩。经复核，你单位提供了工资台账由项目部保管、"
+        "次日已主动报送的证据，理由成立，予以采纳。")
+    assert facts["ground"] == "你单位违法行为轻微并及时改正，没有造成危害后果"
+    assert facts["legal_basis"] == ["《中华人民共和国行政处罚法》第三十三条第一款、第五十七条第一款第二项"]
+    assert facts["rights"] is True  # a violation is still found: the employer may contest it
+    text = _rendered(case, "no_penalty_decision")
+    for said in ("不予行政处罚决定书", decision.number, "本局拟对你单位作出罚款5,000.00元（人民币伍仟元整）的行政处罚",
+                 OBSTRUCTION, f"《行政处罚告知书》（{notice.number}）", "你单位在规定期限内提出了陈述、申辩",
+                 "经复核，你单位提供了工资台账由项目部保管", f"本局认为，{MINOR}。",
+                 "鉴于你单位违法行为轻微并及时改正，没有造成危害后果，依据《中华人民共和国行政处罚法》第三十三条第一款、"
+                 "第五十七条第一款第二项的规定，本局决定：对你单位不予行政处罚。",
+                 "你单位如不服本决定，可以在收到本决定书之日起六十日内", "提起行政诉讼"):
+        assert said in text, said
+    assert "缴纳罚款" not in text
+    # The case goes on to the payment check, the fine shown as not imposed.
     assert [t.name for t in wf_tasks(case)] == ["check_payment"]
     assert (case.summary["penalty_stage"], case.summary["penalty_final_amount"]) == ("not_imposed", None)
     assert_round_trip(case)
+    # The decision is in the case's documents and history, in the API and on the page.
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-03-31 12:00"))
+    api = api_for(FreshContextClient(app, app.response_class, use_cookies=True), inspector.username)
+    listed = [d for d in api.get(f"/cases/{case.number}/documents").get_json() if d["kind"] == "no_penalty_decision"]
+    assert [(d["title"], d["number"], d["verification_code"]) for d in listed] == [
+        ("不予行政处罚决定书", decision.number, decision.verification_code)]
+    history = api.get(f"/cases/{case.number}").get_json()["history"]
+    issued = [e["detail"] for e in history
+              if e["kind"] == "notice_issued" and e["detail"]["kind"] == "no_penalty_decision"]
+    assert [(d["number"], d["document_id"]) for d in issued] == [(decision.number, decision.id)]
+    web = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(web, inspector.username).status_code == 302
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get(f"/cases/{case.number}").get_data(as_text=True)))
+    assert "不予行政处罚决定书" in shown and f"制发文书 · {decision.number}" in shown
+    assert "罚款程序 决定不予罚款" in shown
+    pdf = web.get(f"/documents/{decision.id}")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF")
+    pdf.close()
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", web.get(f"/cases/{case.number}").get_data(as_text=True)))
+    assert "Decision not to impose an administrative penalty" in shown and "Fine not imposed" in shown
+
+
+def test_a_fine_dropped_for_want_of_facts_cites_art_57_and_grants_no_remedy(inspector, supervisor):
+    """违法事实不能成立: nothing is found against the employer, so the decision carries no right of review it could
+    use; art. 33 is not cited."""
+    case, track = _fine_approved(inspector, supervisor, "15000.00")
+    case = fire(track, at("2021-03-02 00:00"))
+    case = track.step(complete(inspector, case, "decide_penalty", {
+        **NO_ANSWER, "penalty_outcome": "drop", "penalty_outcome_reason": "现有证据不能证明你单位拒不提供工资台账",
+        "drop_ground": "facts_not_established"}, at("2021-03-02 09:00")))
+    [decision] = notices(case, "no_penalty_decision")
+    assert notices(case, "penalty_decision") == []
+    facts = decision.facts
+    assert facts["legal_basis"] == ["《中华人民共和国行政处罚法》第五十七条第一款第三项"] and facts["rights"] is False
+    assert facts["hearing_note"].endswith("你单位在规定期限内未提出陈述、申辩，亦未要求听证。")
+    text = _rendered(case, "no_penalty_decision")
+    assert "本局认为，现有证据不能证明你单位拒不提供工资台账。鉴于你单位的违法事实不能成立" in text
+    assert "15,000.00元" in text and "陈述、申辩和要求听证的权利" in text
+    assert "第三十三条" not in text and "行政复议" not in text and "行政诉讼" not in text
+
+
+@pytest.mark.parametrize(("form", "field", "says"), [
+    ({"penalty_outcome": "drop", "drop_ground": "minor_corrected"}, "penalty_outcome_reason", "必填"),
+    ({"penalty_outcome": "drop", "penalty_outcome_reason": "   ", "drop_ground": "minor_corrected"},
+     "penalty_outcome_reason", ""),
+    ({"penalty_outcome": "drop", "penalty_outcome_reason": MINOR}, "drop_ground", "必填"),
+    ({"penalty_outcome": "drop", "penalty_outcome_reason": MINOR, "drop_ground": "repented"}, "drop_ground", ""),
+    ({"penalty_outcome": "impose", "drop_ground": "minor_corrected"}, "drop_ground", "仅在不予罚款时填写"),
+])
+def test_a_drop_without_its_reason_or_ground_is_a_400_naming_the_field_and_changes_nothing(
+        app, inspector, supervisor, monkeypatch, form, field, says):
+    from tests.integration.test_api import api_for
+    from tests.integration.test_pages import FreshContextClient
+
+    case, track = _fine_approved(inspector, supervisor, "5000.00")
+    case = fire(track, at("2021-02-26 00:00"))
+    task = open_task(case, "decide_penalty")
+    monkeypatch.setitem(app.config, "CLOCK", lambda: at("2021-02-26 09:00"))
+    api = api_for(FreshContextClient(app, app.response_class, use_cookies=True), inspector.username)
+    response = api.post(f"/tasks/{task.id}/complete", {"data": {"defence_stated": False, "hearing_requested": False,
+                                                                 **form}, "case_version": case.version})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed" and set(error["fields"]) == {field} and says in error["fields"][field]
+    assert track.case.version == track.versions[-1] and open_task(track.case, "decide_penalty").id == task.id
+    assert notices(case, "no_penalty_decision") == notices(case, "penalty_decision") == []
 
 
 @pytest.mark.parametrize(("form", "field", "says"), [
@@ -247,7 +347,8 @@ def test_the_case_page_shows_the_procedure_and_the_form(app, inspector, supervis
     case = fire(track, at("2021-03-02 00:00"))
     shown = page(case)
     for text in ("陈述申辩复核及处罚决定", "当事人是否提出陈述、申辩", "当事人是否要求听证", "复核意见",
-                 "按告知的金额处以罚款", "在法定幅度内减少罚款金额", "不予罚款", "决定罚款金额（元）"):
+                 "按告知的金额处以罚款", "在法定幅度内减少罚款金额", "不予罚款", "决定罚款金额（元）",
+                 "不予行政处罚的法定情形", "违法事实不能成立（第五十七条第一款第三项）"):
         assert text in shown, text
 
 
@@ -260,3 +361,39 @@ def test_the_notice_states_one_fact_with_the_compensation_still_unpaid():
             "compensation_paid": "5000.00", "reason": "经责令加付赔偿金后拒不支付。"}
     assert _penalty_facts(data) == ["经核实，你单位拖欠劳动者工资20000.00元，经责令限期支付，逾期后已全部支付。"
                                     "经责令加付赔偿金20000.00元，尚有15000.00元未支付。经责令加付赔偿金后拒不支付。"]
+
+
+def test_a_case_on_the_form_without_a_ground_still_decides_not_to_fine_in_writing(inspector, supervisor, monkeypatch):
+    """A case opened before the form asked for the ground of a drop keeps its form: its drop (a reason only) issues
+    the decision citing art. 57 alone, with the rights printed since whether it finds a violation cannot be told."""
+    files = processes.read_files("wage_arrears")
+    files["decide_penalty.schema.json"] = EARLIER_DECISION_FORM.read_text(encoding="utf-8")
+    real = processes._read
+    monkeypatch.setattr(processes, "_read", lambda process: (
+        (files, processes.content_hash(files)) if process == "wage_arrears" else real(process)))
+    case, track = _partly_paid(inspector)
+    monkeypatch.setattr(processes, "_read", real)
+    case = track.step(complete(inspector, case, "choose_enforcement",
+                               {"measures": ["penalty"], "penalty_amount": "5000.00", "reason": OBSTRUCTION}, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    case = fire(track, at("2021-02-26 00:00"))
+    task = open_task(case, "decide_penalty")
+    forms = processes.parsed_by_id(case.process_version_id).forms
+    assert "drop_ground" not in forms["decide_penalty.schema.json"]["properties"]
+    with pytest.raises(DataInvalid) as refused:  # that version's form knows no ground
+        services.complete_task(inspector, task.id, {**NO_ANSWER, "penalty_outcome": "drop",
+                                                    "penalty_outcome_reason": MINOR, "drop_ground": "minor_corrected"},
+                               case.version, at("2021-02-26 09:00"))
+    assert set(refused.value.fields) == {"drop_ground"}
+    case = track.step(complete(inspector, case, "decide_penalty", {
+        **NO_ANSWER, "penalty_outcome": "drop", "penalty_outcome_reason": MINOR}, at("2021-02-26 09:00")))
+    [decision] = notices(case, "no_penalty_decision")
+    assert decision.facts["legal_basis"] == ["《中华人民共和国行政处罚法》第五十七条"]
+    assert decision.facts["ground"] is None and decision.facts["rights"] is True
+    text = _rendered(case, "no_penalty_decision")
+    assert (f"本局认为，{MINOR}。依据《中华人民共和国行政处罚法》第五十七条的规定，本局决定："
+            "对你单位不予行政处罚。") in text
+    assert [t.name for t in wf_tasks(case)] == ["check_payment"]
+    # A case opened now runs on the form that asks for the ground.
+    fresh, _ = _partly_paid(inspector)
+    assert fresh.process_version_id != case.process_version_id

@@ -449,3 +449,35 @@ def test_emergency_advance_request_names_the_government_and_needs_no_project():
     assert "本局商请楚雄市人民政府动用欠薪应急周转金" in html
     assert "项目名称" not in html and "南华县" not in html and "有关事项" not in html
     assert "请予研究支持，并将办理意见函复本局。" in html
+
+
+def test_no_penalty_decision_states_the_facts_the_answer_the_reason_and_the_basis(rendered):
+    text = _flat(_text(rendered["no_penalty_decision"]))
+    assert "不予行政处罚决定书" in text and "楚人社监不罚〔2021〕1号" in text
+    # What was intended and on which facts, the prior notice and the employer's defence, the reason, the basis.
+    assert "本局拟对你单位作出罚款15,000.00元（人民币壹万伍仟元整）的行政处罚，所依据的事实如下：" in text
+    assert "你单位未当场提供，阻挠劳动保障监察" in text
+    assert "《行政处罚告知书》（楚人社监罚告〔2021〕3号）" in text and "你单位在规定期限内提出了陈述、申辩" in text
+    assert "本局认为，你单位未当场提供工资支付台账系因台账由项目部保管" in text
+    assert ("鉴于你单位违法行为轻微并及时改正，没有造成危害后果，依据《中华人民共和国行政处罚法》第三十三条第一款、"
+            "第五十七条第一款第二项的规定，本局决定：对你单位不予行政处罚。") in text
+    # A violation found, though not penalised, may be contested; there is nothing to pay and nothing to enforce.
+    assert "你单位如不服本决定，可以在收到本决定书之日起六十日内" in text and "提起行政诉讼" in text
+    assert "缴纳罚款" not in text and "不停止执行" not in text and "特此通知" not in text
+
+
+def test_no_penalty_decision_without_a_violation_found_prints_no_rights():
+    """违法事实不能成立: the decision finds nothing against the employer, which has nothing to contest."""
+    facts = sample_facts("no_penalty_decision") | {
+        "reason": "现有证据不能证明你单位拒不提供工资台账", "ground": "你单位的违法事实不能成立",
+        "legal_basis": ["《中华人民共和国行政处罚法》第五十七条第一款第三项"], "rights": False}
+    html = pdfs.render_html("no_penalty_decision", facts)
+    assert "鉴于你单位的违法事实不能成立，依据《中华人民共和国行政处罚法》第五十七条第一款第三项的规定" in html
+    assert "行政复议" not in html and "行政诉讼" not in html
+    # Without the ground, the penalty intended or the procedure, the decision still reads.
+    del facts["ground"], facts["penalty"], facts["fine_amount"], facts["hearing_note"]
+    html = pdfs.render_html("no_penalty_decision", facts)
+    assert "本局拟对你单位作出行政处罚，所依据的事实如下：" in html and "鉴于" not in html
+    with pytest.raises(pdfs.MissingFacts) as caught:
+        pdfs.render_html("no_penalty_decision", facts | {"reason": " "})
+    assert caught.value.missing == ("reason",)
