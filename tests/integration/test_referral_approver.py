@@ -17,6 +17,7 @@ from engine.services.tasks import count_tasks, task_actions
 from tests.conftest import at, make_user
 from tests.factories import complete, open_task, ordered_case
 from tests.integration.test_api import api_for
+from tests.integration.test_pages import FreshContextClient, post, sign_in, text_of
 
 REFUSAL = "移送审批须由办案机关（楚雄市）负责人办理"
 DECIDED = at("2021-02-23 09:00")  # the head's decision, within the 3 days from the supervisor's approval
@@ -205,3 +206,44 @@ def test_the_api_answers_403_to_a_prefecture_head(ctx, client, inspector, superv
     assert [t["id"] for t in county.get("/tasks?assigned=unassigned").get_json()["items"]] == [task.id]
     assert county.post(f"/tasks/{task.id}/claim").status_code == 200
 
+
+@pytest.fixture
+def pages(app):
+    return FreshContextClient(app, app.response_class, use_cookies=True)
+
+
+def test_the_case_page_offers_the_decision_only_to_the_county_head(ctx, app, pages, inspector, supervisor, head,
+                                                                   county_head, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK", lambda: DECIDED)
+    case = _at_the_head(inspector, supervisor)
+    task = open_task(case, "approve_referral")
+    claim_url, form_id = f"/tasks/{task.id}/claim", f'id="form-{task.id}"'
+
+    assert sign_in(pages, "head_cz").status_code == 302
+    page = pages.get(f"/cases/{case.number}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and f'id="task-{task.id}"' in body
+    assert claim_url not in body and form_id not in body
+    assert REFUSAL in text_of(page)
+    assert task.id not in pages.get("/tasks?view=all").get_data(as_text=True)
+    # A claim posted anyway is refused with the reason, and the task stays unclaimed.
+    refused = post(pages, claim_url, page=f"/cases/{case.number}", follow_redirects=True)
+    assert REFUSAL in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).assignee_id is None
+    post(pages, "/logout")
+
+    assert sign_in(pages, "head_cx").status_code == 302
+    body = pages.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert claim_url in body and form_id in body and REFUSAL not in body
+    assert task.id in pages.get("/tasks?view=all").get_data(as_text=True)
+
+
+def test_the_refusal_in_english(app):
+    from flask_babel import force_locale
+
+    from web import messages
+
+    with app.test_request_context(), force_locale("en"):
+        assert messages.message(REFUSAL) == ("Only the head of the bureau handling the case (楚雄市) may act on "
+                                             "“Approve criminal referral”")
