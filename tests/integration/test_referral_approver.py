@@ -247,3 +247,19 @@ def test_the_refusal_in_english(app):
     with app.test_request_context(), force_locale("en"):
         assert messages.message(REFUSAL) == ("Only the head of the bureau handling the case (楚雄市) may act on "
                                              "“Approve criminal referral”")
+
+
+
+def test_the_demo_has_a_head_in_every_county_it_seeds_and_its_referral_is_theirs(ctx):
+    from web import demo
+
+    users = {name: Actor.of(make_user(name, roles, region)) for name, roles, region, _ in demo.DEMO_USERS}
+    assert {region for _, region in demo.PLAN} <= set(demo.HEADS)
+    assert all(users[name].roles == ("head",) and users[name].region == region for region, name in demo.HEADS.items())
+    region = next(region for target, region in demo.PLAN if target == "transferred")
+    number = demo._wage_case(6, "transferred", region, users["insp_cx"], users["sup_cz"], users[demo.HEADS[region]],
+                             at("2021-03-01 09:00"))
+    case = db.session.scalar(select(Case).where(Case.number == number))
+    assert case.status == "transferred"
+    approval = db.session.scalar(select(Task).where(Task.case_id == case.id, Task.name == "approve_referral"))
+    assert approval.completed_by == demo.HEADS[region]
