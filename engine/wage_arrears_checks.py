@@ -15,7 +15,7 @@ from engine.documents import Document
 from engine.models import Case, Task, User
 from engine.sandbox import money, money_str
 from engine.services.cases import OPEN_CASE_CHECKS
-from engine.services.tasks import TASK_FORM_CHECKS
+from engine.services.tasks import OWN_HEAD_TASKS, TASK_FORM_CHECKS
 from engine.validation import DataInvalid
 from engine.wage_arrears_law import (
     enforcement_out_of_range,
@@ -301,3 +301,6 @@ TASK_FORM_CHECKS.setdefault(("wage_arrears", "decide_penalty"), []).append(_chec
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_case"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_to_court"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)
+# 《行政执法机关移送涉嫌犯罪案件的规定》(国务院令第310号) art. 5: the referral report is approved by the handling
+# body's own chief (本机关正职负责人或者主持工作的负责人), not by a head of the bureau above it.
+OWN_HEAD_TASKS.add(("wage_arrears", "approve_referral"))

@@ -129,8 +129,16 @@ def supervisor(ctx):
 
 @pytest.fixture
 def head(ctx):
-    """The prefecture bureau's head (正职负责人): level-3 supervision, the decision on a criminal referral."""
+    """The prefecture bureau's head: level-3 supervision across its counties. Not the one who decides a county
+    case's criminal referral (county_head)."""
     return Actor.of(make_user("head_cz", ["head"], "532300"))
+
+
+@pytest.fixture
+def county_head(ctx):
+    """The head of Chuxiong city's bureau (532301), where the tests' cases are handled: the bureau's own chief
+    decides its criminal referrals (国务院令第310号 art. 5)."""
+    return Actor.of(make_user("head_cx", ["head"], "532301"))
 
 
 @pytest.fixture

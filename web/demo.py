@@ -25,6 +25,9 @@ DEMO_USERS = [
     # username, roles, region, display name
     ("admin", ["admin"], "530000", "系统管理员"),
     ("head_cz", ["head"], "532300", "州局负责人"),
+    ("head_cx", ["head"], "532301", "楚雄市人社局局长"),
+    ("head_sb", ["head"], "532322", "双柏县人社局局长"),
+    ("head_ym", ["head"], "532328", "元谋县人社局局长"),
     ("sup_cz", ["supervisor"], "532300", "州监察支队督办员"),
     ("sup_cx", ["supervisor"], "532301", "楚雄市监察大队长"),
     ("insp_cx", ["inspector"], "532301", "楚雄市监察员 张明"),
@@ -39,6 +42,10 @@ DEMO_USERS = [
 
 # The second inspector each region's investigations are made with (劳动保障监察条例 art. 16: at least two).
 CO_INSPECTORS = {"532301": "insp_cx2", "532322": "insp_sb2", "532328": "insp_ym2"}
+
+# Each county bureau's own head, who decides its criminal referrals (国务院令第310号 art. 5: the handling body's
+# own chief; the prefecture's head may not, engine.services.tasks.OWN_HEAD_TASKS).
+HEADS = {"532301": "head_cx", "532322": "head_sb", "532328": "head_ym"}
 
 # Other processes add their demo cases: fn(users_by_name, now, echo).
 DEMO_SEEDERS: list[Callable] = []
@@ -228,7 +235,7 @@ def seed(echo: Callable[[str], None], *, if_empty: bool = False) -> None:
     start = now - timedelta(days=30)
     numbers = []
     for i, (target, region) in enumerate(PLAN):
-        numbers.append(_wage_case(i, target, region, inspectors[region], users["sup_cz"], users["head_cz"],
+        numbers.append(_wage_case(i, target, region, inspectors[region], users["sup_cz"], users[HEADS[region]],
                                   start + timedelta(days=i)))
     for seeder in DEMO_SEEDERS:
         seeder(users, now, echo)

@@ -166,6 +166,9 @@ _DYNAMIC = [
     (re.compile(r"^任务 (?P<n>\S+) 不存在$"), _l("任务 %(n)s 不存在")),
     (re.compile(r"^该任务已由 (?P<n>\S+) 认领$"), _l("该任务已由 %(n)s 认领")),
     (re.compile(r"^此任务须由「(?P<n>\S+)」角色办理$"), _l("此任务须由「%(n)s」角色办理")),
+    # engine.services.tasks.own_head_refusal: the task's title, then the case's region.
+    (re.compile(r"^(?P<title>\S+?)须由办案机关（(?P<n>[^）]+)）负责人办理$"),
+     _l("%(title)s须由办案机关（%(n)s）负责人办理")),
     (re.compile(r"^案件已被他人修改.*$"), _l("案件已被他人修改，请刷新后重试")),
     (re.compile(r"^岗位 (?P<n>\S+) 不存在$"), _l("岗位 %(n)s 不存在")),
     (re.compile(r"^岗位数不能少于已占用名额（(?P<n>\d+)）$"), _l("岗位数不能少于已占用名额（%(n)s）")),

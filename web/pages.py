@@ -45,7 +45,7 @@ from engine.db import db
 from engine.errors import CaseChanged, Conflict, Forbidden
 from engine.models import Case, User
 from engine.services.cases import case_history, open_tasks, waiting_timers
-from engine.services.tasks import count_tasks, task_actions
+from engine.services.tasks import count_tasks, own_head_refusal, task_actions
 from engine.summaries import mask_id_number
 from engine.validation import REGION_MESSAGE, REGION_RE, DataInvalid
 from web import labels, messages
@@ -333,6 +333,8 @@ def render_case(case: Case, *, form_errors: dict | None = None, form_values: dic
             "fields": fields, "errors": errors, "other_errors": split_errors(fields, errors),
             "values": (form_values or {}).get(task.id),
             "actions": task_actions(who, task),
+            # Who decides a task only the case's own bureau head may (a referral), said instead of the role alone.
+            "own_head": (refusal := own_head_refusal(who, task)) and messages.message(refusal.message),
         }
     history = case_history(case)
     notices, escalations = _sections(case)

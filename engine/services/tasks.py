@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from engine import audit, processes
@@ -18,6 +18,7 @@ from engine.clock import engine_context
 from engine.db import db
 from engine.errors import CaseChanged, Conflict, DataInvalid, EngineError, Forbidden, NotFound
 from engine.models import Case, Task, User
+from engine.regions import region_name
 from engine.runtime import ParsedProcess
 from engine.services._common import rule_values, transactional
 from engine.services.cases import (
@@ -45,6 +46,36 @@ _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.
 # the stored workflow's data (a full restore, so only when the summary lacks what the check needs); `values` are
 # the rules in force.
 TASK_FORM_CHECKS: dict[tuple[str, str], list[Callable[..., None]]] = {}
+
+# Tasks only the head of the case's own bureau may claim and work, keyed by (process, task name), added to by the
+# process modules at import (a criminal referral: 国务院令第310号 art. 5). A head of a higher bureau covers the
+# case's region and sees the case, but does not decide for the bureau that handles it; an administrator's role
+# does not stand in for the head either. Releasing such a task and supervising it when overdue are unaffected.
+# Kept here rather than in the models: the rule is the law's, so it binds every running case at once, whatever
+# process version it started on, and the queues can filter on it in SQL.
+OWN_HEAD_TASKS: set[tuple[str, str]] = set()
+
+
+def own_head_refusal(actor: Actor, task: Task) -> Forbidden | None:
+    """Why `actor` may not claim or work `task` when it is one of OWN_HEAD_TASKS and they are not a head whose
+    own region is the case's; None otherwise."""
+    if (task.process, task.name) not in OWN_HEAD_TASKS:
+        return None
+    if "head" in actor.roles and actor.region == task.region:
+        return None
+    return Forbidden(f"{task.title}须由办案机关（{region_name(task.region)}）负责人办理")
+
+
+def _own_head_filter(actor: Actor):
+    """SQL for "not one of OWN_HEAD_TASKS that `actor` may not act on": what own_head_refusal allows, plus the
+    tasks the actor holds (a claim made before the rule, kept in view to be released)."""
+    restricted = or_(*(and_(Task.process == process, Task.name == name) for process, name in sorted(OWN_HEAD_TASKS)))
+    allowed = [~restricted]
+    if "head" in actor.roles:
+        allowed.append(Task.region == actor.region)
+    if actor.user_id is not None:
+        allowed.append(Task.assignee_id == actor.user_id)
+    return or_(*allowed)
 
 
 # A change made without the case version it was made against (the form or request lost it).
@@ -74,6 +105,9 @@ def _refusal(actor: Actor, task: Task, action: str) -> EngineError | None:
     held_by_other = task.assignee_id not in (None, actor.user_id)
     if action == "release":
         return Forbidden("只能退回自己认领的任务") if held_by_other and not actor.has_role("supervisor") else None
+    own_head = own_head_refusal(actor, task)  # before the role: it names the role and the bureau
+    if own_head is not None:
+        return own_head
     if not actor.has_role(task.role):
         return Forbidden(f"此任务须由「{task.role}」角色办理")
     if held_by_other:
@@ -207,8 +241,11 @@ def _open_tasks_query(
     actor: Actor, *, now: datetime, assigned: str = "any", role: str | None = None, region: str | None = None,
     overdue: bool = False, process: str | None = None, status: str | None = None,
 ):
-    """Open tasks in the actor's region and roles, narrowed by the queue's filters."""
+    """Open tasks in the actor's region and roles (without the OWN_HEAD_TASKS of bureaus not their own), narrowed
+    by the queue's filters."""
     query = select(Task).where(Task.state == "open", region_filter(Task.region, actor))
+    if OWN_HEAD_TASKS:
+        query = query.where(_own_head_filter(actor))
     if status:  # the case's status
         query = query.where(Task.case_id.in_(select(Case.id).where(Case.status == status)))
     if role:

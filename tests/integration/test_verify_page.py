@@ -39,7 +39,7 @@ def _all_rendered(now) -> list[Document]:
 
 def _transferred_case(inspector):
     supervisor = Actor.of(make_user("sup_cx", ["supervisor"], "532301"))
-    head = Actor.of(make_user("head_cz", ["head"], "532300"))
+    head = Actor.of(make_user("head_cx", ["head"], "532301"))  # the city bureau's own head decides its referrals
     case = ordered_case(inspector, at("2021-02-08 10:00"), verified_amount="100000.00",
                         investigated_at=at("2021-02-05 15:00"))
     escalation.sweep(at("2021-02-19 00:00"), render_notices=False)  # the payment deadline passes

@@ -348,14 +348,14 @@ def test_a_fine_and_a_compensation_order_are_issued_once_per_case(inspector, sup
 
 
 def test_a_blacklisting_approved_with_a_referral_the_head_refuses_stays_in_force_and_shown(inspector, supervisor,
-                                                                                          head):
+                                                                                          county_head):
     """Review: the head's refusal emptied the summary's measures, so a measure already decided vanished from the
     case while choosing it again was refused because of it."""
     case, track = _partly_paid(inspector)
     case = choose(inspector, case, track, "blacklist", "criminal_referral")
     case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
     assert len(notices(case, "blacklist_decision")) == 1
-    case = track.step(complete(head, case, "approve_referral", {"approved": False, "comment": "证据不足"},
+    case = track.step(complete(county_head, case, "approve_referral", {"approved": False, "comment": "证据不足"},
                                at("2021-02-23 10:00")))
     assert case.summary["measures"] == ["blacklist"]
     assert (case.summary["refused_measures"], case.summary["refusal_comment"]) == (["criminal_referral"], "证据不足")

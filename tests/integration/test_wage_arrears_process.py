@@ -531,14 +531,14 @@ def _referral_at_the_head(insp: Actor, sup: Actor) -> tuple[Case, Track]:
     return case, track
 
 
-def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, head):
+def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, county_head):
     case, track = _referral_at_the_head(insp, sup)
     [approval] = wf_tasks(case)
     assert (approval.name, approval.role, approval.title) == ("approve_referral", "head", "移送审批")
     assert approval.due_rule == "referral_approval_days"
     assert approval.due_at == end_of("2021-03-01")  # 3 calendar days from Fri 26 Feb (working days: Wed 3 March)
     # It is in the head's queue, not in the supervisor's or the inspector's.
-    queued, _ = services.list_tasks(head, now=at("2021-02-26 11:00"))
+    queued, _ = services.list_tasks(county_head, now=at("2021-02-26 11:00"))
     assert [t.id for t in queued] == [approval.id]
     assert services.list_tasks(sup, now=at("2021-02-26 11:00"))[0] == []
     # Only the head decides: the supervisor who approved the measures may not, nor may the inspector.
@@ -549,7 +549,7 @@ def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, head)
     assert referral_letters(case) == []
     assert_round_trip(case)
 
-    case = track.step(complete(head, case, "approve_referral", {"approved": True, "comment": "批准移送"},
+    case = track.step(complete(county_head, case, "approve_referral", {"approved": True, "comment": "批准移送"},
                                at("2021-03-01 09:00")))
     [letter] = referral_letters(case)
     assert letter.facts["amount_owed"] == "60000.00"
@@ -578,14 +578,14 @@ def test_criminal_referral_goes_to_the_head_then_is_transferred(insp, sup, head)
     assert_round_trip(case)
 
 
-def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp, sup, head):
+def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp, sup, county_head):
     case, track = _referral_at_the_head(insp, sup)
     task = open_task(case, "approve_referral")
     with pytest.raises(DataInvalid) as no_reason:  # refusing needs a reason, as the supervisor's refusal does
-        services.complete_task(head, task.id, {"approved": False}, case.version, at("2021-02-26 11:00"))
+        services.complete_task(county_head, task.id, {"approved": False}, case.version, at("2021-02-26 11:00"))
     assert set(no_reason.value.fields) == {"comment"}
-    case = track.step(complete(head, case, "approve_referral", {"approved": False, "comment": "证据不足，暂不移送"},
-                               at("2021-02-26 11:00")))
+    case = track.step(complete(county_head, case, "approve_referral",
+                               {"approved": False, "comment": "证据不足，暂不移送"}, at("2021-02-26 11:00")))
     [again] = wf_tasks(case)
     assert (again.name, again.role) == ("choose_enforcement", "inspector")
     assert case.status == "enforcement"
@@ -607,9 +607,9 @@ def test_the_head_refusing_the_referral_goes_back_to_choosing_the_measures(insp,
     assert referral_letters(case) == []
 
 
-def test_the_transfer_is_not_dated_in_the_future(insp, sup, head):
+def test_the_transfer_is_not_dated_in_the_future(insp, sup, county_head):
     case, track = _referral_at_the_head(insp, sup)
-    case = track.step(complete(head, case, "approve_referral", {"approved": True}, at("2021-02-26 15:00")))
+    case = track.step(complete(county_head, case, "approve_referral", {"approved": True}, at("2021-02-26 15:00")))
     task = open_task(case, "transfer_case")
     with pytest.raises(DataInvalid) as bad:
         services.complete_task(insp, task.id, {"transferred_on": "2021-02-27", "receiving_unit": "楚雄市公安局"},

@@ -185,13 +185,13 @@ def test_a_referral_of_800_yuan_is_refused(ctx, inspector, workflow_source):
     ("60000.00", "0", True), ("100000.00", "40000.00", True), ("59999.99", "0", False),
     ("100000.00", "40000.01", False),
 ])
-def test_ten_workers_and_the_group_amount_outstanding(ctx, inspector, supervisor, head, verified, paid, met):
+def test_ten_workers_and_the_group_amount_outstanding(ctx, inspector, supervisor, county_head, verified, paid, met):
     case = _enforcement(inspector, verified, 10, paid=paid, roster=_roster(*["5000.00"] * 10))
     if not met:
         assert set(refused(inspector, case, "choose_enforcement", REFERRAL, CHECKED)) == {"measures"}
         return
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
-    assert _transferred(case, inspector, supervisor, head).status == "transferred"
+    assert _transferred(case, inspector, supervisor, county_head).status == "transferred"
 
 
 def test_nine_workers_do_not_make_a_group(ctx, inspector):
@@ -203,10 +203,10 @@ def test_nine_workers_do_not_make_a_group(ctx, inspector):
     assert "人均尚欠 9999.99 元" in message and "名册" in message  # the average is never rounded up to the standard
 
 
-def test_one_worker_owed_the_single_amount_over_three_months(ctx, inspector, supervisor, head):
+def test_one_worker_owed_the_single_amount_over_three_months(ctx, inspector, supervisor, county_head):
     case = _enforcement(inspector, "10000.00", 1, period_from="2020-10-01", period_to="2020-12-31")
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
-    assert _transferred(case, inspector, supervisor, head).status == "transferred"
+    assert _transferred(case, inspector, supervisor, county_head).status == "transferred"
 
 
 def test_one_worker_over_less_than_three_months_is_refused(ctx, inspector):
@@ -280,27 +280,27 @@ def test_a_supervisor_cannot_approve_a_referral_below_the_threshold(ctx, inspect
     assert case.status == "enforcement" and open_task(case, "choose_enforcement")
 
 
-def test_a_head_cannot_approve_a_referral_below_the_threshold(ctx, inspector, supervisor, head, workflow_source):
+def test_a_head_cannot_approve_a_referral_below_the_threshold(ctx, inspector, supervisor, county_head, workflow_source):
     # 60,000.00 owed to 10 workers, approved by the supervisor; the province then raises the group amount before the
     # head decides: the head's approval is held to the rules in force when it is given.
     case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
     set_rule("criminal_threshold_group_amount", "80000", "admin", CHECKED + timedelta(hours=1))
-    fields = refused(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    fields = refused(county_head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
     assert set(fields) == {"approved"}
     assert "80000.00" in fields["approved"] and "60000.00" in fields["approved"] and "不批准" in fields["approved"]
     stored_workflow(case)
     assert not [d for d in documents.documents_for_case(case) if d.kind == "criminal_referral"]
     # Not approved, it goes back to choosing the measures, where the referral is refused too.
-    case = complete(head, case, "approve_referral", {"approved": False, "comment": "未达到移送标准"},
+    case = complete(county_head, case, "approve_referral", {"approved": False, "comment": "未达到移送标准"},
                     CHECKED + timedelta(hours=3))
     assert case.status == "enforcement" and open_task(case, "choose_enforcement")
     assert set(refused(inspector, case, "choose_enforcement", REFERRAL, CHECKED + timedelta(hours=4))) == {
         "measures"}
 
 
-def test_the_referral_letter_is_issued_on_the_heads_decision(ctx, inspector, supervisor, head):
+def test_the_referral_letter_is_issued_on_the_heads_decision(ctx, inspector, supervisor, county_head):
     case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
     case = complete(inspector, case, "choose_enforcement",
                     {"measures": ["blacklist", "criminal_referral"], "reason": "拒不支付，数额较大"}, CHECKED)
@@ -308,17 +308,17 @@ def test_the_referral_letter_is_issued_on_the_heads_decision(ctx, inspector, sup
     # The blacklisting is decided on the supervisor's approval; the referral is not, yet.
     kinds = [d.kind for d in documents.documents_for_case(case)]
     assert "blacklist_decision" in kinds and "criminal_referral" not in kinds
-    case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    case = complete(county_head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
     kinds = [d.kind for d in documents.documents_for_case(case)]
     assert kinds.count("criminal_referral") == 1 and kinds.count("blacklist_decision") == 1
     assert open_task(case, "transfer_case")
 
 
-def test_the_referral_letter_states_the_threshold_met(ctx, inspector, supervisor, head):
+def test_the_referral_letter_states_the_threshold_met(ctx, inspector, supervisor, county_head):
     case = _enforcement(inspector, "100000.00", 10, paid="40000.00")
     case = complete(inspector, case, "choose_enforcement", REFERRAL, CHECKED)
     case = complete(supervisor, case, "approve_enforcement", {"approved": True}, CHECKED + timedelta(hours=1))
-    case = complete(head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
+    case = complete(county_head, case, "approve_referral", {"approved": True}, CHECKED + timedelta(hours=2))
     [letter] = [d for d in documents.documents_for_case(case) if d.kind == "criminal_referral"]
     assert letter.facts["amount_owed"] == "60000.00"
     assert any("移送标准" in fact and "10名以上" in fact and "60000.00" in fact for fact in letter.facts["facts"])
