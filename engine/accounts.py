@@ -170,7 +170,7 @@ def update_user(username: str, now: datetime, *, roles: list[str] | None = None,
     if active is not None:
         user.active = active
     if deactivated:
-        user.session_epoch = User.session_epoch + 1
+        end_page_sessions(user)
         revoke_all_tokens(user, now)
     db.session.flush()
     return user
@@ -344,6 +344,13 @@ def prune_statement(now: datetime, window_minutes: int = 60) -> Delete:
     return delete(FailedSignIn).where(FailedSignIn.name_key.in_(stale)).execution_options(synchronize_session=False)
 
 
+def end_page_sessions(user: User) -> None:
+    """Sign out every page session of `user` (in the caller's transaction): their session ids carry the epoch this
+    moves. Page sessions are signed cookies kept by the browser only, so a copy of one (a shared office PC, an
+    intranet without HTTPS) would otherwise work until it expires, sign-out or not. API tokens are not touched."""
+    user.session_epoch = User.session_epoch + 1  # in SQL: two changes at once still give two new epochs
+
+
 def set_password(user: User, new_password: str, now: datetime, *, temporary: bool = False) -> None:
     """Set a new password (`temporary`: an administrator's reset, to be changed at the next sign-in) and commit.
     Every API token of the user is revoked and every page session signed out: the caller signs its own session in
@@ -351,6 +358,6 @@ def set_password(user: User, new_password: str, now: datetime, *, temporary: boo
     check_password_strength(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.must_change_password = temporary
-    user.session_epoch = User.session_epoch + 1  # in SQL: two changes at once still give two new epochs
+    end_page_sessions(user)
     revoke_all_tokens(user, now)
     db.session.commit()

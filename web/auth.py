@@ -168,6 +168,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Everywhere: a copy of this session's cookie must not stay valid after signing out.
+        accounts.end_page_sessions(db.session.get(User, current_user.id))
+        db.session.commit()
     logout_user()
     language = session.get("language")
     session.clear()

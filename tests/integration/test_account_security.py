@@ -1,6 +1,7 @@
 """Account security: a password change revokes the user's API tokens and signs out their other sessions; a temporary
 password gets no API token; parallel wrong passwords still lock the account (one atomic UPDATE per failure); the
-language picked on the sign-in page sticks; the engine-defined forms (posts, supervision) read in English."""
+language picked on the sign-in page sticks; the engine-defined forms (posts, supervision) read in English; signing
+out ends the session everywhere, and a session lasts a working day."""
 
 from __future__ import annotations
 
@@ -362,3 +363,41 @@ def test_engine_form_texts_are_listed_for_the_catalogue_and_have_english():
         catalogue = {m.id: m.string for m in read_po(handle) if m.id}
     missing = sorted(t for t in texts if not catalogue.get(t))
     assert not missing, missing
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 6. Signing out ends the session, a copy of its cookie included; a session lasts a working day.
+
+def test_a_copied_session_cookie_is_refused_after_signing_out(browser, clock, app):
+    """Security review: sessions are signed cookies kept by the browser only; signing out cleared the browser's copy,
+    and a copy taken before (a shared office PC, plain HTTP on the intranet) still revealed ID numbers."""
+    make_user("clerk_cx", ["clerk"], "532301")
+    office = browser()
+    assert sign_in(office, "clerk_cx").status_code == 302
+    cookie = office.get_cookie("session").value
+    token_for_replay = csrf(office, "/tasks")
+    copy = browser()
+    copy.set_cookie("session", cookie)
+    assert copy.get("/tasks").status_code == 200  # the copy works while the session does
+    office.post("/logout", data={"csrf_token": token_for_replay})
+    replayed = copy.get("/tasks")
+    assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]
+    assert copy.post("/logout", data={"csrf_token": token_for_replay}).status_code in (302, 400)
+    # Signing in again works, with a new session.
+    assert sign_in(office, "clerk_cx").status_code == 302 and office.get("/tasks").status_code == 200
+
+
+def test_a_session_ends_a_working_day_after_signing_in(browser, clock, app, monkeypatch):
+    make_user("clerk_cx", ["clerk"], "532301")
+    client = browser()
+    assert sign_in(client, "clerk_cx").status_code == 302
+    assert app.permanent_session_lifetime == timedelta(hours=12)
+    # Thirteen hours later (the cookie's signature carries when it was signed).
+    import time
+
+    import itsdangerous.timed
+
+    later = int(time.time()) + 13 * 3600
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: later)
+    expired = client.get("/tasks")
+    assert expired.status_code == 302 and "/login" in expired.headers["Location"]
