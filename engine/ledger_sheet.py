@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import zip_longest
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -192,14 +193,43 @@ def too_many_rows(limit: int) -> str:
     return f"台账超过 {limit} 行，未导入任何数据：请分成多个文件导入（例如按乡镇）"
 
 
+NOT_XLSX = "不是有效的 Excel（.xlsx）文件"
+# An .xlsx is a zip of XML parts. openpyxl streams a sheet's rows but holds the shared strings in memory, and only
+# the upload's packed size is limited: a 2 MB upload of one string repeated unpacked to 1.7 GB of memory. A real
+# ledger packs 5 to 15 times (100,000 rows: 6 MB packed, 82 MB unpacked); a part that unpacks beyond these is no
+# ledger. Each part's unpacked size is bounded by what its header declares (zipfile reads no further).
+MAX_PACKING_RATIO = 50  # for parts above PACKING_CHECKED_FROM bytes unpacked (small XML packs far better)
+PACKING_CHECKED_FROM = 1 << 20
+MAX_SHARED_STRINGS_BYTES = 64 << 20
+TOO_LARGE_UNPACKED = "Excel 文件解压后异常庞大（{part}），不是正常的回访台账"
+
+
+def _check_packing(source: str | IO[bytes]) -> None:
+    """Refuse an archive whose parts unpack far beyond what a ledger does (a decompression bomb), before parsing."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataInvalid({"file": NOT_XLSX}) from exc
+    for part in parts:
+        shared_strings = part.filename.lower().endswith("sharedstrings.xml")
+        if ((part.file_size > PACKING_CHECKED_FROM
+             and part.file_size > MAX_PACKING_RATIO * max(part.compress_size, 1))
+                or (shared_strings and part.file_size > MAX_SHARED_STRINGS_BYTES)):
+            raise DataInvalid({"file": TOO_LARGE_UNPACKED.format(part=part.filename)})
+
+
 def _open_workbook(source: str | IO[bytes], *, formulas: bool = False):
     """The workbook with each formula's computed value as the file stores it, or with `formulas` the formulas."""
     if not isinstance(source, str):
-        source.seek(0)  # read a second time for the formulas
+        source.seek(0)
+    _check_packing(source)
+    if not isinstance(source, str):
+        source.seek(0)  # read again by openpyxl (and a second time for the formulas)
     try:
         return load_workbook(source, read_only=True, data_only=not formulas)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
-        raise DataInvalid({"file": "不是有效的 Excel（.xlsx）文件"}) from exc
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, ParseError) as exc:
+        raise DataInvalid({"file": NOT_XLSX}) from exc
 
 
 def _has_formulas(sheet: Any) -> bool:
@@ -290,6 +320,8 @@ def read_rows(source: str | IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | N
             if people > limit:
                 raise DataInvalid({"file": too_many_rows(limit)})
             yield number, {key: value for key, value in zip(columns, row, strict=False) if key}, []
+    except ParseError as exc:  # a sheet's XML broken or hostile (entities), met while streaming its rows
+        raise DataInvalid({"file": NOT_XLSX}) from exc
     finally:
         workbook.close()
         if formula_book is not None:

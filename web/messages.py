@@ -282,6 +282,8 @@ _DYNAMIC = [
     (re.compile(r"^离职 (?P<days>\d+) 日后申领，超过 (?P<limit>\d+) 日申领期限，须核实逾期原因$"),
      _l("离职 %(days)s 日后申领，超过 %(limit)s 日申领期限，须核实逾期原因")),
     (re.compile(r"^主管未批准：(?P<n>.+)$"), _l("主管未批准：%(n)s")),  # the supervisor's comment, or 未说明理由
+    (re.compile(r"^Excel 文件解压后异常庞大（(?P<part>[^）]+)），不是正常的回访台账$"),
+     _l("Excel 文件解压后异常庞大（%(part)s），不是正常的回访台账")),
     # The campaign's name (engine.clear_zero.Campaign.name).
     (re.compile(r"^(?P<start>\d{4})—(?P<end>\d{4})年度根治欠薪冬季专项行动$"),
      _l("%(start)s—%(end)s年度根治欠薪冬季专项行动")),

@@ -445,6 +445,53 @@ def test_unemployed_who_want_work_become_temp_job_cases(clerk, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # API and CLI.
 
+def _replace_part(workbook: bytes, name: str, content: bytes) -> bytes:
+    """`workbook` with its zip part `name` replaced (or added)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != name:
+                target.writestr(info, source.read(info.filename))
+        target.writestr(name, content)
+    return out.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+HOSTILE_WORKBOOKS = {
+    # Security review: one string of 100 KB repeated 17,000 times, 1.8 MB packed, took the server to 1.7 GB.
+    "shared strings bomb": ("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                            b'2006/main"><si><t>' + b"a" * 8_000_000 + b"</t></si></sst>"),
+    "rows bomb": (SHEET, b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                  + b"<row/>" * 1_000_000 + b"</sheetData></worksheet>"),
+    # These answered 500: the XML parser's errors were not caught.
+    "broken XML": (SHEET, b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                   b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c>'),
+    "external entity": (SHEET, b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                        b'<row r="1"><c r="A1" t="inlineStr"><is><t>&xxe;</t></is></c></row></sheetData></worksheet>'),
+    "entity expansion": (SHEET, b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">'
+                         + b"".join(b'<!ENTITY %c "%s">' % (98 + i, (b"&%c;" % (97 + i)) * 10) for i in range(8))
+                         + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                         b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&i;</t></is></c></row></sheetData>'
+                         b"</worksheet>"),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_WORKBOOKS)
+def test_a_hostile_workbook_is_refused_with_400_naming_the_file(client, clerk, tmp_path, kind):
+    h = auth(client, "clerk_cx")
+    part, content = HOSTILE_WORKBOOKS[kind]
+    hostile = _replace_part(write_xlsx(tmp_path / "g.xlsx", [row(1)]).read_bytes(), part, content)
+    assert len(hostile) < 2 * 1024 * 1024  # under the upload limit: what a signed-in clerk can send
+    r = client.post("/api/v1/ledger", data={"file": (io.BytesIO(hostile), "台账.xlsx")}, headers=h,
+                    content_type="multipart/form-data")
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert "file" in r.get_json()["error"]["fields"]
+    assert count() == 0
+
+
 def test_api_upload_list_export_and_cases(client, clerk, tmp_path):
     h = auth(client, "clerk_cx")
     good = write_xlsx(tmp_path / "g.xlsx", [row(1), row(2, **UNEMPLOYED)]).read_bytes()
