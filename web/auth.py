@@ -102,14 +102,24 @@ def _password_change_first():
     return None
 
 
+# Scripts, styles, fonts and images from this site only (bpmn-js styles its drawing inline; no page inlines a
+# script), no plugins, not framed, forms posted here only.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+
+
 @bp.after_app_request
 def _security_headers(response):
-    """Pages are not framed or sniffed; pages for a signed-in user are not kept in the browser's cache (shared
-    office PCs: the back button after signing out must not show a case)."""
+    """Pages are not framed or sniffed and run this site's scripts only; nothing served to a signed-in user or
+    through the API is kept in the browser's cache (shared office PCs: the back button after signing out must not
+    show a case, a downloaded notice or an export), the site's static files aside."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html" and current_user and current_user.is_authenticated:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if request.endpoint != "static" and (request.path.startswith("/api/")
+                                         or (current_user and current_user.is_authenticated)):
         response.headers["Cache-Control"] = "no-store"
     return response
 

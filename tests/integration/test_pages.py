@@ -136,10 +136,28 @@ def test_sign_in_sets_a_secure_session_and_redirects_to_next(client, inspector, 
         post(client, "/logout")
 
 
-def test_signed_in_pages_are_not_cached_or_framed(web):
+def test_signed_in_pages_are_not_cached_or_framed(web, client, inspector, clock):
     page = web.get("/tasks")
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+    # Security review: no Content-Security-Policy; a notice PDF (names, addresses), an export and the API's JSON
+    # could be kept in a shared PC's cache.
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
+    assert "<script>" not in page.get_data(as_text=True)  # no inline script for the policy to block
+    case = open_wage_case(inspector)
+    services.complete_task(inspector, the_task(case).id, {"decision": "accept"}, case.version, OPENED)
+    documents.render_pending(OPENED)
+    notice = web.get(f"/documents/{documents.documents_for_case(case)[0].id}")
+    assert notice.status_code == 200 and notice.headers["Cache-Control"] == "no-store"
+    notice.close()
+    token = client.post("/api/v1/auth/token", json={"username": inspector.username, "password": PASSWORD})
+    assert token.headers["Cache-Control"] == "no-store"
+    bearer = {"Authorization": "Bearer " + token.get_json()["token"]}
+    assert client.get(f"/api/v1/cases/{case.number}", headers=bearer).headers["Cache-Control"] == "no-store"
+    script = web.get("/static/js/case-diagram.js")  # the site's own files stay cacheable
+    assert "no-store" not in script.headers.get("Cache-Control", "")
+    script.close()
 
 
 def test_wrong_password_then_lock_out(client, inspector, clock):
