@@ -45,12 +45,19 @@ def run_sweep(app) -> None:
         now = datetime.now(UTC)
         try:
             report = sweep(now, worker=worker_name())
+            for error in report.errors:
+                log.error("sweep: %s", error)
             for name, job in PERIODIC_JOBS.items():
                 try:
-                    job(now)
+                    result = job(now)
                 except Exception:  # noqa: BLE001
                     db.session.rollback()
                     log.exception("periodic job %s failed", name)
+                    continue
+                # A job that carries on past a failing item (a claim's payment) reports it: an operator must hear
+                # of a payment not made, not only the CLI that runs the same job by hand.
+                for error in getattr(result, "errors", None) or ():
+                    log.error("%s: %s", name, error)
             if report.fired or report.escalated or report.errors:
                 log.info("sweep: %d fired, %d escalated, %d errors", len(report.fired), len(report.escalated),
                          len(report.errors))
@@ -96,6 +103,7 @@ def start_background(app, interval: int) -> BackgroundScheduler:
                                     executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
     _configure(scheduler, app, interval)
     scheduler.start()
+    scheduler.started_at = datetime.now(UTC)  # /health: "ok" before its first sweep has had time to finish
     from engine import documents
 
     # A notice a user just caused is ready in a second or two, not at the next minute's sweep. (A separate
@@ -112,7 +120,19 @@ def run_blocking(app, interval: int) -> None:
 
 
 def is_alive(now: datetime, interval: int) -> bool:
+    """Whether some scheduler finished a sweep lately (its heartbeat is written only when a sweep succeeds)."""
     from sqlalchemy import func, select
 
     last = db.session.scalar(select(func.max(SchedulerHeartbeat.last_sweep_at)))
     return last is not None and (now - last).total_seconds() <= 3 * interval + 30
+
+
+def sweeping(app, now: datetime) -> bool:
+    """Whether deadlines are being swept: a scheduler finished a sweep lately, or this process's own started less
+    than the grace ago and has not had time to. A scheduler whose every sweep fails (a locked database) is not."""
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    local = app.extensions.get("case_scheduler")
+    started = getattr(local, "started_at", None) if local is not None and local.running else None
+    if started is not None and (datetime.now(UTC) - started).total_seconds() <= 3 * interval + 30:
+        return True
+    return is_alive(now, interval)

@@ -696,6 +696,45 @@ def test_health(client, ctx):
     assert body["scheduler"] in ("ok", "stopped")
 
 
+def test_health_says_stopped_when_no_sweep_succeeds(app, client, ctx, monkeypatch):
+    """QA: with every sweep failing (a locked database) /health said "ok" for as long as the in-process scheduler
+    ran; it now reads the heartbeat a successful sweep writes."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from engine.scheduler import SchedulerHeartbeat, worker_name
+
+    def scheduler_state() -> str:
+        return client.get(f"{API}/health").get_json()["scheduler"]
+
+    started_long_ago = SimpleNamespace(running=True, started_at=datetime.now(UTC) - timedelta(hours=1))
+    monkeypatch.setitem(app.extensions, "case_scheduler", started_long_ago)
+    assert scheduler_state() == "stopped"  # running, but no sweep has finished in an hour
+    monkeypatch.setitem(app.extensions, "case_scheduler",
+                        SimpleNamespace(running=True, started_at=datetime.now(UTC)))
+    assert scheduler_state() == "ok"  # just started: its first sweep has not had time yet
+    monkeypatch.setitem(app.extensions, "case_scheduler", started_long_ago)
+    monkeypatch.setitem(app.config, "CLOCK", lambda: datetime.now(UTC))
+    db.session.add(SchedulerHeartbeat(worker=worker_name(), last_sweep_at=datetime.now(UTC)))
+    db.session.commit()
+    assert scheduler_state() == "ok"  # a sweep finished a moment ago
+
+
+def test_a_periodic_jobs_failed_items_are_logged_as_errors(app, ctx, monkeypatch, caplog):
+    """QA: a claim whose monthly payment failed was reported by `flask benefits pay` only; the scheduler's run of
+    the same job threw its report away, so the payment stayed unpaid with nothing in the log."""
+    from types import SimpleNamespace
+
+    from engine import scheduler
+
+    monkeypatch.setattr(scheduler, "PERIODIC_JOBS", {
+        "benefit_payments": lambda now: SimpleNamespace(paid=0, cases=0, errors=["case 17: KeyError: 'x'"])})
+    with caplog.at_level("ERROR", logger="engine.scheduler"):
+        scheduler.run_sweep(app)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "benefit_payments: case 17: KeyError: 'x'"]
+
+
 def _resolve(spec: dict, ref: str) -> Any:
     assert ref.startswith("#/"), ref
     node: Any = spec

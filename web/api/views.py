@@ -72,10 +72,9 @@ def health():
         database = "unavailable"
     scheduler_state = "stopped"
     if database == "ok":
-        from engine.scheduler import is_alive
+        from engine.scheduler import sweeping
 
-        local = current_app.extensions.get("case_scheduler")
-        if (local is not None and local.running) or is_alive(now(), current_app.config["SCHEDULER_INTERVAL_SECONDS"]):
+        if sweeping(current_app, now()):
             scheduler_state = "ok"
     body = {"status": "ok" if database == "ok" else "degraded", "database": database, "scheduler": scheduler_state,
             # Years whose deadlines fall back to Monday-Friday (engine.calendar): a monitor can tell an administrator.
