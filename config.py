@@ -25,6 +25,10 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
+# Fine for a demo on one machine; a deployment must say where the public verifies notices (web/__init__.py warns).
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+
 class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hrss.sqlite3'}")
@@ -39,7 +43,7 @@ class Config:
     HOLIDAYS_DIR = os.environ.get("HOLIDAYS_DIR", str(INSTANCE_DIR / "holidays"))
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     # Public base URL printed in notices' QR codes.
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
     # Live workflows kept in memory per process between steps (engine.workflow_cache); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))

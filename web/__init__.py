@@ -32,6 +32,7 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     else:
         app.config.from_object(config or settings.config_for(os.environ.get("APP_ENV")))
     _require_secret(app)
+    _warn_about_public_address(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
     load_holidays(app.config["HOLIDAYS_DIR"], app.logger)
@@ -62,6 +63,17 @@ def start_scheduler(app: Flask) -> None:
     from engine.scheduler import start_background
 
     app.extensions["case_scheduler"] = start_background(app, app.config["SCHEDULER_INTERVAL_SECONDS"])
+
+
+def _warn_about_public_address(app: Flask) -> None:
+    """Notices print PUBLIC_BASE_URL in their QR codes when issued, by whichever process issues them: a deployment
+    that forgot it in one process (a scheduler) prints an address no one can reach on legal documents."""
+    if (app.config["PUBLIC_BASE_URL"] == settings.DEFAULT_PUBLIC_BASE_URL and not app.testing
+            and os.environ.get("APP_ENV") != "development"):
+        logging.getLogger(__name__).warning(
+            "PUBLIC_BASE_URL is not set: notices issued by this process print %s in their QR codes; set it to the "
+            "address the public verifies notices at, the same in every process (README, Production)",
+            app.config["PUBLIC_BASE_URL"])
 
 
 def _require_secret(app: Flask) -> None:
