@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, event, insert, or_, select, text, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, event, func, insert, or_, select, text, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine import audit, calendar
@@ -322,6 +323,21 @@ def verify(code: str) -> dict[str, Any] | None:
         "issued_on": document.facts.get("issued_on"), "bureau": document.facts.get("bureau"),
         "sha256": document.sha256, "status": document.status,
     }
+
+
+@dataclass(frozen=True)
+class Outbox:
+    waiting: int  # pending, never tried yet
+    retrying: int  # pending after a failed attempt
+    failed: int  # given up after MAX_ATTEMPTS (flask documents retry)
+
+
+def outbox() -> Outbox:
+    """How many notices are not rendered yet, by where they stand (an operator's view of the backlog)."""
+    where = sql_case((Document.status == "failed", "failed"), (Document.attempts > 0, "retrying"), else_="waiting")
+    rows = dict(db.session.execute(
+        select(where, func.count()).where(Document.status != "rendered").group_by(where)).all())
+    return Outbox(rows.get("waiting", 0), rows.get("retrying", 0), rows.get("failed", 0))
 
 
 def failed_documents() -> list[Document]:

@@ -3,12 +3,15 @@
 # the scheduler inside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p instance
+# The database holds ID numbers and password hashes, the notices names and addresses: readable by this user only.
+umask 077
+INSTANCE="${INSTANCE_DIR:-instance}"
+mkdir -p "$INSTANCE"
 if [[ -z "${SECRET_KEY:-}" ]]; then
-  # A random key kept under instance/ (never in the repository).
-  [[ -s instance/secret_key ]] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > instance/secret_key
-  chmod 600 instance/secret_key
-  SECRET_KEY="$(cat instance/secret_key)"
+  # A random key kept with the instance's data (never in the repository).
+  [[ -s "$INSTANCE/secret_key" ]] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > "$INSTANCE/secret_key"
+  chmod 600 "$INSTANCE/secret_key"
+  SECRET_KEY="$(cat "$INSTANCE/secret_key")"
   export SECRET_KEY
 fi
 HOST="${HOST:-127.0.0.1}" PORT="${PORT:-5000}"

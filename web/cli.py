@@ -226,8 +226,18 @@ def sweep_command(now: datetime | None, dry_run: bool) -> None:
         click.echo(line)
     click.echo(f"{len(report.fired)} fired, {len(report.escalated)} escalated, {report.skipped} skipped, "
                f"{len(report.errors)} errors, {report.notices_rendered} notices rendered")
+    _echo_outbox()
     if report.errors:
         raise SystemExit(1)
+
+
+def _echo_outbox() -> None:
+    """The notices not rendered yet: a render that fails is retried later, not counted as a sweep's error."""
+    from engine import documents
+
+    box = documents.outbox()
+    click.echo(f"notices not rendered yet: {box.waiting} waiting, {box.retrying} failed and to be retried, "
+               f"{box.failed} given up (flask documents failures / retry)")
 
 
 @scheduler_cli.command("run")
@@ -261,7 +271,7 @@ def documents_failures() -> None:
     rows = documents.failed_documents()
     for d in rows:
         click.echo(f"{d.id}\t{d.status}\t{d.number}\tattempts={d.attempts}\t{d.last_error or ''}")
-    click.echo(f"{len(rows)} notices waiting or failed")
+    _echo_outbox()
 
 
 rules_cli = AppGroup("rules", help="The province's overrides of the rules' defaults (engine/rules.py).")

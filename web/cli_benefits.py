@@ -45,7 +45,10 @@ def rates_import(file: str, imported_by: str) -> None:
 def rates_list(region: str | None) -> None:
     """List the loaded rates, oldest first per region."""
     from engine import benefit_rates
+    from engine.validation import REGION_MESSAGE, REGION_RE
 
+    if region is not None and not REGION_RE.match(region):  # else a typo lists "0 rates", as if none were loaded
+        raise click.BadParameter(REGION_MESSAGE, param_hint="--region")
     rows = benefit_rates.rates_json(region)
     click.echo("region  effective   minimum  benefit(in effect)         subsistence  note")
     for j in rows:

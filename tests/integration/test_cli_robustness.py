@@ -205,3 +205,38 @@ def test_the_demo_campaign_is_this_winters(ctx):
     assert in_force["clear_zero_year_end_deadline"] == "2026-12-20"  # what the province set is kept
     assert in_force["campaign_start"] == "2026-11-01"
     assert "2027-02-04" in lines[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The notices' outbox as the operator sees it.
+
+def test_the_outbox_counts_notices_never_tried_and_failed_ones(app, inspector, monkeypatch):
+    """QA: `flask documents failures` said "0 notices waiting or failed" with 561 in the outbox (it counted only
+    notices that had failed once), and `flask sweep` printed "0 errors, 0 notices rendered" while every render
+    failed."""
+    import pdfs
+    from engine import documents
+    from tests.integration.test_pages import OPENED, open_wage_case, the_task
+
+    for _ in range(2):
+        case = open_wage_case(inspector)
+        services.complete_task(inspector, the_task(case).id, {"decision": "accept"}, case.version, OPENED)
+    assert "notices not rendered yet: 2 waiting, 0 failed and to be retried, 0 given up" in run(
+        app, "documents", "failures").output
+
+    def broken(kind, facts):
+        raise OSError("documents folder not writable")
+
+    monkeypatch.setattr(pdfs, "render", broken)
+    swept = run(app, "sweep", "--now", "2021-03-01T12:00:00+08:00")
+    assert "0 notices rendered" in swept.output
+    assert "notices not rendered yet: 0 waiting, 2 failed and to be retried, 0 given up" in swept.output
+    listed = run(app, "documents", "failures").output
+    assert listed.count("documents folder not writable") == 2
+    assert documents.outbox() == documents.Outbox(waiting=0, retrying=2, failed=0)
+
+
+def test_listing_rates_of_a_region_that_is_no_code_is_a_usage_error(app, ctx):
+    """QA: `flask benefits rates list --region abc` printed "0 rates" and exited 0, as if none were loaded."""
+    assert refused(run(app, "benefits", "rates", "list", "--region", "abc"))
+    assert run(app, "benefits", "rates", "list", "--region", "532301").exit_code == 0
