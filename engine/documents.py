@@ -206,8 +206,21 @@ def _store(pdf: bytes) -> str:
     return digest
 
 
+class FileLost(RuntimeError):
+    """A notice rendered and stored whose file is gone from DOCUMENTS_DIR (a volume not shared between the web and
+    scheduler processes, a restore without the documents). It cannot be rebuilt: its hash is published."""
+
+
 def path_of(document: Document) -> Path | None:
-    return _path(document.sha256) if document.sha256 else None
+    """The notice's PDF, None while it is not rendered yet; FileLost when it was rendered and the file is gone."""
+    if document.status != "rendered" or not document.sha256:
+        return None
+    path = _path(document.sha256)
+    if not path.exists():
+        log.error("notice %s (id %s) was rendered but its file %s is missing: restore DOCUMENTS_DIR from the backup",
+                  document.number, document.id, path)
+        raise FileLost(document.number)
+    return path
 
 
 def render_one(document_id: int, now: datetime) -> bool:

@@ -397,8 +397,12 @@ def diagram(number: str):
 @bp.get("/documents/<row_id:document_id>")
 def document(document_id: int):
     found = documents.document_in_scope(actor(), document_id)  # NotFound (also out of region) -> 404 page
-    path = documents.path_of(found)
-    if path is None or not path.exists():
+    try:
+        path = documents.path_of(found)
+    except documents.FileLost:
+        return render_template("errors/error.html", status=503, title=_("文书文件缺失"),
+                               detail=_("文书文件缺失，请联系系统管理员从备份恢复")), 503
+    if path is None:
         return render_template("errors/error.html", status=404, title=_("文书尚未生成"),
                                detail=_("该文书正在生成，请稍后刷新。")), 404
     return notice_pdf(path, found)

@@ -643,6 +643,14 @@ def test_document_opens_as_pdf(web, inspector, clock):
     assert pdf.get_data().startswith(b"%PDF")
     pdf.close()
     assert web.get("/documents/999999").status_code == 404
+    # QA: a rendered notice whose file is gone (DOCUMENTS_DIR not shared, a restore without it) said "being
+    # generated" forever; it says the file is missing, on the page and through the API.
+    documents.path_of(doc).unlink()
+    lost = web.get(f"/documents/{doc.id}")
+    assert lost.status_code == 503 and "文书文件缺失" in text_of(lost)
+    token = web.post("/api/v1/auth/token", json={"username": inspector.username, "password": PASSWORD})
+    api = web.get(f"/api/v1/documents/{doc.id}", headers={"Authorization": "Bearer " + token.get_json()["token"]})
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "file_missing"
 
 
 def test_diagram_and_vendored_viewer(web, inspector, clock):

@@ -22,12 +22,18 @@ def case_documents(number: str):
     return jsonify([documents.document_json(d) for d in documents.documents_for_case(case)])
 
 
+FILE_MISSING = "文书文件缺失，请联系系统管理员从备份恢复"
+
+
 @bp.get("/documents/<row_id:document_id>")
 @token_required
 def document_pdf(document_id: int):
     document = documents.document_in_scope(g.actor, document_id)
-    path = documents.path_of(document)
-    if path is None or not path.exists():
+    try:
+        path = documents.path_of(document)
+    except documents.FileLost:
+        return error(503, "file_missing", FILE_MISSING)
+    if path is None:
         return error(409, "not_ready", "文书正在生成，请稍后再试")
     return notice_pdf(path, document)
 
