@@ -189,3 +189,42 @@ def test_failed_sign_ins_upgrades_and_downgrades_on_sqlite(app):
 @pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
 def test_failed_sign_ins_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
     failed_sign_ins_up_and_down(app, scratch_postgres)
+
+
+def test_a_downgrade_on_sqlite_with_data_rebuilds_referenced_tables(app):
+    """QA: `flask db downgrade` on an instance with data failed half way (FOREIGN KEY constraint failed [SQL: DROP
+    TABLE users]: the app turns foreign keys on for every connection, and batch mode rebuilds `users`, which API
+    tokens reference), leaving _alembic_tmp_users behind so that the next try failed too."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from engine import accounts
+    from engine.api_tokens import issue_token
+
+    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
+        fresh = _fresh_app(app, f"sqlite:///{os.path.join(folder, 'data.sqlite3')}")
+        with fresh.app_context():
+            try:
+                upgrade(revision="head")
+                user = accounts.create_user("insp_cx", "correct-horse-9", ["inspector"], "532301",
+                                            datetime(2021, 3, 1, tzinfo=UTC))
+                issue_token(user, datetime(2021, 3, 1, tzinfo=UTC), 12)
+                db.session.commit()
+                db.session.remove()
+                heads = script_directory().get_heads()
+                downgrade(revision="-1")
+                engine = db.engine
+                tables = set(inspect(engine).get_table_names())
+                assert not {t for t in tables if t.startswith("_alembic_tmp")}, tables
+                with engine.connect() as connection:
+                    assert connection.execute(text("SELECT username FROM users")).scalar_one() == "insp_cx"
+                    assert connection.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
+                    assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # back on
+                upgrade(revision="head")
+                with engine.connect() as connection:
+                    assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == list(
+                        heads)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
