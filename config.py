@@ -17,6 +17,40 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "on", "yes"}
 
 
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    """A whole-number setting of at least `minimum`. A value that is none stops the process with a message naming
+    the setting (at import, before anything starts), not a traceback."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"configuration: {name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"configuration: {name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _timezone(name: str, default: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = os.environ.get(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SystemExit(f"configuration: {name} must be an IANA time zone such as Asia/Shanghai, not {value!r}") \
+            from None
+    return value
+
+
+def _database_url(url: str) -> str:
+    if not url.startswith(("sqlite:", "postgres://", "postgresql")):
+        raise SystemExit("configuration: DATABASE_URL must be a sqlite:/// or postgresql:// URL (SQLite or "
+                         f"PostgreSQL), not {url.split(':', 1)[0]!r}")
+    return _normalise_db_url(url)
+
+
 def _normalise_db_url(url: str) -> str:
     # psycopg 3 is the driver; accept the common postgres:// spellings.
     for prefix in ("postgres://", "postgresql://"):
@@ -30,33 +64,32 @@ DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
 class Config:
-    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hrss.sqlite3'}")
-    )
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hrss.sqlite3'}"))
     # Engine options; a PostgreSQL server can restart under the pool, so web/__init__.py turns on pool_pre_ping
     # for it (a SQLite file cannot go away, and the ping would be one more statement per transaction).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SCHEDULER = os.environ.get("SCHEDULER", "off")
-    SCHEDULER_INTERVAL_SECONDS = int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "60"))
+    SCHEDULER_INTERVAL_SECONDS = _int("SCHEDULER_INTERVAL_SECONDS", 60)
     DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
     HOLIDAYS_DIR = os.environ.get("HOLIDAYS_DIR", str(INSTANCE_DIR / "holidays"))
-    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    TIMEZONE = _timezone("TIMEZONE", "Asia/Shanghai")
     # Public base URL printed in notices' QR codes.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
-    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
+    API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 12)
     # Live workflows kept in memory per process between steps (engine.workflow_cache); 0 turns it off.
-    WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
+    WORKFLOW_CACHE_SIZE = _int("WORKFLOW_CACHE_SIZE", 256, minimum=0)
     WORKFLOW_CACHE_CHECK = False  # serialize each kept workflow again at commit (tests: catches a late change)
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
-    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
     # Failures count towards the lock while each comes within this many minutes of the one before.
-    LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "60"))
+    LOGIN_FAILURE_WINDOW_MINUTES = _int("LOGIN_FAILURE_WINDOW_MINUTES", 60)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # A page session is refused this many hours after it was signed in (a working day), however it was kept.
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_HOURS", 12))
     # Secure (HTTPS-only) cookies unless debugging or testing; SESSION_COOKIE_SECURE=0 for a plain-HTTP intranet.
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_HTTPONLY = True
@@ -64,7 +97,7 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
     TESTING = False
 
 

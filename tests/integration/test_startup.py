@@ -25,3 +25,22 @@ def test_a_deployment_without_a_public_address_is_warned(monkeypatch, caplog, pu
         create_app(_config(PUBLIC_BASE_URL=public_url))
     said = [r.getMessage() for r in caplog.records if "PUBLIC_BASE_URL" in r.getMessage()]
     assert bool(said) is warned, said
+
+
+@pytest.mark.parametrize("setting, value, says", [
+    ("SCHEDULER_INTERVAL_SECONDS", "abc", "SCHEDULER_INTERVAL_SECONDS must be a whole number, not 'abc'"),
+    ("SCHEDULER_INTERVAL_SECONDS", "0", "SCHEDULER_INTERVAL_SECONDS must be at least 1"),
+    ("TIMEZONE", "Mars/Base", "TIMEZONE must be an IANA time zone"),
+    ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL must be a sqlite:/// or postgresql:// URL"),
+])
+def test_a_bad_setting_stops_the_process_with_a_message_naming_it(setting, value, says):
+    """QA: TIMEZONE=Mars/Base and SCHEDULER_INTERVAL_SECONDS=abc ended in tracebacks, and a MySQL DATABASE_URL in
+    "Error: No such command 'db'"."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, setting: value, "SECRET_KEY": "x" * 32}
+    done = subprocess.run([sys.executable, "-c", "import config"], env=env, capture_output=True, text=True,
+                          cwd=os.path.dirname(settings.__file__), timeout=60)
+    assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
