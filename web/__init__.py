@@ -31,6 +31,11 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
         app.config.update(config)
     else:
         app.config.from_object(config or settings.config_for(os.environ.get("APP_ENV")))
+    # First, so that what start-up says (holiday files loaded, a missing public address) reaches the log.
+    logging.basicConfig(level=logging.INFO)
+    # Libraries that log every step at INFO (each task state change, each PDF layout pass) would drown ours.
+    for noisy in ("spiff", "SpiffWorkflow", "weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     _require_secret(app)
     _warn_about_public_address(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -45,10 +50,6 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_error_handlers(app)
-    logging.basicConfig(level=logging.INFO)
-    # Libraries that log every step at INFO (each task state change, each PDF layout pass) would drown ours.
-    for noisy in ("spiff", "SpiffWorkflow", "weasyprint", "weasyprint.progress", "fontTools"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     start_scheduler(app)
     return app
 
