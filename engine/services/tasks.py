@@ -47,12 +47,12 @@ _COMPLETE = (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.
 # the rules in force.
 TASK_FORM_CHECKS: dict[tuple[str, str], list[Callable[..., None]]] = {}
 
-# Tasks only the head of the case's own bureau may claim and work, keyed by (process, task name), added to by the
-# process modules at import (a criminal referral: 国务院令第310号 art. 5). A head of a higher bureau covers the
-# case's region and sees the case, but does not decide for the bureau that handles it; an administrator's role
-# does not stand in for the head either. Releasing such a task and supervising it when overdue are unaffected.
-# Kept here rather than in the models: the rule is the law's, so it binds every running case at once, whatever
-# process version it started on, and the queues can filter on it in SQL.
+# Tasks of the `head` lane that only the head of the case's own bureau may claim and work, keyed by (process, task
+# name), added to by the process modules at import (a criminal referral: 国务院令第310号 art. 5). A head of a higher
+# bureau covers the case's region and sees the case, but does not decide for the bureau that handles it; an
+# administrator's role does not stand in for the head either. Releasing such a task and supervising it when
+# overdue are unaffected. Kept here rather than in the models: the rule is the law's, so it binds every running
+# case at once, whatever process version it started on, and the queues can filter on it in SQL.
 OWN_HEAD_TASKS: set[tuple[str, str]] = set()
 
 
@@ -244,7 +244,9 @@ def _open_tasks_query(
     """Open tasks in the actor's region and roles (without the OWN_HEAD_TASKS of bureaus not their own), narrowed
     by the queue's filters."""
     query = select(Task).where(Task.state == "open", region_filter(Task.region, actor))
-    if OWN_HEAD_TASKS:
+    # OWN_HEAD_TASKS are tasks of the head's lane: only a list that can show that lane's tasks needs the filter
+    # (an inspector's queue at 100,000 cases took four times as long with it).
+    if OWN_HEAD_TASKS and (role == "head" if role else actor.has_role("head")):
         query = query.where(_own_head_filter(actor))
     if status:  # the case's status
         query = query.where(Task.case_id.in_(select(Case.id).where(Case.status == status)))
