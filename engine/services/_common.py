@@ -39,6 +39,17 @@ def lost_race(exc: BaseException) -> bool:
     return False
 
 
+# A write that waited its whole lock timeout (SQLite's busy_timeout behind a long write such as a ledger import,
+# PostgreSQL's lock-not-available): nothing was changed by anyone else, the database was busy.
+DATABASE_BUSY = "系统正忙（另一项较大的写入尚未完成，如台账导入），本次操作未保存，请稍后重试"
+
+
+def _busy(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, OperationalError) and (str(getattr(orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+                                                  or getattr(orig, "sqlstate", None) == "55P03")
+
+
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """Commit when the service returns, roll back on any error; a lost race becomes a Conflict."""
 
@@ -52,6 +63,8 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
             db.session.rollback()
             if isinstance(exc, Conflict) or not lost_race(exc):
                 raise
+            if _busy(exc):
+                raise CaseChanged(DATABASE_BUSY) from exc
             stale = isinstance(exc, StaleDataError)
             raise CaseChanged("案件已被他人修改，请刷新后重试" if stale else "并发修改冲突，请刷新后重试") from exc
 

@@ -837,3 +837,25 @@ def test_openapi_request_schema_rejects_what_the_api_rejects(client, insp):
     bad["data"]["amount_owed"] = 126000.0
     assert list(validator.iter_errors(bad)), "the published schema accepts a float amount"
     assert_field_error(insp.post("/cases", bad), "amount_owed")
+
+
+def test_a_write_that_timed_out_on_a_busy_database_says_so(ctx):
+    """QA: a task claimed while a 100,000-row ledger import held SQLite's write lock waited 10 s and answered
+    "并发修改冲突" (someone changed it), which was not what happened and sent the user looking for a change."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from engine.errors import CaseChanged
+    from engine.services._common import DATABASE_BUSY, transactional
+
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorname = "SQLITE_BUSY"
+
+    @transactional
+    def write() -> None:
+        raise OperationalError("UPDATE tasks SET ...", {}, locked)
+
+    with pytest.raises(CaseChanged) as refused:
+        write()
+    assert refused.value.message == DATABASE_BUSY
