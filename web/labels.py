@@ -113,7 +113,6 @@ TIMER_LABELS: dict[str, object] = {
     "case_clock": _l("办案期限即将届满"),
     "case_clock_extended": _l("延长期限即将届满"),
     "post_end": _l("岗位期满"),
-    "case_due": _l("办案期限"),
 }
 
 ESCALATION_LEVELS: dict[int, object] = {
