@@ -30,6 +30,7 @@ from engine.holiday_files import HOLIDAY, WORKDAY, HolidayEntry, HolidayFileErro
 __all__ = [
     "DEFAULT_TIMEZONE",
     "HolidayFileError",
+    "baseline_is_working_day",
     "clear_overrides",
     "get_timezone",
     "is_working_day",
@@ -38,6 +39,7 @@ __all__ = [
     "load_holiday_file",
     "loaded_days",
     "next_working_day",
+    "override_years",
     "set_timezone",
     "working_days_after",
     "working_days_before",
@@ -126,6 +128,24 @@ def _warn_fallback(year: int) -> None:
         "wrong around public holidays. Load the year's official holiday file (see engine/holidays/README.md).",
         year,
     )
+
+
+def baseline_is_working_day(d: date) -> bool:
+    """Whether ``d`` is a working day without any loaded holiday file: chinese_calendar for the years it knows,
+    Monday–Friday for the others (what deadlines were counted with before the year's file was loaded)."""
+    d = _to_date(d)
+    if d.year in _PACKAGE_YEARS:
+        try:
+            return chinese_calendar.is_workday(d)
+        except NotImplementedError:  # pragma: no cover - range mismatch with a future package version
+            pass
+    return d.weekday() < 5
+
+
+def override_years() -> set[int]:
+    """The years some loaded holiday file lists days of."""
+    with _lock:
+        return {day.year for day in _overrides}
 
 
 def is_working_day(d: date) -> bool:

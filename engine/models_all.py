@@ -10,3 +10,4 @@ from engine import benefits  # noqa: F401,E402
 from engine import benefit_payments, benefit_rates  # noqa: F401,E402
 from engine import placements  # noqa: F401,E402
 from engine import posts, service131  # noqa: F401,E402
+from engine import deadline_review  # noqa: F401,E402

@@ -317,11 +317,11 @@ def rules_reset(key: str) -> None:
 
 
 def register(app: Flask) -> None:
-    from web import cli_benefits, cli_ledger
+    from web import cli_benefits, cli_holidays, cli_ledger
     from web.dashboard_cli import dashboard_cli
 
     app.cli.add_command(dashboard_cli)
-    for command in cli_benefits.COMMANDS + cli_ledger.COMMANDS:
+    for command in cli_benefits.COMMANDS + cli_holidays.COMMANDS + cli_ledger.COMMANDS:
         app.cli.add_command(command)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)

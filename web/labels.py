@@ -99,6 +99,7 @@ EVENT_LABELS: dict[str, object] = {
     "id_number_revealed": _l("查看完整身份证号码"),
     "case_migrated": _l("流程版本迁移"),
     "case_extended": _l("延长办案期限"),
+    "deadlines_recalculated": _l("按节假日安排重算期限"),
     "payments_made": _l("发放待遇"),
     "payments_stopped": _l("停发待遇"),
 }

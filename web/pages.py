@@ -32,6 +32,7 @@ from engine import (
     calendar,
     clear_zero,
     dashboard,
+    deadline_review,
     documents,
     escalation,
     placements,
@@ -95,6 +96,8 @@ def _helpers():
         "holidays_missing": calendar.years_without_holidays(calendar.local_date(now())) if signed_in else [],
         # Told to the same people: the campaign's dates are a yearly setting that is easy to forget.
         "earlier_campaign": clear_zero.earlier_winter_campaign(calendar.local_date(now())) if supervises else None,
+        # Stated deadlines a holiday file loaded since puts on another day: a bureau must decide them again.
+        "deadlines_to_review": deadline_review.count_to_review(signed_in) if supervises else 0,
     }
 
 
@@ -408,5 +411,17 @@ def document(document_id: int):
     return notice_pdf(path, found)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Deadlines a holiday file loaded since puts on another day (engine/deadline_review.py).
+
+@bp.get("/deadlines-to-review")
+def deadlines_to_review():
+    signed_in = actor()
+    if not dashboard.may_view(signed_in):
+        abort(403)
+    return render_template("deadlines_to_review.html", rows=deadline_review.to_review(signed_in))
+
+
 # The intake forms, the posts catalogue and the benefit payments register their routes on `bp`.
 from web import benefit_pages, intake_pages, ledger_pages, posts_pages, rules_pages  # noqa: E402, F401
+

@@ -79,6 +79,12 @@ def health():
     body = {"status": "ok" if database == "ok" else "degraded", "database": database, "scheduler": scheduler_state,
             # Years whose deadlines fall back to Monday-Friday (engine.calendar): a monitor can tell an administrator.
             "holidays_missing": calendar.years_without_holidays(calendar.local_date(now()))}
+    if database == "ok":
+        # Stated deadlines a holiday file loaded since puts on another day, for a bureau to review
+        # (engine/deadline_review.py): a monitor can alert on a count above zero.
+        from engine.deadline_review import count_to_review
+
+        body["deadlines_to_review"] = count_to_review()
     return jsonify(body), 200 if database == "ok" else 503
 
 
