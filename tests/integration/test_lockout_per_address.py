@@ -1,18 +1,21 @@
 """The sign-in lock-out counts by name and client address (security review: five anonymous wrong passwords for
 `admin` kept the only administrator out for 15 minutes, again and again). Failures from one address lock the name
 for that address only; the right password from another address signs in, on the page and the API; a name that is no
-account answers the same way; the password change form counts towards its address's lock; an IPv6 client counts by
-its /64."""
+account answers the same way; the password change form counts towards its address's lock; the address is
+request.remote_addr, taken from X-Forwarded-For only behind TRUSTED_PROXIES proxies; an IPv6 client counts by its
+/64."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import accounts
+from engine.db import db
 from tests.conftest import make_user
 from tests.integration.test_account_security import failure_row
 from tests.integration.test_pages import FreshContextClient, text_of
@@ -20,6 +23,7 @@ from tests.integration.test_pages import token as csrf
 from tests.integration.test_unknown_name_lockout import KNOWN, NOW, PASSWORD, UNKNOWN, WRONG, api_answer, page_answer
 
 A, B = "10.0.0.2", "10.0.0.3"  # the guesser's PC and the account owner's
+PROXY = "10.0.0.1"
 
 
 @pytest.fixture
@@ -127,7 +131,89 @@ def test_the_password_form_counts_towards_its_address_s_lock(app, clock, at_addr
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# 2. The address counted: an IPv6 client by its /64, written one way.
+# 2. Whose address: the client's, or the one the trusted proxies say.
+
+@pytest.fixture
+def proxied_app(app) -> Iterator[Flask]:
+    """The app as TRUSTED_PROXIES=1 makes it (behind one reverse proxy), on the tests' database."""
+    from web import create_app
+
+    config = {key: value for key, value in app.config.items() if key.isupper()}
+    config["TRUSTED_PROXIES"] = 1
+    proxied = create_app(config)
+    try:
+        yield proxied
+    finally:
+        with proxied.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_trusted_proxies_is_off_by_default_and_applies_proxy_fix_for_the_address_only(app, proxied_app):
+    assert app.config["TRUSTED_PROXIES"] == 0 and not isinstance(app.wsgi_app, ProxyFix)
+    fix = proxied_app.wsgi_app
+    assert isinstance(fix, ProxyFix)
+    assert (fix.x_for, fix.x_proto, fix.x_host, fix.x_port, fix.x_prefix) == (1, 0, 0, 0, 0)
+    from web import trust_proxies
+
+    for wrong in (-1, "1"):
+        with pytest.raises(RuntimeError, match="TRUSTED_PROXIES"):
+            trust_proxies(_app_with(TRUSTED_PROXIES=wrong))
+
+
+def _app_with(**config) -> Flask:
+    bare = Flask("bare")
+    bare.config.update(config)
+    return bare
+
+
+def test_without_trusted_proxies_a_client_cannot_pick_its_address(app, clock, at_address):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    guesser = at_address(A)
+    # A new X-Forwarded-For at every guess changes nothing: the failures are the connection's address's.
+    for i in range(limit):
+        response = guesser.post("/api/v1/auth/token", json={"username": KNOWN, "password": WRONG},
+                                headers={"X-Forwarded-For": f"10.9.9.{i}"})
+        assert response.status_code == 401
+    assert guesser.post("/api/v1/auth/token", json={"username": KNOWN, "password": PASSWORD},
+                        headers={"X-Forwarded-For": "10.9.9.99"}).status_code == 429
+    assert api_answer(at_address(B), KNOWN, PASSWORD)[0] == 200
+    # Nor can it lock out the address it names.
+    for _ in range(limit):
+        guesser.post("/api/v1/auth/token", json={"username": UNKNOWN, "password": WRONG},
+                     headers={"X-Forwarded-For": B})
+    assert api_answer(guesser, UNKNOWN)[0] == 429
+    assert api_answer(at_address(B), UNKNOWN)[0] == 401
+    assert failure_row(UNKNOWN, B).failed_logins == 1
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_forwarded_address(app, clock, proxied_app):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    through_proxy = browser_at(proxied_app, PROXY)
+
+    def token(password: str, forwarded_for: str) -> int:
+        return through_proxy.post("/api/v1/auth/token", json={"username": KNOWN, "password": password},
+                                  headers={"X-Forwarded-For": forwarded_for}).status_code
+
+    # The guesser writes B into the header itself; the proxy appends the address it was called from, A.
+    assert [token(WRONG, f"{B}, {A}") for _ in range(limit)] == [401] * limit
+    assert token(PASSWORD, A) == 429
+    # The owner, behind the same proxy: not the proxy's address, not the one the guesser wrote, their own.
+    assert token(PASSWORD, B) == 200
+    assert failure_row(KNOWN, A).locked_until is not None
+    assert failure_row(KNOWN, PROXY) is None and failure_row(KNOWN, B) is None
+    # The page signs in the same way.
+    page = browser_at(proxied_app, PROXY)
+    page.environ_base["HTTP_X_FORWARDED_FOR"] = B
+    response = page.post("/login", data={"username": KNOWN, "password": PASSWORD, "csrf_token": csrf(page)})
+    assert response.status_code == 302
+    guesser_page = browser_at(proxied_app, PROXY)
+    guesser_page.environ_base["HTTP_X_FORWARDED_FOR"] = A
+    assert page_answer(guesser_page, KNOWN, PASSWORD)[0] == 429
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. The address counted: an IPv6 client by its /64, written one way.
 
 def test_the_address_counted_is_written_one_way_and_ipv6_by_its_64():
     same = ("2001:db8:1:2::10", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:DB8:1:2:0::11")
