@@ -86,6 +86,10 @@ class Config:
     LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
     # Failures count towards the lock while each comes within this many minutes of the one before.
     LOGIN_FAILURE_WINDOW_MINUTES = _int("LOGIN_FAILURE_WINDOW_MINUTES", 60)
+    # Reverse proxies in front of the app, each adding the address it was called from to X-Forwarded-For: the
+    # client's address, which the lock-out counts by, is then taken from that header (web/__init__.py). 0: none,
+    # the header is ignored, so a client cannot name an address of its choosing.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0, minimum=0)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # A page session is refused this many hours after it was signed in (a working day), however it was kept.

@@ -36,11 +36,7 @@ class User(db.Model):
     region: Mapped[str] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The latest counted failure: a count whose latest failure is older than the window starts afresh
-    # (engine/accounts.py). Null before the first failure (and for counts from before this column existed).
-    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Failed sign-ins and lock-outs are counted per client address in sign_in_failures (SignInFailure), not here.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Part of every page session's id (get_id): raising it on a password change signs out the other sessions.
@@ -85,17 +81,22 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class FailedSignIn(db.Model):
-    """Failed sign-ins under a name that is no account, counted exactly like an account's (the same three columns
-    as on User, the same SQL expressions: engine/accounts.py _counted), so that such a name is locked after the same
-    failures: the lock-out must not tell which names are accounts. Only names that are no account are written here;
-    stale rows are deleted as sign-ins fail (engine/accounts.py prune_statement)."""
+class SignInFailure(db.Model):
+    """Failed sign-ins under one name from one client address (engine/accounts.py): that many failures, each within
+    the window of the one before, lock the name for that address only, so a stranger's wrong passwords do not keep
+    the account's owner out from their own PC. Every name is counted here, an account or not, by the same statements,
+    so the lock-out does not tell which names are accounts. A row holds no name and no address, only keys made of
+    them, and rows whose count is stale and whose lock has run out are deleted as sign-ins go on
+    (engine/accounts.py prune_statement)."""
 
-    __tablename__ = "failed_sign_ins"
+    __tablename__ = "sign_in_failures"
 
     # HMAC-SHA256 (hex) of the name exactly as it was looked up, keyed by the app's secret: never the name itself,
     # which is now and then a password typed into the wrong box, and always 64 characters whatever was typed.
     name_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # HMAC-SHA256 (hex) of the client address (an IPv6 one by its /64 network), keyed likewise: the table holds no
+    # address, which is personal data.
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failed_logins: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Indexed: rows whose count is stale and whose lock has run out are deleted by this column (engine/accounts.py).

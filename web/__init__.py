@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config as settings
@@ -38,6 +39,7 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _require_secret(app)
     _warn_about_public_address(app)
+    trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
     load_holidays(app.config["HOLIDAYS_DIR"], app.logger)
@@ -75,6 +77,18 @@ def _warn_about_public_address(app: Flask) -> None:
             "PUBLIC_BASE_URL is not set: notices issued by this process print %s in their QR codes; set it to the "
             "address the public verifies notices at, the same in every process (README, Production)",
             app.config["PUBLIC_BASE_URL"])
+
+
+def trust_proxies(app: Flask) -> None:
+    """TRUSTED_PROXIES reverse proxies in front of the app: the client's address (request.remote_addr, which the
+    sign-in lock-out counts by) is then the one the nearest of them appended to X-Forwarded-For, not the proxy's own,
+    which every client would share. Only that header is read, and only as many of its entries as there are proxies:
+    what a client writes into it itself lies beyond them. With none (the default) the header is ignored."""
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if not isinstance(proxies, int) or proxies < 0:
+        raise RuntimeError(f"TRUSTED_PROXIES must be how many reverse proxies are in front of the app, not {proxies!r}")
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 def _require_secret(app: Flask) -> None:

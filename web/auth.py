@@ -152,7 +152,7 @@ def login():
         cfg = current_app.config
         try:
             user = accounts.authenticate(form.username.data.strip(), form.password.data, now(),
-                                         max_failures=cfg["LOGIN_MAX_FAILURES"],
+                                         address=request.remote_addr, max_failures=cfg["LOGIN_MAX_FAILURES"],
                                          lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
                                          window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
         except accounts.LockedOut as exc:
@@ -203,7 +203,7 @@ def change_password():
         cfg = current_app.config
         try:
             # Through authenticate, so guessing the current password here counts towards the lock-out too.
-            if accounts.authenticate(user.username, form.current_password.data, now(),
+            if accounts.authenticate(user.username, form.current_password.data, now(), address=request.remote_addr,
                                      max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
                                      window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]) is None:
                 ok, errors["current_password"] = False, _("当前密码不正确")

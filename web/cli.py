@@ -71,18 +71,21 @@ def _password(password_stdin: bool) -> str:
 
 @users_cli.command("list")
 def list_users() -> None:
-    """Every account: name, roles, region, and whether it is inactive, locked or holds a region no longer in
-    force (GB/T 2260)."""
+    """Every account: name, roles, region, and whether it is inactive, locked (from how many client addresses) or
+    holds a region no longer in force (GB/T 2260)."""
     from engine.regions import is_current_division, region_name
 
     now = datetime.now(UTC)
     users = accounts.list_users()
+    locks = accounts.sign_in_locks(now)
     for user in users:
         notes = []
         if not user.active:
             notes.append("inactive")
-        if user.locked_until and user.locked_until > now:
-            notes.append(f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC")
+        if lock := locks.get(accounts.name_key(user.username)):
+            addresses, until = lock
+            notes.append(f"locked from {addresses} address{'es' if addresses > 1 else ''} until {until:%Y-%m-%d %H:%M} "
+                         "UTC")
         if user.must_change_password:
             notes.append("must change password")
         if user.region and not is_current_division(user.region):

@@ -1,5 +1,5 @@
 """Account security: a password change revokes the user's API tokens and signs out their other sessions; a temporary
-password gets no API token; parallel wrong passwords still lock the account (one atomic UPDATE per failure); the
+password gets no API token; parallel wrong passwords still lock the account (one atomic statement per failure); the
 language picked on the sign-in page sticks; the engine-defined forms (posts, supervision) read in English; signing
 out ends the session everywhere, and a session lasts a working day."""
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from engine import accounts, api_tokens, escalation, posts
 from engine.actors import Actor
 from engine.db import db
-from engine.models import ApiToken, User
+from engine.models import ApiToken, SignInFailure, User
 from engine.services.cases import open_tasks
 from tests.conftest import at, make_user, requires_postgres
 from tests.factories import ordered_case
@@ -34,6 +34,7 @@ PASSWORD = "correct-horse-9"
 NEW_PASSWORD = "Better-pass-456"
 NOW = at("2021-03-11 09:00")
 API = "/api/v1"
+ADDRESS = "127.0.0.1"  # the test client's REMOTE_ADDR, and the address of the direct calls below
 PO = Path(labels.__file__).parent / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 
 
@@ -59,6 +60,12 @@ def bearer(token: str) -> dict[str, str]:
 def user_row(username: str) -> User:
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.username == username))
+
+
+def failure_row(username: str, address: str = ADDRESS) -> SignInFailure | None:
+    """The failed sign-ins of `username` from `address` (engine/accounts.py), None when there are none."""
+    db.session.expire_all()
+    return db.session.get(SignInFailure, (accounts.name_key(username), accounts.address_key(address)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -145,7 +152,7 @@ def test_token_of_a_user_flagged_for_a_password_change_is_refused(browser, clock
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# 3. Lock-out: each failure is one atomic UPDATE, so parallel failures all count.
+# 3. Lock-out: each failure is one atomic statement, so parallel failures all count.
 
 class _HookedHasher:
     """The tests' cheap hasher, with `hook` run inside the first verify: what other requests do while this one is
@@ -186,29 +193,31 @@ def _in_other_request(app, fn: Callable[[], object]) -> None:
 
 
 def test_failure_statement_increments_in_sql_and_locks_at_the_limit(ctx):
-    user = make_user("insp_cx", ["inspector"], "532301")
-    statement = accounts.failure_statement(user.id, NOW, 3, 15)
+    make_user("insp_cx", ["inspector"], "532301")
+    keys = accounts.name_key("insp_cx"), accounts.address_key(ADDRESS)
+    statement = accounts.failure_statement(*keys, NOW, 3, 15)
     sql = str(statement.compile(db.engine)).lower()
-    assert sql.startswith("update users set") and "failed_logins + " in sql and "returning" in sql
+    assert sql.startswith("insert into sign_in_failures") and "sign_in_failures.failed_logins + " in sql
+    assert "on conflict (name_key, address_key) do update" in sql and "returning" in sql
     seen = []
     for _ in range(4):
-        seen.append(tuple(db.session.execute(accounts.failure_statement(user.id, NOW, 3, 15)).one()))
+        seen.append(tuple(db.session.execute(accounts.failure_statement(*keys, NOW, 3, 15)).one()))
         db.session.commit()
     locked = NOW + timedelta(minutes=15)
     # 1, 2, then the third failure locks and starts the count afresh; the lock time is stored in UTC.
     assert seen == [(1, None), (2, None), (0, locked), (1, locked)]
-    assert user_row("insp_cx").locked_until == locked
+    assert failure_row("insp_cx").locked_until == locked
 
 
 def test_a_failure_during_another_failure_is_not_lost(app, ctx, monkeypatch):
     make_user("insp_cx", ["inspector"], "532301")
 
     def other_failure() -> None:
-        assert accounts.authenticate("insp_cx", "wrong-password-2", NOW) is None
+        assert accounts.authenticate("insp_cx", "wrong-password-2", NOW, address=ADDRESS) is None
 
     monkeypatch.setattr(accounts, "_hasher", _HookedHasher(lambda: _in_other_request(app, other_failure)))
-    assert accounts.authenticate("insp_cx", "wrong-password-1", NOW) is None
-    assert user_row("insp_cx").failed_logins == 2
+    assert accounts.authenticate("insp_cx", "wrong-password-1", NOW, address=ADDRESS) is None
+    assert failure_row("insp_cx").failed_logins == 2
 
 
 def test_a_lock_that_lands_while_the_right_password_is_checked_holds(app, ctx, monkeypatch):
@@ -216,34 +225,38 @@ def test_a_lock_that_lands_while_the_right_password_is_checked_holds(app, ctx, m
 
     def guesses_lock_the_account() -> None:
         for _ in range(5):
-            assert accounts.authenticate("insp_cx", "wrong-password-1", NOW, max_failures=5) is None
+            assert accounts.authenticate("insp_cx", "wrong-password-1", NOW, address=ADDRESS, max_failures=5) is None
 
     monkeypatch.setattr(accounts, "_hasher", _HookedHasher(lambda: _in_other_request(app, guesses_lock_the_account)))
     with pytest.raises(accounts.LockedOut):
-        accounts.authenticate("insp_cx", PASSWORD, NOW, max_failures=5)
-    assert user_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
+        accounts.authenticate("insp_cx", PASSWORD, NOW, address=ADDRESS, max_failures=5)
+    assert failure_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
     # After the lock has run out the right password works and clears it.
     later = NOW + timedelta(minutes=16)
-    assert accounts.authenticate("insp_cx", PASSWORD, later) is not None
-    user = user_row("insp_cx")
-    assert user.locked_until is None and user.failed_logins == 0
+    assert accounts.authenticate("insp_cx", PASSWORD, later, address=ADDRESS) is not None
+    assert failure_row("insp_cx") is None
 
 
 @requires_postgres()
 @pytest.mark.usefixtures("_close_pool")
 def test_parallel_wrong_passwords_lock_the_account(app, ctx, monkeypatch):
     make_user("insp_cx", ["inspector"], "532301")
-    # Every attempt has read the user row (unlocked, no failures) before any of them writes: the worst case.
+    # Every attempt has read the name's state (no failures from this address, so no row: all race to insert it)
+    # before any of them writes: the worst case.
     assert parallel_wrong_passwords(app, monkeypatch, "insp_cx") == [None] * 10  # every one a plain failure
-    assert user_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
+    row = failure_row("insp_cx")
+    # Ten failures: the fifth and the tenth reached the limit (each starts the count afresh).
+    assert (row.failed_logins, row.locked_until) == (0, NOW + timedelta(minutes=15))
     with pytest.raises(accounts.LockedOut):
-        accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1))
+        accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1), address=ADDRESS)
+    # Locked for that address only: the owner at another PC signs in.
+    assert accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1), address="10.0.0.2") is not None
 
 
 def parallel_wrong_passwords(app, monkeypatch, username: str, attempts: int = 10) -> list[object]:
-    """What `attempts` wrong passwords for `username`, made at once, each returned (or raised): each waits, after
-    reading the name's state, until all have read it. Ten, not twenty: each holds a pooled connection while it waits
-    (the default pool has 5 + 10). The cheap hasher is put back afterwards."""
+    """What `attempts` wrong passwords for `username` from ADDRESS, made at once, each returned (or raised): each
+    waits, after reading the name's state, until all have read it. Ten, not twenty: each holds a pooled connection
+    while it waits (the default pool has 5 + 10). The cheap hasher is put back afterwards."""
     everyone_read = threading.Barrier(attempts)
     inner = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -261,7 +274,8 @@ def parallel_wrong_passwords(app, monkeypatch, username: str, attempts: int = 10
     def attempt(i: int) -> None:
         with app.app_context():
             try:
-                results[i] = accounts.authenticate(username, f"wrong-password-{i}", NOW, max_failures=5)
+                results[i] = accounts.authenticate(username, f"wrong-password-{i}", NOW, address=ADDRESS,
+                                                   max_failures=5)
             except Exception as exc:  # noqa: BLE001 - inspected by the caller
                 results[i] = exc
             finally:

@@ -300,7 +300,7 @@ def test_a_password_holding_the_name_is_refused(app, ctx):
     assert response.status_code == 400
     assert "密码不能包含用户名" in text_of(response)
     db.session.expire_all()
-    assert accounts.authenticate("clerk_sb", PASSWORD, CLOCK) is not None  # unchanged
+    assert accounts.authenticate("clerk_sb", PASSWORD, CLOCK, address="127.0.0.1") is not None  # unchanged
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
 

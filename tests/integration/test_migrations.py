@@ -127,11 +127,12 @@ def test_upgrade_matches_models_and_downgrade_to_base_on_postgres(app, scratch_p
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# b9_failed_sign_ins: the table of failed sign-ins under names that are no account, and users.last_failed_login_at.
+# b9_failed_sign_ins: the table of failed sign-ins under names that are no account, and users.last_failed_login_at
+# (both replaced by c1_sign_in_failures_by_address, below).
 
 def failed_sign_ins_up_and_down(app, url: str) -> None:
     """Up from b8 with a user whose failures were counted before, a failure of each kind, and down again."""
-    from datetime import UTC, datetime
+    from datetime import datetime
 
     from flask_migrate import downgrade, upgrade
 
@@ -158,14 +159,17 @@ def failed_sign_ins_up_and_down(app, url: str) -> None:
                 "name_key", "failed_logins", "locked_until", "last_failed_login_at"}
             assert schema.get_pk_constraint("failed_sign_ins")["constrained_columns"] == ["name_key"]
             assert [i["column_names"] for i in schema.get_indexes("failed_sign_ins")] == [["last_failed_login_at"]]
-            now = datetime(2021, 3, 11, 1, 0, tzinfo=UTC)
-            # The count from before the upgrade has no time: it is not stale, the next failure adds to it.
-            assert accounts.authenticate("insp_cx", "wrong-password-1", now) is None
-            assert accounts.authenticate("nobody_cx", "wrong-password-1", now) is None
+            # The count from before the upgrade is kept, with no time (b9's code took it as not stale). That code
+            # is gone (c1_sign_in_failures_by_address): the schema is checked by hand, as b9 left it.
+            with engine.begin() as connection:
+                assert connection.execute(text("SELECT failed_logins, last_failed_login_at FROM users")).one() == \
+                    (3, None)
+                connection.execute(text("UPDATE users SET failed_logins = 4, last_failed_login_at = :at"),
+                                   {"at": datetime(2021, 3, 11, 1, 0)})
+                connection.execute(text("INSERT INTO failed_sign_ins (name_key, failed_logins, last_failed_login_at) "
+                                        "VALUES (:key, 1, :at)"), {"key": "0" * 64, "at": datetime(2021, 3, 11, 1, 0)})
             with engine.connect() as connection:
-                assert connection.execute(text("SELECT failed_logins FROM users")).scalar_one() == 4
                 assert connection.execute(text("SELECT failed_logins FROM failed_sign_ins")).scalar_one() == 1
-            db.session.remove()
 
             downgrade(revision=before)
             schema = inspect(engine)
@@ -228,3 +232,91 @@ def test_a_downgrade_on_sqlite_with_data_rebuilds_referenced_tables(app):
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# c1_sign_in_failures_by_address: failures counted per (name, client address), for every name, in one table.
+
+def sign_in_failures_up_and_down(app, url: str) -> None:
+    """Up from the revision before (b9's lock-out schema) with a locked account and a counted name that is no
+    account, and down again."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_migrate import downgrade, upgrade
+
+    from engine import accounts
+
+    before, after = "c0_deadline_reviews", "c1_sign_in_failures_by_address"
+    fresh = _fresh_app(app, url)
+    with fresh.app_context():
+        try:
+            upgrade(revision=before)
+            engine = db.engine
+            with engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO users (username, display_name, password_hash, roles, region, language, "
+                    "must_change_password, failed_logins, locked_until, last_failed_login_at, active, created_at, "
+                    "session_epoch) VALUES ('insp_cx', 'insp_cx', :hash, 'inspector', '532301', 'zh_CN', :no, 0, "
+                    ":locked, :at, :yes, :created, 0)"),
+                    {"hash": accounts.hash_password("correct-horse-9"), "no": False, "yes": True,
+                     "locked": datetime(2021, 3, 11, 1, 10), "at": datetime(2021, 3, 11, 0, 55),
+                     "created": datetime(2021, 1, 1)})  # naive UTC, as UTCDateTime stores it
+                connection.execute(text("INSERT INTO failed_sign_ins (name_key, failed_logins, last_failed_login_at) "
+                                        "VALUES (:key, 2, :at)"), {"key": "0" * 64, "at": datetime(2021, 3, 11, 0, 55)})
+
+            upgrade(revision=after)
+            schema = inspect(engine)
+            assert "failed_sign_ins" not in schema.get_table_names()
+            assert not {"failed_logins", "locked_until", "last_failed_login_at"} & {
+                c["name"] for c in schema.get_columns("users")}
+            assert {c["name"] for c in schema.get_columns("sign_in_failures")} == {
+                "name_key", "address_key", "failed_logins", "locked_until", "last_failed_login_at"}
+            assert schema.get_pk_constraint("sign_in_failures")["constrained_columns"] == ["name_key", "address_key"]
+            assert [i["column_names"] for i in schema.get_indexes("sign_in_failures")] == [["last_failed_login_at"]]
+            # The lock from before had no address: it is dropped, not kept for every address.
+            now = datetime(2021, 3, 11, 1, 0, tzinfo=UTC)
+            assert accounts.authenticate("insp_cx", "correct-horse-9", now, address="10.0.0.2") is not None
+            for _ in range(5):
+                assert accounts.authenticate("insp_cx", "wrong-password-1", now, address="10.0.0.3") is None
+                assert accounts.authenticate("nobody_cx", "wrong-password-1", now, address="10.0.0.3") is None
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM sign_in_failures WHERE locked_until IS NOT NULL"
+                                               )).scalar_one() == 2
+            for name in ("insp_cx", "nobody_cx"):
+                with pytest.raises(accounts.LockedOut):
+                    accounts.authenticate(name, "correct-horse-9", now, address="10.0.0.3")
+            assert accounts.authenticate("insp_cx", "correct-horse-9", now, address="10.0.0.2") is not None
+            db.session.remove()
+
+            downgrade(revision=before)
+            schema = inspect(engine)
+            assert "sign_in_failures" not in schema.get_table_names()
+            assert {c["name"] for c in schema.get_columns("failed_sign_ins")} == {
+                "name_key", "failed_logins", "locked_until", "last_failed_login_at"}
+            with engine.connect() as connection:
+                assert connection.execute(text(
+                    "SELECT username, failed_logins, locked_until, last_failed_login_at FROM users")).one() == \
+                    ("insp_cx", 0, None, None)
+                assert connection.execute(text("SELECT count(*) FROM failed_sign_ins")).scalar_one() == 0
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == before
+            # As b9 made it: no server default left behind on the count.
+            default = {c["name"]: c["default"] for c in schema.get_columns("users")}["failed_logins"]
+            assert default is None
+            with engine.begin() as connection:  # and b9's rows go in as b9's code wrote them
+                connection.execute(text("UPDATE users SET failed_logins = 1, last_failed_login_at = :at"),
+                                   {"at": datetime(2021, 3, 11, 1, 0) + timedelta(minutes=1)})
+            upgrade(revision=after)  # and up again
+            assert "sign_in_failures" in inspect(engine).get_table_names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_sign_in_failures_upgrades_and_downgrades_on_sqlite(app):
+    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
+        sign_in_failures_up_and_down(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+def test_sign_in_failures_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
+    sign_in_failures_up_and_down(app, scratch_postgres)

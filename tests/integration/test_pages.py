@@ -18,7 +18,7 @@ from sqlalchemy import event, select
 from engine import accounts, documents, services
 from engine.actors import Actor
 from engine.db import db
-from engine.models import AuditEvent, Case, Task, User
+from engine.models import AuditEvent, Case, SignInFailure, Task, User
 from engine.services.cases import open_tasks
 from tests.conftest import SettableClock, at, make_user
 from tests.factories import _valid_ric, wage_arrears_intake
@@ -172,9 +172,8 @@ def test_wrong_password_then_lock_out(client, inspector, clock):
     # For how long, and the way out (the lock minutes are LOGIN_LOCK_MINUTES, 15 by default).
     assert "账户已锁定 15 分钟" in text_of(locked)
     assert "flask users reset-password" in text_of(locked)
-    user = db.session.scalar(select(User).where(User.username == inspector.username))
-    db.session.refresh(user)
-    assert user.locked_until is not None
+    lock = db.session.get(SignInFailure, (accounts.name_key(inspector.username), accounts.address_key("127.0.0.1")))
+    assert lock is not None and lock.locked_until is not None
 
 
 def test_post_without_csrf_token_is_refused(client, inspector, clock):

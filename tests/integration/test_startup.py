@@ -31,6 +31,8 @@ def test_a_deployment_without_a_public_address_is_warned(monkeypatch, caplog, pu
     ("SCHEDULER_INTERVAL_SECONDS", "abc", "SCHEDULER_INTERVAL_SECONDS must be a whole number, not 'abc'"),
     ("SCHEDULER_INTERVAL_SECONDS", "0", "SCHEDULER_INTERVAL_SECONDS must be at least 1"),
     ("TIMEZONE", "Mars/Base", "TIMEZONE must be an IANA time zone"),
+    ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES must be at least 0"),
+    ("TRUSTED_PROXIES", "nginx", "TRUSTED_PROXIES must be a whole number, not 'nginx'"),
     ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL must be a sqlite:/// or postgresql:// URL"),
 ])
 def test_a_bad_setting_stops_the_process_with_a_message_naming_it(setting, value, says):

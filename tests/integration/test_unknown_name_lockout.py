@@ -1,6 +1,6 @@
 """The lock-out does not tell which names are accounts: a name that is no account answers exactly like one (the same
 401s, then after the same failures the same 429 for the same time), on the sign-in page and the API's token
-endpoint; it is counted in failed_sign_ins by one race-safe statement, like an account's failures; stale rows are
+endpoint; it is counted in sign_in_failures by the same race-safe statement as an account's failures; stale rows are
 pruned; and both kinds of name take the same steps (one argon2 verify at the same cost, the same statements)."""
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ from sqlalchemy import event, func, select
 
 from engine import accounts
 from engine.db import db
-from engine.models import FailedSignIn, User
+from engine.models import SignInFailure
 from tests.conftest import at, make_user, requires_postgres
-from tests.integration.test_account_security import _HookedHasher, _in_other_request, parallel_wrong_passwords
+from tests.integration.test_account_security import (
+    ADDRESS,
+    _HookedHasher,
+    _in_other_request,
+    failure_row,
+    parallel_wrong_passwords,
+)
 from tests.integration.test_pages import FreshContextClient
 from tests.integration.test_pages import token as csrf
 
@@ -107,9 +113,8 @@ def test_the_lock_of_an_unknown_name_runs_out_like_an_account_s(app, browser, cl
     # Free again, with the count started afresh: the same number of failures locks both again.
     for name in (KNOWN, UNKNOWN):
         assert failures(answer, name, limit + 1) == [401] * limit + [429], name
-    assert db.session.scalar(select(FailedSignIn.locked_until)) == clock.now + timedelta(minutes=minutes)
-    assert db.session.scalar(select(User.locked_until).where(User.username == KNOWN)) == \
-        clock.now + timedelta(minutes=minutes)
+    for name in (KNOWN, UNKNOWN):
+        assert failure_row(name).locked_until == clock.now + timedelta(minutes=minutes), name
 
 
 def test_failures_further_apart_than_the_window_start_afresh_for_both(app, browser, clock):
@@ -144,19 +149,21 @@ def test_the_right_password_of_an_account_is_unaffected(app, browser, clock):
     page = browser()
     response = page.post("/login", data={"username": KNOWN, "password": PASSWORD, "csrf_token": csrf(page)})
     assert response.status_code == 302
-    user = db.session.scalar(select(User).where(User.username == KNOWN))
-    db.session.refresh(user)
-    assert user.failed_logins == 0 and user.locked_until is None
+    assert failure_row(KNOWN) is None
     # A few failures of the account itself, then its right password: the count is cleared as before.
     for _ in range(limit - 1):
         assert api_answer(client, KNOWN)[0] == 401
     assert api_answer(client, KNOWN, PASSWORD)[0] == 200
+    assert failure_row(KNOWN) is None
     assert api_answer(client, KNOWN)[0] == 401
-    db.session.refresh(user)
-    assert user.failed_logins == 1
-    # A name locked while it was no account: once it is one, its own (clean) count is the one that holds.
+    assert failure_row(KNOWN).failed_logins == 1
+    # A name locked while it was no account, from this address: once it is one, the lock holds from here until it
+    # runs out (counted by name and address, whoever the name belongs to); from another address it signs in.
     make_user(UNKNOWN, ["inspector"], "532301")
-    assert api_answer(client, UNKNOWN, PASSWORD)[0] == 200
+    assert api_answer(client, UNKNOWN, PASSWORD)[0] == 429
+    other = browser()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    assert api_answer(other, UNKNOWN, PASSWORD)[0] == 200
 
 
 def test_the_page_and_the_api_share_the_count_of_an_unknown_name(app, browser, clock):
@@ -170,59 +177,66 @@ def test_the_page_and_the_api_share_the_count_of_an_unknown_name(app, browser, c
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# 2. The table: keyed by an HMAC of the name, counted in SQL, pruned.
+# 2. The table: keyed by HMACs of the name and of the address, counted in SQL, pruned.
 
-def test_the_table_holds_no_name(ctx):
+def test_the_table_holds_no_name_and_no_address(ctx):
     names = ("nobody_here", "Nobody_here", "my-password-9")  # the last: a password typed into the name box
     for name in names:
-        assert accounts.authenticate(name, WRONG, NOW) is None
-    keys = db.session.scalars(select(FailedSignIn.name_key)).all()
+        assert accounts.authenticate(name, WRONG, NOW, address=ADDRESS) is None
+    keys = db.session.scalars(select(SignInFailure.name_key)).all()
     assert sorted(keys) == sorted(accounts.name_key(n) for n in names)
-    assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in keys)
-    # An HMAC keyed by the app's secret: with the table alone, no name can be tried against the keys.
-    secret = accounts._name_key_secret
+    addresses = set(db.session.scalars(select(SignInFailure.address_key)))
+    assert addresses == {accounts.address_key(ADDRESS)}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in [*keys, *addresses])
+    assert accounts.address_key(ADDRESS) != accounts.name_key(ADDRESS)  # keyed apart
+    # HMACs keyed by the app's secret: with the table alone, no name or address can be tried against the keys.
+    secrets = accounts._name_key_secret, accounts._address_key_secret
     try:
         accounts.configure("another-secret")
         assert not {accounts.name_key(n) for n in names} & set(keys)
+        assert accounts.address_key(ADDRESS) not in addresses
     finally:
-        accounts._name_key_secret = secret
-    # A name that is an account is counted on its user only.
+        accounts._name_key_secret, accounts._address_key_secret = secrets
+    # A name that is an account is counted in the same table, the same way.
     make_user(KNOWN, ["inspector"], "532301")
-    assert accounts.authenticate(KNOWN, WRONG, NOW) is None
-    assert db.session.scalar(select(func.count()).select_from(FailedSignIn)) == 3
+    assert accounts.authenticate(KNOWN, WRONG, NOW, address=ADDRESS) is None
+    assert db.session.scalar(select(func.count()).select_from(SignInFailure)) == 4
+    assert failure_row(KNOWN).failed_logins == 1
 
 
 def test_the_statements_count_in_sql_and_start_afresh_after_the_window(ctx):
     make_user(KNOWN, ["inspector"], "532301")
-    user_id = db.session.scalar(select(User.id).where(User.username == KNOWN))
-    key = accounts.name_key(UNKNOWN)
-    sql = str(accounts.unknown_name_failure_statement(key, NOW, 3, 15).compile(db.engine)).lower()
-    assert sql.startswith("insert into failed_sign_ins") and "on conflict (name_key) do update" in sql
-    assert "failed_sign_ins.failed_logins + " in sql and "returning" in sql
+    here = accounts.address_key(ADDRESS)
+    sql = str(accounts.failure_statement(accounts.name_key(UNKNOWN), here, NOW, 3, 15).compile(db.engine)).lower()
+    assert sql.startswith("insert into sign_in_failures") and "on conflict (name_key, address_key) do update" in sql
+    assert "sign_in_failures.failed_logins + " in sql and "returning" in sql
     locked = NOW + timedelta(minutes=15)
     moments = [NOW, NOW, NOW, NOW, NOW + timedelta(minutes=59), NOW + timedelta(minutes=119)]
-    for statement in (lambda moment: accounts.failure_statement(user_id, moment, 3, 15, 60),
-                      lambda moment: accounts.unknown_name_failure_statement(key, moment, 3, 15, 60)):
+    for name in (KNOWN, UNKNOWN):  # the same statement for both kinds of name
         seen = []
         for moment in moments:
-            seen.append(tuple(db.session.execute(statement(moment)).one()))
+            seen.append(tuple(db.session.execute(
+                accounts.failure_statement(accounts.name_key(name), here, moment, 3, 15, 60)).one()))
             db.session.commit()
         # 1, 2, the lock (count afresh), 1, 2 (59 minutes later: within the window), 1 (60 after that: stale).
-        assert seen == [(1, None), (2, None), (0, locked), (1, locked), (2, locked), (1, locked)]
-    row = db.session.get(FailedSignIn, key)
-    db.session.refresh(row)
-    assert row.last_failed_login_at == moments[-1]
+        assert seen == [(1, None), (2, None), (0, locked), (1, locked), (2, locked), (1, locked)], name
+        assert failure_row(name).last_failed_login_at == moments[-1]
     # A limit of one locks at the first failure, inserted or updated alike.
     for name in ("first_a", "first_b"):
-        assert db.session.execute(accounts.unknown_name_failure_statement(
-            accounts.name_key(name), NOW, 1, 15)).one() == (0, locked)
-    assert db.session.execute(accounts.unknown_name_failure_statement(
-        accounts.name_key("first_a"), NOW + timedelta(minutes=20), 1, 15)).one() == (0, NOW + timedelta(minutes=35))
+        assert db.session.execute(accounts.failure_statement(
+            accounts.name_key(name), here, NOW, 1, 15)).one() == (0, locked)
+    assert db.session.execute(accounts.failure_statement(
+        accounts.name_key("first_a"), here, NOW + timedelta(minutes=20), 1, 15)).one() == \
+        (0, NOW + timedelta(minutes=35))
+    # Another address is another count, of the same name.
+    assert db.session.execute(accounts.failure_statement(
+        accounts.name_key(KNOWN), accounts.address_key("10.0.0.2"), NOW + timedelta(minutes=119), 3, 15)).one() == \
+        (1, None)
 
 
 def test_a_failure_prunes_stale_rows_but_not_live_counts_or_locks(ctx, monkeypatch):
     def fail(name: str, moment: datetime, **limits: int) -> None:
-        assert accounts.authenticate(name, WRONG, moment, **limits) is None
+        assert accounts.authenticate(name, WRONG, moment, address=ADDRESS, **limits) is None
 
     for i in range(5):
         fail(f"stale_{i}", NOW)  # one failure each, an hour old below: stale
@@ -233,8 +247,8 @@ def test_a_failure_prunes_stale_rows_but_not_live_counts_or_locks(ctx, monkeypat
     later = NOW + timedelta(minutes=60)
 
     def names_left() -> set[str]:
-        keys = set(db.session.scalars(select(FailedSignIn.name_key)))
-        everyone = [f"stale_{i}" for i in range(5)] + ["long_lock", "recent", "newcomer"]
+        keys = set(db.session.scalars(select(SignInFailure.name_key)))
+        everyone = [f"stale_{i}" for i in range(5)] + ["long_lock", "recent", "newcomer", KNOWN]
         return {name for name in everyone if accounts.name_key(name) in keys}
 
     fail("newcomer", later)
@@ -244,20 +258,27 @@ def test_a_failure_prunes_stale_rows_but_not_live_counts_or_locks(ctx, monkeypat
     # An account's failure prunes too (both kinds of name take the same steps).
     make_user(KNOWN, ["inspector"], "532301")
     fail(KNOWN, NOW + timedelta(minutes=110))  # the lock has run out; the newcomer failed 50 minutes ago
-    assert names_left() == {"newcomer"}
+    assert names_left() == {"newcomer", KNOWN}
+    # And so does a sign-in that succeeds: an address is not kept past its window because nothing failed since.
+    # (The account's own count, 59 minutes old, is live: it stays.)
+    assert accounts.authenticate(KNOWN, PASSWORD, NOW + timedelta(minutes=169), address="10.0.0.2") is not None
+    assert names_left() == {KNOWN}
+    # The right password from the address the count is of ends it.
+    assert accounts.authenticate(KNOWN, PASSWORD, NOW + timedelta(minutes=169), address=ADDRESS) is not None
+    assert names_left() == set()
 
 
 def test_a_pruned_name_counts_like_a_stale_one(ctx):
     """Deleting a stale row changes nothing: the name's next failure starts at 1 either way."""
     for _ in range(4):
-        assert accounts.authenticate(UNKNOWN, WRONG, NOW) is None
+        assert accounts.authenticate(UNKNOWN, WRONG, NOW, address=ADDRESS) is None
     later = NOW + timedelta(hours=2)
-    assert accounts.authenticate("someone_else", WRONG, later) is None  # prunes UNKNOWN's row
-    assert db.session.get(FailedSignIn, accounts.name_key(UNKNOWN)) is None
+    assert accounts.authenticate("someone_else", WRONG, later, address=ADDRESS) is None  # prunes UNKNOWN's row
+    assert failure_row(UNKNOWN) is None
     for _ in range(5):  # 1 .. 4, then the fifth locks
-        assert accounts.authenticate(UNKNOWN, WRONG, later) is None
+        assert accounts.authenticate(UNKNOWN, WRONG, later, address=ADDRESS) is None
     with pytest.raises(accounts.LockedOut):
-        accounts.authenticate(UNKNOWN, WRONG, later)
+        accounts.authenticate(UNKNOWN, WRONG, later, address=ADDRESS)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -307,7 +328,7 @@ def test_both_kinds_of_name_take_the_same_steps(app, ctx, steps):
     def steps_of(name: str) -> list[str]:
         steps.clear()
         try:
-            accounts.authenticate(name, WRONG, NOW, max_failures=3)
+            accounts.authenticate(name, WRONG, NOW, address=ADDRESS, max_failures=3)
         except accounts.LockedOut:
             steps.append("locked")
         db.session.close()
@@ -325,11 +346,11 @@ def test_both_kinds_of_name_take_the_same_steps(app, ctx, steps):
 
 def test_a_failure_of_an_unknown_name_during_another_is_not_lost(app, ctx, monkeypatch):
     def other_failure() -> None:
-        assert accounts.authenticate(UNKNOWN, "wrong-password-2", NOW) is None
+        assert accounts.authenticate(UNKNOWN, "wrong-password-2", NOW, address=ADDRESS) is None
 
     monkeypatch.setattr(accounts, "_hasher", _HookedHasher(lambda: _in_other_request(app, other_failure)))
-    assert accounts.authenticate(UNKNOWN, "wrong-password-1", NOW) is None
-    assert db.session.scalar(select(FailedSignIn.failed_logins)) == 2
+    assert accounts.authenticate(UNKNOWN, "wrong-password-1", NOW, address=ADDRESS) is None
+    assert failure_row(UNKNOWN).failed_logins == 2
 
 
 @requires_postgres()
@@ -337,9 +358,10 @@ def test_a_failure_of_an_unknown_name_during_another_is_not_lost(app, ctx, monke
 def test_parallel_failures_of_an_unknown_name_lock_it(app, ctx, monkeypatch):
     # Every attempt has found no row for the name before any of them writes: all race to insert it.
     assert parallel_wrong_passwords(app, monkeypatch, UNKNOWN) == [None] * 10  # every one a plain failure
-    db.session.expire_all()
-    row = db.session.get(FailedSignIn, accounts.name_key(UNKNOWN))
+    row = failure_row(UNKNOWN)
     # Ten failures: the fifth and the tenth reached the limit (each starts the count afresh).
     assert (row.failed_logins, row.locked_until) == (0, NOW + timedelta(minutes=15))
     with pytest.raises(accounts.LockedOut):
-        accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1))
+        accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1), address=ADDRESS)
+    # Locked for that address only, as an account is (the name is no account: any password is as good).
+    assert accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1), address="10.0.0.2") is None

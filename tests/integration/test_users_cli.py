@@ -1,7 +1,7 @@
 """An administrator's account commands (web/cli.py, engine/accounts.py): `flask users list` (with accounts whose
-region is no longer in force named), `users update` (roles, region, display name, deactivation that ends the
-user's sessions and tokens) and `users reset-password` (a temporary password that also ends a lock-out). Bad
-input is exit status 2 naming the field, with nothing changed."""
+region is no longer in force named, and the locked), `users update` (roles, region, display name, deactivation that
+ends the user's sessions and tokens) and `users reset-password` (a temporary password that also ends a lock-out, from
+every address). Bad input is exit status 2 naming the field, with nothing changed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import accounts, api_tokens
 from engine.db import db
-from engine.models import User
+from engine.models import SignInFailure, User
 from tests.conftest import at, make_user
 
 PASSWORD = "new-horse-42x"
@@ -26,6 +26,19 @@ def user(name: str) -> User:
     return db.session.scalar(select(User).where(User.username == name))
 
 
+def lock(name: str, address: str, until) -> None:
+    """`name` locked for `address` until `until`, as failed sign-ins leave it (engine/accounts.py)."""
+    db.session.add(SignInFailure(name_key=accounts.name_key(name), address_key=accounts.address_key(address),
+                                 failed_logins=0, locked_until=until,
+                                 last_failed_login_at=until - timedelta(minutes=15)))
+    db.session.commit()
+
+
+def locks_of(name: str) -> int:
+    db.session.expire_all()
+    return len(db.session.scalars(select(SignInFailure).where(SignInFailure.name_key == accounts.name_key(name))).all())
+
+
 def test_users_list_names_inactive_users_and_regions_no_longer_in_force(app, ctx):
     make_user("insp_cx", ["inspector"], "532301")
     old = make_user("insp_lf", ["inspector"], "532302")
@@ -37,6 +50,25 @@ def test_users_list_names_inactive_users_and_regions_no_longer_in_force(app, ctx
     assert "532301 楚雄市" in lines["insp_cx"] and "[" not in lines["insp_cx"]
     assert "region not in force" in lines["insp_lf"]
     assert "2 users" in result.output
+
+
+def test_users_list_names_the_locked_and_from_how_many_addresses(app, ctx):
+    from datetime import UTC, datetime
+
+    for name in ("insp_cx", "insp_lf", "clerk_cx"):
+        make_user(name, ["inspector"], "532301")
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    lock("insp_cx", "10.0.0.2", soon)
+    lock("insp_cx", "10.0.0.3", soon + timedelta(minutes=3))
+    lock("insp_lf", "10.0.0.2", soon)
+    lock("clerk_cx", "10.0.0.2", soon - timedelta(minutes=20))  # run out
+    result = run(app, "users", "list")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    last = soon + timedelta(minutes=3)
+    assert f"[locked from 2 addresses until {last:%Y-%m-%d %H:%M} UTC]" in lines["insp_cx"]
+    assert f"[locked from 1 address until {soon:%Y-%m-%d %H:%M} UTC]" in lines["insp_lf"]
+    assert "[" not in lines["clerk_cx"]
 
 
 def test_users_update_changes_roles_region_and_deactivates(app, ctx):
@@ -74,16 +106,21 @@ def test_users_update_refuses_bad_input_and_changes_nothing(app, ctx):
 
 def test_reset_password_is_temporary_and_ends_a_lock_out(app, ctx):
     make_user("insp_cx", ["inspector"], "532301")
-    locked = user("insp_cx")
-    locked.failed_logins, locked.locked_until = 5, at("2021-02-01 09:00") + timedelta(days=3650)
-    db.session.commit()
+    make_user("clerk_cx", ["clerk"], "532301")
+    far = at("2021-02-01 09:00") + timedelta(days=3650)
+    for address in ("10.0.0.2", "10.0.0.3"):  # locked from two addresses
+        lock("insp_cx", address, far)
+    lock("clerk_cx", "10.0.0.2", far)
     weak = run(app, "users", "reset-password", "insp_cx", "--password-stdin", stdin="short\n")
     assert weak.exit_code == 2 and "password" in weak.output
+    assert locks_of("insp_cx") == 2  # a refused reset changes nothing
     result = run(app, "users", "reset-password", "insp_cx", "--password-stdin", stdin=PASSWORD + "\n")
     assert result.exit_code == 0 and "must be changed at the next sign-in" in result.output
     reset = user("insp_cx")
-    assert reset.must_change_password and reset.failed_logins == 0 and reset.locked_until is None
-    assert accounts.authenticate("insp_cx", PASSWORD, at("2021-02-01 10:00")) is not None
+    assert reset.must_change_password and locks_of("insp_cx") == 0
+    for address in ("10.0.0.2", "10.0.0.3"):  # every address's lock has ended
+        assert accounts.authenticate("insp_cx", PASSWORD, at("2021-02-01 10:00"), address=address) is not None
+    assert locks_of("clerk_cx") == 1  # another name's lock is not touched
 
 
 def test_the_last_administrator_cannot_be_deactivated_and_names_hold_no_invisible_characters(app, ctx):

@@ -45,7 +45,7 @@ def full_case_json(case) -> dict:
 def issue_token():
     body = json_body(TOKEN_REQUEST)
     cfg = current_app.config
-    user = accounts.authenticate(body["username"], body["password"], now(),
+    user = accounts.authenticate(body["username"], body["password"], now(), address=request.remote_addr,
                                  max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
                                  window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
     if user is None:
