@@ -39,6 +39,7 @@ def make_app(url: str, workdir: Path):
         SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
         SECRET_KEY = "bench-only-not-a-secret"
         SCHEDULER = "off"
+        PUBLIC_BASE_URL = "https://bench.invalid"  # printed in the bench's notices only (and no start-up warning)
         DOCUMENTS_DIR = str(workdir / "documents")
         HOLIDAYS_DIR = str(workdir / "holidays")
 
