@@ -50,8 +50,9 @@ USERNAME_RE = WholeString(USERNAME_PATTERN)
 _TEXT = WholeString(TEXT_PATTERN)
 LAST_ADMIN = "不能停用或撤销最后一个在用的系统管理员：请先设置另一名系统管理员"
 MIN_PASSWORD_LENGTH = 10
-# What a locked name is told: for how long, and the way out for whoever cannot wait or forgot the password.
-LOCKED_MESSAGE = ("登录失败次数过多，账户已锁定 {minutes} 分钟，请稍后再试；"
+# What a locked name is told: that the lock holds on this computer (its address; the owner can sign in elsewhere),
+# for how long, and the way out for whoever cannot wait or forgot the password.
+LOCKED_MESSAGE = ("本机登录失败次数过多，该用户名在本机已锁定 {minutes} 分钟，请稍后再试；"
                   "忘记密码的，请联系系统管理员重置密码（flask users reset-password 用户名）")
 # Stale rows of sign_in_failures deleted by one sign-in at most: each failure adds at most one row, so the table
 # never holds much more than the (name, address) pairs that failed within the window (or are still locked).

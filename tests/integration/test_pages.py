@@ -170,7 +170,7 @@ def test_wrong_password_then_lock_out(client, inspector, clock):
     locked = sign_in(client, inspector.username)  # the right password, but locked now
     assert locked.status_code == 429
     # For how long, and the way out (the lock minutes are LOGIN_LOCK_MINUTES, 15 by default).
-    assert "账户已锁定 15 分钟" in text_of(locked)
+    assert "该用户名在本机已锁定 15 分钟" in text_of(locked)
     assert "flask users reset-password" in text_of(locked)
     lock = db.session.get(SignInFailure, (accounts.name_key(inspector.username), accounts.address_key("127.0.0.1")))
     assert lock is not None and lock.locked_until is not None
