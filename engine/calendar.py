@@ -286,7 +286,8 @@ def load_holiday_dir(path: str | PathLike[str]) -> int:
         return 0
     if not folder.is_dir():
         raise NotADirectoryError(str(folder))
-    files = sorted(p for p in folder.glob("*.csv") if p.is_file())
+    # 2027.CSV as saved by some Windows tools counts as well as 2027.csv (it was skipped without a word).
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
     parsed = [(p, parse_holiday_file(p)) for p in files]
     total = 0
     for file_path, entries in parsed:

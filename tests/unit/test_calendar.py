@@ -400,7 +400,7 @@ def test_a_file_neither_utf8_nor_gbk_is_rejected(tmp_path):
 
 def test_load_holiday_dir(tmp_path):
     write(tmp_path, "2031.csv", FILE_2031)
-    write(tmp_path, "2032.csv", "date,kind,name\n2032-01-01,holiday,元旦\n")
+    write(tmp_path, "2032.CSV", "date,kind,name\n2032-01-01,holiday,元旦\n")  # QA: capitals were skipped
     write(tmp_path, "draft-2033.csv.sample", "date,kind,name\n2033-01-03,holiday,元旦\n")
     assert cal.load_holiday_dir(tmp_path) == 8
     assert cal.year_is_official(2031) and cal.year_is_official(2032)
