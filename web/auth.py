@@ -3,6 +3,7 @@ form). The JSON API does not use any of this: it takes bearer tokens only."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -93,6 +94,30 @@ def select_locale() -> str:
     return chosen if chosen in LANGUAGES else current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
 
 
+# When the session signed in (seconds since the epoch): a session ends PERMANENT_SESSION_LIFETIME after it, however
+# it was used. Flask re-signs the cookie whenever the session changes (a CSRF token, a flash message), and the
+# cookie's own age counts from that, so the cookie alone would let a session in use run for ever.
+SIGNED_IN_AT = "signed_in_at"
+
+
+def _start_session(user: User) -> None:
+    login_user(user)
+    session[SIGNED_IN_AT] = int(time.time())
+
+
+@bp.before_app_request
+def _end_sessions_past_their_time():
+    if request.path.startswith("/api/") or request.endpoint == "static":  # bearer tokens have their own expiry
+        return None
+    signed_in = session.get(SIGNED_IN_AT)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if current_user.is_authenticated and (not isinstance(signed_in, int) or time.time() - signed_in > lifetime):
+        logout_user()
+        session.clear()
+        return current_app.login_manager.unauthorized()
+    return None
+
+
 @bp.before_app_request
 def _password_change_first():
     if request.path.startswith("/api/") or request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
@@ -163,7 +188,7 @@ def login():
         if user is not None:
             language = session.get("language") if session.get(LANGUAGE_CHOSEN) else None
             session.clear()  # no session fixation
-            login_user(user)
+            _start_session(user)
             # A language picked on the sign-in page is the one this person reads: it wins over the stored one.
             if language in LANGUAGES and user.language != language:
                 user.language = language

@@ -185,12 +185,16 @@ def test_unauthenticated_calls_are_401_json(client, users):
 
 def test_a_page_session_cookie_is_not_an_api_credential(client, users):
     """The pages' session cookie alone (no CSRF, no bearer token) does not open the API."""
+    import time
+
     from engine.models import User
+    from web.auth import SIGNED_IN_AT
 
     user_id = db.session.scalar(select(User.id).where(User.username == "insp_cx"))
-    with client.session_transaction() as session:
+    with client.session_transaction() as session:  # what signing in on the pages leaves in the session
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        session[SIGNED_IN_AT] = int(time.time())
     assert client.get("/tasks").status_code == 200, "the cookie should sign in to the pages"
     assert_error(client.get(f"{API}/cases"), 401)
     assert_error(client.post(f"{API}/cases", json={"process": "wage_arrears", "region": "532301",

@@ -474,11 +474,16 @@ def test_api_shape_and_scoping(client, people, cases, clock):
 # Page, exports and CLI.
 
 def sign_in(client, username: str) -> None:
+    import time
+
+    from web.auth import SIGNED_IN_AT
+
     user = db.session.scalar(select(User).where(User.username == username))
-    with client.session_transaction() as session:
+    with client.session_transaction() as session:  # what signing in on the pages leaves in the session
         session.clear()
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
+        session[SIGNED_IN_AT] = int(time.time())
     # The test's app context is reused by the client's requests: drop Flask-Login's cached user.
     g.pop("_login_user", None)
 
