@@ -19,6 +19,7 @@ from engine.wage_arrears_law import (
     BLACKLIST_YEARS,
     MEASURES_NEEDING_APPROVAL,
     NO_PENALTY_BASIS,
+    NO_PENALTY_EDUCATION,
     NO_PENALTY_GROUNDS,
     PENALTY_NOTICE_RULES,
     REFERRAL_RULES,
@@ -221,7 +222,9 @@ def _no_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], notice: 
                 now: datetime, who: str) -> None:
     """The decision not to impose the fine notified (不予行政处罚决定书): the employer that was told of the fine is
     told in writing that it is not imposed, on the facts it was told of, after its answer, why and on which
-    ground. Its rights of review and litigation are printed unless the decision finds no violation at all."""
+    ground; a violation found but not penalised is recorded with the education art. 33(3) requires. The rights of
+    review and litigation are printed whatever the ground, as official formats of this decision do: the worker
+    who complained is an interested party too."""
     ground = NO_PENALTY_GROUNDS.get(form.get("drop_ground"))  # none on a model version whose form had no ground
     issue_notice(case, "no_penalty_decision", {
         "recipient": _employer(data), "penalty": "罚款", "fine_amount": intended,
@@ -230,7 +233,8 @@ def _no_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], notice: 
         "reason": form["penalty_outcome_reason"],  # the form requires it with this outcome
         "ground": ground.says if ground else None,
         "legal_basis": [ground.basis if ground else NO_PENALTY_BASIS],
-        "rights": ground.finds_violation if ground else True,
+        "education": NO_PENALTY_EDUCATION if ground and ground.finds_violation else None,
+        "rights": True,
     }, now, who)
 
 

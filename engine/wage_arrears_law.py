@@ -184,11 +184,14 @@ NO_PENALTY_GROUNDS = {
     "first_offence_corrected": NoPenaltyGround("你单位系初次违法，且危害后果轻微并及时改正",
                                                "《中华人民共和国行政处罚法》第三十三条第一款、第五十七条第一款第二项",
                                                True),
-    "facts_not_established": NoPenaltyGround("你单位的违法事实不能成立",
+    # The violation the fine was for, not the case's: the arrears may still be owed and enforced.
+    "facts_not_established": NoPenaltyGround("本局拟给予行政处罚所依据的违法事实不能成立",
                                              "《中华人民共和国行政处罚法》第五十七条第一款第三项", False),
 }
-# A case on a model version whose form named no ground cites art. 57 alone; whether its decision still finds a
-# violation cannot be told, so its rights of review and litigation are printed.
+# 行政处罚法 art. 33(3): a party not penalised for a violation found is educated; the decision records it.
+NO_PENALTY_EDUCATION = ("依据《中华人民共和国行政处罚法》第三十三条第三款，本局对你单位进行批评教育：你单位应当严格遵守"
+                        "《保障农民工工资支付条例》等劳动保障法律法规，按时足额支付劳动者工资，杜绝此类违法行为再次发生。")
+# A case on a model version whose form named no ground cites art. 57 alone.
 NO_PENALTY_BASIS = "《中华人民共和国行政处罚法》第五十七条"
 
 

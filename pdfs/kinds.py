@@ -170,12 +170,12 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         Optional: penalty (the penalty that was intended, e.g. "罚款"), fine_amount (money; the amount that was
                   notified), hearing_note (a paragraph on the prior notice, the employer's statement, defence or
                   hearing and the bureau's review), ground (the statutory ground, e.g. "你单位违法行为轻微并及时
-                  改正，没有造成危害后果"; printed as 鉴于……). Rights printed by default: a decision that finds a
-                  violation, even one not penalised, may be contested; a caller passes rights=false when it finds
-                  none (违法事实不能成立), since there is then nothing adverse to contest.
+                  改正，没有造成危害后果"; printed as 鉴于……), education (a paragraph after the decision: the
+                  education art. 33(3) requires for a violation found but not penalised). Rights printed by
+                  default, as official formats of this decision print them (the complainant may contest it too).
         """,
         ("reason",),
-        extra_optional=("penalty", "fine_amount", "hearing_note", "ground"),
+        extra_optional=("penalty", "fine_amount", "hearing_note", "ground", "education"),
         rights_default=True,
         self_ref="本决定书",
     ),

@@ -182,12 +182,14 @@ def test_dropping_the_fine_issues_a_decision_not_to_impose_it(app, inspector, su
     assert facts["ground"] == "你单位违法行为轻微并及时改正，没有造成危害后果"
     assert facts["legal_basis"] == ["《中华人民共和国行政处罚法》第三十三条第一款、第五十七条第一款第二项"]
     assert facts["rights"] is True  # a violation is still found: the employer may contest it
+    assert facts["education"].startswith("依据《中华人民共和国行政处罚法》第三十三条第三款，本局对你单位进行批评教育")
     text = _rendered(case, "no_penalty_decision")
     for said in ("不予行政处罚决定书", decision.number, "本局拟对你单位作出罚款5,000.00元（人民币伍仟元整）的行政处罚",
                  OBSTRUCTION, f"《行政处罚告知书》（{notice.number}）", "你单位在规定期限内提出了陈述、申辩",
                  "经复核，你单位提供了工资台账由项目部保管", f"本局认为，{MINOR}。",
                  "鉴于你单位违法行为轻微并及时改正，没有造成危害后果，依据《中华人民共和国行政处罚法》第三十三条第一款、"
                  "第五十七条第一款第二项的规定，本局决定：对你单位不予行政处罚。",
+                 "对你单位不予行政处罚。依据《中华人民共和国行政处罚法》第三十三条第三款，本局对你单位进行批评教育",
                  "你单位如不服本决定，可以在收到本决定书之日起六十日内", "提起行政诉讼"):
         assert said in text, said
     assert "缴纳罚款" not in text
@@ -218,9 +220,12 @@ def test_dropping_the_fine_issues_a_decision_not_to_impose_it(app, inspector, su
     assert "Decision not to impose an administrative penalty" in shown and "Fine not imposed" in shown
 
 
-def test_a_fine_dropped_for_want_of_facts_cites_art_57_and_grants_no_remedy(inspector, supervisor):
-    """违法事实不能成立: nothing is found against the employer, so the decision carries no right of review it could
-    use; art. 33 is not cited."""
+def test_a_fine_dropped_for_want_of_facts_cites_art_57_and_names_the_violation_the_fine_was_for(inspector,
+                                                                                                  supervisor):
+    """违法事实不能成立: art. 33 is not cited and no education is recorded. QA: the decision said "你单位的违法事实不能
+    成立" under facts that still state the arrears owed, as if the whole case were unfounded; it names the violation
+    the fine was intended for. And official formats of this decision print the rights of review and litigation
+    (the complainant may contest it too): printed."""
     case, track = _fine_approved(inspector, supervisor, "15000.00")
     case = fire(track, at("2021-03-02 00:00"))
     case = track.step(complete(inspector, case, "decide_penalty", {
@@ -229,12 +234,14 @@ def test_a_fine_dropped_for_want_of_facts_cites_art_57_and_grants_no_remedy(insp
     [decision] = notices(case, "no_penalty_decision")
     assert notices(case, "penalty_decision") == []
     facts = decision.facts
-    assert facts["legal_basis"] == ["《中华人民共和国行政处罚法》第五十七条第一款第三项"] and facts["rights"] is False
+    assert facts["legal_basis"] == ["《中华人民共和国行政处罚法》第五十七条第一款第三项"] and facts["rights"] is True
+    assert facts["education"] is None
     assert facts["hearing_note"].endswith("你单位在规定期限内未提出陈述、申辩，亦未要求听证。")
     text = _rendered(case, "no_penalty_decision")
-    assert "本局认为，现有证据不能证明你单位拒不提供工资台账。鉴于你单位的违法事实不能成立" in text
+    assert "本局认为，现有证据不能证明你单位拒不提供工资台账。鉴于本局拟给予行政处罚所依据的违法事实不能成立" in text
     assert "15,000.00元" in text and "陈述、申辩和要求听证的权利" in text
-    assert "第三十三条" not in text and "行政复议" not in text and "行政诉讼" not in text
+    assert "第三十三条" not in text and "批评教育" not in text
+    assert "行政复议" in text and "行政诉讼" in text
 
 
 @pytest.mark.parametrize(("form", "field", "says"), [
