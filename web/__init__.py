@@ -6,6 +6,7 @@ import logging
 import os
 from pathlib import Path
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -58,10 +59,15 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
 
 def start_scheduler(app: Flask) -> None:
     """The sweep inside the server process when SCHEDULER=on; `flask scheduler run` for separate processes.
-    Never in tests (TestConfig) and never in the reloader's child: the watching parent runs it once."""
+    Never in tests (TestConfig) and never in the reloader's child: the watching parent runs it once. Only in a
+    server: a WSGI server (no command line) or `flask run`; any other `flask` command (db upgrade, users, scheduler
+    run) with SCHEDULER=on in its environment would otherwise sweep beside what it does."""
     if app.config["SCHEDULER"] != "on" or app.config.get("TESTING"):
         return
     if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
         return
     from engine.scheduler import start_background
 

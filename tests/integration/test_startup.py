@@ -46,3 +46,25 @@ def test_a_bad_setting_stops_the_process_with_a_message_naming_it(setting, value
     done = subprocess.run([sys.executable, "-c", "import config"], env=env, capture_output=True, text=True,
                           cwd=os.path.dirname(settings.__file__), timeout=60)
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("command, sweeps", [("run", True), ("flask", False), (None, True)])
+def test_the_scheduler_starts_inside_a_server_only(monkeypatch, command, sweeps):
+    """QA: with SCHEDULER=on in the environment every `flask` command started the in-process scheduler too: `flask
+    db upgrade` swept beside a migration, `flask scheduler run` ran two schedulers. `flask run` (its command is
+    "run"), or a WSGI server (no command line), starts it; an app command (loaded under the group, "flask") does
+    not."""
+    import contextlib
+
+    import click
+
+    from engine import scheduler
+
+    started = []
+    monkeypatch.setattr(scheduler, "start_background", lambda app, interval: started.append(interval) or "started")
+    monkeypatch.setenv("APP_ENV", "development")  # no warning about the public address
+    context = click.Context(click.Command(command), info_name=command) if command else contextlib.nullcontext()
+    with context:
+        app = create_app(_config(SCHEDULER="on"))
+    assert (app.extensions.get("case_scheduler") == "started") is sweeps
+    assert len(started) == (1 if sweeps else 0)
