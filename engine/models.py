@@ -82,12 +82,12 @@ class ApiToken(db.Model):
 
 
 class SignInFailure(db.Model):
-    """Failed sign-ins under one name from one client address (engine/accounts.py): that many failures, each within
+    """Failed sign-ins under one name from one client address (engine/sign_in_lock.py): that many failures, each within
     the window of the one before, lock the name for that address only, so a stranger's wrong passwords do not keep
     the account's owner out from their own PC. Every name is counted here, an account or not, by the same statements,
     so the lock-out does not tell which names are accounts. A row holds no name and no address, only keys made of
     them, and rows whose count is stale and whose lock has run out are deleted as sign-ins go on
-    (engine/accounts.py prune_statement)."""
+    (engine/sign_in_lock.py prune_statement)."""
 
     __tablename__ = "sign_in_failures"
 
@@ -99,7 +99,7 @@ class SignInFailure(db.Model):
     address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failed_logins: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Indexed: rows whose count is stale and whose lock has run out are deleted by this column (engine/accounts.py).
+    # Indexed: rows whose count is stale and whose lock has run out are deleted by this column (engine/sign_in_lock.py).
     last_failed_login_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

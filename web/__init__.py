@@ -44,9 +44,9 @@ def create_app(config: type[settings.Config] | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     calendar.set_timezone(app.config["TIMEZONE"])
     load_holidays(app.config["HOLIDAYS_DIR"], app.logger)
-    from engine import accounts, documents, processes
+    from engine import documents, processes, sign_in_lock
 
-    accounts.configure(app.config["SECRET_KEY"])
+    sign_in_lock.configure(app.config["SECRET_KEY"])
     documents.configure(app.config["DOCUMENTS_DIR"], app.config["PUBLIC_BASE_URL"])
     processes.configure_workflow_cache(app.config["WORKFLOW_CACHE_SIZE"], check=app.config["WORKFLOW_CACHE_CHECK"])
     register_extensions(app)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from engine import accounts
+from engine import accounts, sign_in_lock
 from engine.db import db
 from engine.models import User
 from engine.validation import DataInvalid
@@ -180,7 +180,7 @@ def login():
                                          address=request.remote_addr, max_failures=cfg["LOGIN_MAX_FAILURES"],
                                          lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
                                          window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
-        except accounts.LockedOut as exc:
+        except sign_in_lock.LockedOut as exc:
             user, error, status = None, message(exc.message), 429
         else:
             if user is None:
@@ -232,7 +232,7 @@ def change_password():
                                      max_failures=cfg["LOGIN_MAX_FAILURES"], lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
                                      window_minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]) is None:
                 ok, errors["current_password"] = False, _("当前密码不正确")
-        except accounts.LockedOut as exc:
+        except sign_in_lock.LockedOut as exc:
             ok, errors["current_password"] = False, message(exc.message)
         user = db.session.get(User, current_user.id)
         if ok and form.new_password.data == form.current_password.data:

@@ -11,7 +11,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from engine import accounts, audit
+from engine import accounts, audit, sign_in_lock
 from engine.actors import ROLES
 from engine.db import db
 from engine.errors import Conflict, NotFound
@@ -77,12 +77,12 @@ def list_users() -> None:
 
     now = datetime.now(UTC)
     users = accounts.list_users()
-    locks = accounts.sign_in_locks(now)
+    locks = sign_in_lock.sign_in_locks(now)
     for user in users:
         notes = []
         if not user.active:
             notes.append("inactive")
-        if lock := locks.get(accounts.name_key(user.username)):
+        if lock := locks.get(sign_in_lock.name_key(user.username)):
             addresses, until = lock
             notes.append(f"locked from {addresses} address{'es' if addresses > 1 else ''} until {until:%Y-%m-%d %H:%M} "
                          "UTC")

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from engine import accounts, api_tokens, escalation, posts
+from engine import accounts, api_tokens, escalation, posts, sign_in_lock
 from engine.actors import Actor
 from engine.db import db
 from engine.models import ApiToken, SignInFailure, User
@@ -65,7 +65,7 @@ def user_row(username: str) -> User:
 def failure_row(username: str, address: str = ADDRESS) -> SignInFailure | None:
     """The failed sign-ins of `username` from `address` (engine/accounts.py), None when there are none."""
     db.session.expire_all()
-    return db.session.get(SignInFailure, (accounts.name_key(username), accounts.address_key(address)))
+    return db.session.get(SignInFailure, (sign_in_lock.name_key(username), sign_in_lock.address_key(address)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,14 +194,14 @@ def _in_other_request(app, fn: Callable[[], object]) -> None:
 
 def test_failure_statement_increments_in_sql_and_locks_at_the_limit(ctx):
     make_user("insp_cx", ["inspector"], "532301")
-    keys = accounts.name_key("insp_cx"), accounts.address_key(ADDRESS)
-    statement = accounts.failure_statement(*keys, NOW, 3, 15)
+    keys = sign_in_lock.name_key("insp_cx"), sign_in_lock.address_key(ADDRESS)
+    statement = sign_in_lock.failure_statement(*keys, NOW, 3, 15)
     sql = str(statement.compile(db.engine)).lower()
     assert sql.startswith("insert into sign_in_failures") and "sign_in_failures.failed_logins + " in sql
     assert "on conflict (name_key, address_key) do update" in sql and "returning" in sql
     seen = []
     for _ in range(4):
-        seen.append(tuple(db.session.execute(accounts.failure_statement(*keys, NOW, 3, 15)).one()))
+        seen.append(tuple(db.session.execute(sign_in_lock.failure_statement(*keys, NOW, 3, 15)).one()))
         db.session.commit()
     locked = NOW + timedelta(minutes=15)
     # 1, 2, then the third failure locks and starts the count afresh; the lock time is stored in UTC.
@@ -228,7 +228,7 @@ def test_a_lock_that_lands_while_the_right_password_is_checked_holds(app, ctx, m
             assert accounts.authenticate("insp_cx", "wrong-password-1", NOW, address=ADDRESS, max_failures=5) is None
 
     monkeypatch.setattr(accounts, "_hasher", _HookedHasher(lambda: _in_other_request(app, guesses_lock_the_account)))
-    with pytest.raises(accounts.LockedOut):
+    with pytest.raises(sign_in_lock.LockedOut):
         accounts.authenticate("insp_cx", PASSWORD, NOW, address=ADDRESS, max_failures=5)
     assert failure_row("insp_cx").locked_until == NOW + timedelta(minutes=15)
     # After the lock has run out the right password works and clears it.
@@ -247,7 +247,7 @@ def test_parallel_wrong_passwords_lock_the_account(app, ctx, monkeypatch):
     row = failure_row("insp_cx")
     # Ten failures: the fifth and the tenth reached the limit (each starts the count afresh).
     assert (row.failed_logins, row.locked_until) == (0, NOW + timedelta(minutes=15))
-    with pytest.raises(accounts.LockedOut):
+    with pytest.raises(sign_in_lock.LockedOut):
         accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1), address=ADDRESS)
     # Locked for that address only: the owner at another PC signs in.
     assert accounts.authenticate("insp_cx", PASSWORD, NOW + timedelta(minutes=1), address="10.0.0.2") is not None

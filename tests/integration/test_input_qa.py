@@ -9,7 +9,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from engine import accounts
+from engine import accounts, sign_in_lock
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case, User
@@ -307,7 +307,7 @@ def test_a_password_holding_the_name_is_refused(app, ctx):
 def test_the_lock_out_says_for_how_long_and_the_way_out(app, ctx):
     from web.messages import message
 
-    text = accounts.LOCKED_MESSAGE.format(minutes=30)
+    text = sign_in_lock.LOCKED_MESSAGE.format(minutes=30)
     assert "30 分钟" in text and "flask users reset-password" in text
     with app.test_request_context(), force_locale("en"):
         english = message(text)

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import accounts
+from engine import sign_in_lock
 from engine.db import db
 from tests.conftest import make_user
 from tests.integration.test_account_security import failure_row
@@ -45,7 +45,7 @@ def at_address(app) -> Callable[[str], FreshContextClient]:
 
 
 def locked_message(app: Flask) -> str:
-    return accounts.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    return sign_in_lock.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -217,13 +217,13 @@ def test_behind_a_trusted_proxy_each_client_is_counted_by_its_forwarded_address(
 
 def test_the_address_counted_is_written_one_way_and_ipv6_by_its_64():
     same = ("2001:db8:1:2::10", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:DB8:1:2:0::11")
-    assert {accounts.client_address(a) for a in same} == {"2001:db8:1:2::/64"}
-    assert accounts.client_address("2001:db8:1:3::10") == "2001:db8:1:3::/64"
-    assert accounts.client_address("::ffff:10.0.0.2") == "10.0.0.2"
-    assert accounts.client_address("fe80::1%eth0") == "fe80::/64"
-    assert accounts.client_address("10.0.0.2") == "10.0.0.2"
-    assert accounts.client_address(None) == accounts.client_address("") == ""
-    assert accounts.client_address("unix:/run/app.sock") == "unix:/run/app.sock"
+    assert {sign_in_lock.client_address(a) for a in same} == {"2001:db8:1:2::/64"}
+    assert sign_in_lock.client_address("2001:db8:1:3::10") == "2001:db8:1:3::/64"
+    assert sign_in_lock.client_address("::ffff:10.0.0.2") == "10.0.0.2"
+    assert sign_in_lock.client_address("fe80::1%eth0") == "fe80::/64"
+    assert sign_in_lock.client_address("10.0.0.2") == "10.0.0.2"
+    assert sign_in_lock.client_address(None) == sign_in_lock.client_address("") == ""
+    assert sign_in_lock.client_address("unix:/run/app.sock") == "unix:/run/app.sock"
 
 
 def test_an_ipv6_client_cannot_escape_its_lock_within_its_64(app, clock, at_address):

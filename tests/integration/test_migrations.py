@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from engine import sign_in_lock
 from engine.db import db
 from tests.conftest import IS_POSTGRES, TEST_DB_URL
 
@@ -283,7 +284,7 @@ def sign_in_failures_up_and_down(app, url: str) -> None:
                 assert connection.execute(text("SELECT count(*) FROM sign_in_failures WHERE locked_until IS NOT NULL"
                                                )).scalar_one() == 2
             for name in ("insp_cx", "nobody_cx"):
-                with pytest.raises(accounts.LockedOut):
+                with pytest.raises(sign_in_lock.LockedOut):
                     accounts.authenticate(name, "correct-horse-9", now, address="10.0.0.3")
             assert accounts.authenticate("insp_cx", "correct-horse-9", now, address="10.0.0.2") is not None
             db.session.remove()

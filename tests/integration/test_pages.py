@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from engine import accounts, documents, services
+from engine import accounts, documents, services, sign_in_lock
 from engine.actors import Actor
 from engine.db import db
 from engine.models import AuditEvent, Case, SignInFailure, Task, User
@@ -172,7 +172,8 @@ def test_wrong_password_then_lock_out(client, inspector, clock):
     # For how long, and the way out (the lock minutes are LOGIN_LOCK_MINUTES, 15 by default).
     assert "该用户名在本机已锁定 15 分钟" in text_of(locked)
     assert "flask users reset-password" in text_of(locked)
-    lock = db.session.get(SignInFailure, (accounts.name_key(inspector.username), accounts.address_key("127.0.0.1")))
+    lock = db.session.get(SignInFailure, (sign_in_lock.name_key(inspector.username),
+                                          sign_in_lock.address_key("127.0.0.1")))
     assert lock is not None and lock.locked_until is not None
 
 

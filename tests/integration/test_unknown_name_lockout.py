@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import event, func, select
 
-from engine import accounts
+from engine import accounts, sign_in_lock
 from engine.db import db
 from engine.models import SignInFailure
 from tests.conftest import at, make_user, requires_postgres
@@ -83,7 +83,7 @@ def test_an_unknown_name_is_locked_like_an_account_on_the_api(app, browser, cloc
     known, unknown = failures(answer, KNOWN, limit + 1), failures(answer, UNKNOWN, limit + 1)
     assert known == unknown
     unauthorized = (401, {"error": {"code": "unauthorized", "message": "用户名或密码错误"}})
-    message = accounts.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    message = sign_in_lock.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
     locked = (429, {"error": {"code": "too_many_attempts", "message": message}})
     assert known == [unauthorized] * limit + [locked]
     # Locked, even for the right password (the unknown name has none: any password is as good).
@@ -97,7 +97,7 @@ def test_an_unknown_name_is_locked_like_an_account_on_the_page(app, browser, clo
     known, unknown = failures(answer, KNOWN, limit + 1), failures(answer, UNKNOWN, limit + 1)
     assert known == unknown
     assert [status for status, _page in known] == [401] * limit + [429]
-    message = accounts.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
+    message = sign_in_lock.LOCKED_MESSAGE.format(minutes=app.config["LOGIN_LOCK_MINUTES"])
     assert "用户名或密码错误" in known[0][1] and message in known[-1][1]
 
 
@@ -184,19 +184,19 @@ def test_the_table_holds_no_name_and_no_address(ctx):
     for name in names:
         assert accounts.authenticate(name, WRONG, NOW, address=ADDRESS) is None
     keys = db.session.scalars(select(SignInFailure.name_key)).all()
-    assert sorted(keys) == sorted(accounts.name_key(n) for n in names)
+    assert sorted(keys) == sorted(sign_in_lock.name_key(n) for n in names)
     addresses = set(db.session.scalars(select(SignInFailure.address_key)))
-    assert addresses == {accounts.address_key(ADDRESS)}
+    assert addresses == {sign_in_lock.address_key(ADDRESS)}
     assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in [*keys, *addresses])
-    assert accounts.address_key(ADDRESS) != accounts.name_key(ADDRESS)  # keyed apart
+    assert sign_in_lock.address_key(ADDRESS) != sign_in_lock.name_key(ADDRESS)  # keyed apart
     # HMACs keyed by the app's secret: with the table alone, no name or address can be tried against the keys.
-    secrets = accounts._name_key_secret, accounts._address_key_secret
+    secrets = sign_in_lock._name_key_secret, sign_in_lock._address_key_secret
     try:
-        accounts.configure("another-secret")
-        assert not {accounts.name_key(n) for n in names} & set(keys)
-        assert accounts.address_key(ADDRESS) not in addresses
+        sign_in_lock.configure("another-secret")
+        assert not {sign_in_lock.name_key(n) for n in names} & set(keys)
+        assert sign_in_lock.address_key(ADDRESS) not in addresses
     finally:
-        accounts._name_key_secret, accounts._address_key_secret = secrets
+        sign_in_lock._name_key_secret, sign_in_lock._address_key_secret = secrets
     # A name that is an account is counted in the same table, the same way.
     make_user(KNOWN, ["inspector"], "532301")
     assert accounts.authenticate(KNOWN, WRONG, NOW, address=ADDRESS) is None
@@ -206,8 +206,9 @@ def test_the_table_holds_no_name_and_no_address(ctx):
 
 def test_the_statements_count_in_sql_and_start_afresh_after_the_window(ctx):
     make_user(KNOWN, ["inspector"], "532301")
-    here = accounts.address_key(ADDRESS)
-    sql = str(accounts.failure_statement(accounts.name_key(UNKNOWN), here, NOW, 3, 15).compile(db.engine)).lower()
+    here = sign_in_lock.address_key(ADDRESS)
+    statement = sign_in_lock.failure_statement(sign_in_lock.name_key(UNKNOWN), here, NOW, 3, 15)
+    sql = str(statement.compile(db.engine)).lower()
     assert sql.startswith("insert into sign_in_failures") and "on conflict (name_key, address_key) do update" in sql
     assert "sign_in_failures.failed_logins + " in sql and "returning" in sql
     locked = NOW + timedelta(minutes=15)
@@ -216,22 +217,22 @@ def test_the_statements_count_in_sql_and_start_afresh_after_the_window(ctx):
         seen = []
         for moment in moments:
             seen.append(tuple(db.session.execute(
-                accounts.failure_statement(accounts.name_key(name), here, moment, 3, 15, 60)).one()))
+                sign_in_lock.failure_statement(sign_in_lock.name_key(name), here, moment, 3, 15, 60)).one()))
             db.session.commit()
         # 1, 2, the lock (count afresh), 1, 2 (59 minutes later: within the window), 1 (60 after that: stale).
         assert seen == [(1, None), (2, None), (0, locked), (1, locked), (2, locked), (1, locked)], name
         assert failure_row(name).last_failed_login_at == moments[-1]
     # A limit of one locks at the first failure, inserted or updated alike.
     for name in ("first_a", "first_b"):
-        assert db.session.execute(accounts.failure_statement(
-            accounts.name_key(name), here, NOW, 1, 15)).one() == (0, locked)
-    assert db.session.execute(accounts.failure_statement(
-        accounts.name_key("first_a"), here, NOW + timedelta(minutes=20), 1, 15)).one() == \
+        assert db.session.execute(sign_in_lock.failure_statement(
+            sign_in_lock.name_key(name), here, NOW, 1, 15)).one() == (0, locked)
+    assert db.session.execute(sign_in_lock.failure_statement(
+        sign_in_lock.name_key("first_a"), here, NOW + timedelta(minutes=20), 1, 15)).one() == \
         (0, NOW + timedelta(minutes=35))
     # Another address is another count, of the same name.
-    assert db.session.execute(accounts.failure_statement(
-        accounts.name_key(KNOWN), accounts.address_key("10.0.0.2"), NOW + timedelta(minutes=119), 3, 15)).one() == \
-        (1, None)
+    elsewhere = sign_in_lock.address_key("10.0.0.2")
+    assert db.session.execute(sign_in_lock.failure_statement(
+        sign_in_lock.name_key(KNOWN), elsewhere, NOW + timedelta(minutes=119), 3, 15)).one() == (1, None)
 
 
 def test_a_failure_prunes_stale_rows_but_not_live_counts_or_locks(ctx, monkeypatch):
@@ -243,13 +244,13 @@ def test_a_failure_prunes_stale_rows_but_not_live_counts_or_locks(ctx, monkeypat
     for _ in range(3):
         fail("long_lock", NOW, max_failures=3, lock_minutes=100)  # locked until 10:40
     fail("recent", NOW + timedelta(minutes=30))
-    monkeypatch.setattr(accounts, "PRUNE_BATCH", 3)  # at most this many go per failure
+    monkeypatch.setattr(sign_in_lock, "PRUNE_BATCH", 3)  # at most this many go per failure
     later = NOW + timedelta(minutes=60)
 
     def names_left() -> set[str]:
         keys = set(db.session.scalars(select(SignInFailure.name_key)))
         everyone = [f"stale_{i}" for i in range(5)] + ["long_lock", "recent", "newcomer", KNOWN]
-        return {name for name in everyone if accounts.name_key(name) in keys}
+        return {name for name in everyone if sign_in_lock.name_key(name) in keys}
 
     fail("newcomer", later)
     assert len(names_left() & {f"stale_{i}" for i in range(5)}) == 2
@@ -277,7 +278,7 @@ def test_a_pruned_name_counts_like_a_stale_one(ctx):
     assert failure_row(UNKNOWN) is None
     for _ in range(5):  # 1 .. 4, then the fifth locks
         assert accounts.authenticate(UNKNOWN, WRONG, later, address=ADDRESS) is None
-    with pytest.raises(accounts.LockedOut):
+    with pytest.raises(sign_in_lock.LockedOut):
         accounts.authenticate(UNKNOWN, WRONG, later, address=ADDRESS)
 
 
@@ -329,7 +330,7 @@ def test_both_kinds_of_name_take_the_same_steps(app, ctx, steps):
         steps.clear()
         try:
             accounts.authenticate(name, WRONG, NOW, address=ADDRESS, max_failures=3)
-        except accounts.LockedOut:
+        except sign_in_lock.LockedOut:
             steps.append("locked")
         db.session.close()
         return list(steps)
@@ -361,7 +362,7 @@ def test_parallel_failures_of_an_unknown_name_lock_it(app, ctx, monkeypatch):
     row = failure_row(UNKNOWN)
     # Ten failures: the fifth and the tenth reached the limit (each starts the count afresh).
     assert (row.failed_logins, row.locked_until) == (0, NOW + timedelta(minutes=15))
-    with pytest.raises(accounts.LockedOut):
+    with pytest.raises(sign_in_lock.LockedOut):
         accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1), address=ADDRESS)
     # Locked for that address only, as an account is (the name is no account: any password is as good).
     assert accounts.authenticate(UNKNOWN, PASSWORD, NOW + timedelta(minutes=1), address="10.0.0.2") is None

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import accounts, api_tokens
+from engine import accounts, api_tokens, sign_in_lock
 from engine.db import db
 from engine.models import SignInFailure, User
 from tests.conftest import at, make_user
@@ -28,7 +28,7 @@ def user(name: str) -> User:
 
 def lock(name: str, address: str, until) -> None:
     """`name` locked for `address` until `until`, as failed sign-ins leave it (engine/accounts.py)."""
-    db.session.add(SignInFailure(name_key=accounts.name_key(name), address_key=accounts.address_key(address),
+    db.session.add(SignInFailure(name_key=sign_in_lock.name_key(name), address_key=sign_in_lock.address_key(address),
                                  failed_logins=0, locked_until=until,
                                  last_failed_login_at=until - timedelta(minutes=15)))
     db.session.commit()
@@ -36,7 +36,8 @@ def lock(name: str, address: str, until) -> None:
 
 def locks_of(name: str) -> int:
     db.session.expire_all()
-    return len(db.session.scalars(select(SignInFailure).where(SignInFailure.name_key == accounts.name_key(name))).all())
+    key = sign_in_lock.name_key(name)
+    return len(db.session.scalars(select(SignInFailure).where(SignInFailure.name_key == key)).all())
 
 
 def test_users_list_names_inactive_users_and_regions_no_longer_in_force(app, ctx):
