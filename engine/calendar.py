@@ -17,6 +17,7 @@ import functools
 import logging
 import threading
 from calendar import monthrange
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
@@ -158,10 +159,10 @@ def next_working_day(d: date) -> date:
     return _first_working_day_from(_to_date(d) + timedelta(days=1))
 
 
-def _first_working_day_from(d: date) -> date:
+def _first_working_day_from(d: date, working: Callable[[date], bool] = _is_working_day_cached) -> date:
     """``d`` itself if it is a working day, else the first working day after it."""
     for _ in range(_MAX_DAYS_OFF + 1):
-        if _is_working_day_cached(d):
+        if working(d):
             return d
         d += timedelta(days=1)
     raise RuntimeError(f"no working day within {_MAX_DAYS_OFF} days before {d}: check the holiday overrides")
@@ -170,27 +171,30 @@ def _first_working_day_from(d: date) -> date:
 # --------------------------------------------------------------------------------------------------- deadlines
 
 
-def working_days_after(start: datetime | date | str, n: int) -> datetime:
+def working_days_after(start: datetime | date | str, n: int, *,
+                       working: Callable[[date], bool] = _is_working_day_cached) -> datetime:
     """The deadline n working days after ``start``: 23:59:59 on the n-th working day after start's date.
 
     ``start`` may be an aware or naive datetime, a date, or an ISO 8601 string ("2021-02-08T10:00:00+08:00").
     The result is in start's timezone; naive datetimes, dates and strings without an offset are taken in the
     configured timezone. ``n=0`` gives the end of start's day if it is a working day, else the end of the next
-    working day. Negative ``n`` raises ValueError.
+    working day. Negative ``n`` raises ValueError. ``working`` replaces the official calendar (what a deadline
+    came to before a holiday file was loaded: engine/stated_deadlines.py).
     """
     n = _check_count(n)
     # Deadlines count Beijing days: an instant given in UTC is first placed on the configured calendar.
     moment = _to_aware_datetime(start).astimezone(get_timezone())
     day = moment.date()
     if n == 0:
-        day = _first_working_day_from(day)
+        day = _first_working_day_from(day, working)
     else:
         for _ in range(n):
-            day = next_working_day(day)
+            day = _first_working_day_from(day + timedelta(days=1), working)
     return datetime.combine(day, END_OF_DAY, tzinfo=moment.tzinfo)
 
 
-def working_days_before(end: datetime | date | str, n: int) -> datetime:
+def working_days_before(end: datetime | date | str, n: int, *,
+                        working: Callable[[date], bool] = _is_working_day_cached) -> datetime:
     """23:59:59 of the n-th working day before ``end``'s date (in end's timezone, as working_days_after): a
     timer set to it fires as that day ends, n working days ahead of a deadline on ``end``'s day."""
     n = _check_count(n)
@@ -199,7 +203,7 @@ def working_days_before(end: datetime | date | str, n: int) -> datetime:
     for _ in range(n):
         day -= timedelta(days=1)
         for _ in range(_MAX_DAYS_OFF + 1):
-            if _is_working_day_cached(day):
+            if working(day):
                 break
             day -= timedelta(days=1)
         else:
