@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.validation import DataInvalid
 
-__all__ = ["Conflict", "DataInvalid", "EngineError", "Forbidden", "NotFound"]
+__all__ = ["Conflict", "DataInvalid", "DatabaseBusy", "EngineError", "Forbidden", "NotFound"]
 
 
 class EngineError(Exception):
@@ -33,3 +33,8 @@ class Conflict(EngineError):
 
 class CaseChanged(Conflict):
     """Someone else changed the case since it was read (a moved version, a lost race): reload and try again."""
+
+
+class DatabaseBusy(Conflict):
+    """A write that waited out its lock timeout behind another (a long ledger import): nothing changed, by anyone;
+    try again shortly. Not CaseChanged: there is no change to reload."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.actors import Actor, region_filter
 from engine.db import db
-from engine.errors import CaseChanged, Conflict, NotFound
+from engine.errors import CaseChanged, Conflict, DatabaseBusy, NotFound
 from engine.models import Case, RuleSetting
 from engine.rules import RULES, in_force
 
@@ -64,7 +64,7 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
             if isinstance(exc, Conflict) or not lost_race(exc):
                 raise
             if _busy(exc):
-                raise CaseChanged(DATABASE_BUSY) from exc
+                raise DatabaseBusy(DATABASE_BUSY) from exc
             stale = isinstance(exc, StaleDataError)
             raise CaseChanged("案件已被他人修改，请刷新后重试" if stale else "并发修改冲突，请刷新后重试") from exc
 

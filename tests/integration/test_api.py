@@ -850,7 +850,7 @@ def test_a_write_that_timed_out_on_a_busy_database_says_so(ctx):
 
     from sqlalchemy.exc import OperationalError
 
-    from engine.errors import CaseChanged
+    from engine.errors import CaseChanged, Conflict
     from engine.services._common import DATABASE_BUSY, transactional
 
     locked = sqlite3.OperationalError("database is locked")
@@ -860,6 +860,8 @@ def test_a_write_that_timed_out_on_a_busy_database_says_so(ctx):
     def write() -> None:
         raise OperationalError("UPDATE tasks SET ...", {}, locked)
 
-    with pytest.raises(CaseChanged) as refused:
+    with pytest.raises(Conflict) as refused:
         write()
     assert refused.value.message == DATABASE_BUSY
+    # Not "the case changed": the case page shows that as 有人已修改了此案件 instead of this message.
+    assert not isinstance(refused.value, CaseChanged)
