@@ -212,12 +212,20 @@ def _escalate(timer: Row, now: datetime, values: dict[str, Any], report: SweepRe
     report.escalated.append(f"{case.number} {task.name} → level {level}")
 
 
+# A timer that "loses a race" this many times in a row in this process is failing, not racing: a constraint the
+# firing breaks every time reads like a concurrent insert, and would otherwise be retried quietly every sweep while
+# its deadline never passes.
+RACES_BEFORE_ERROR = 3
+_lost_races: dict[int, int] = {}
+
+
 def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any], report: SweepReport) -> bool:
     """Claim and fire one timer in one transaction; False when another sweeper had it or the case moved on."""
     try:
         timer = _claim(timer_id, now, worker)
         if timer is None:
             db.session.rollback()
+            _lost_races.pop(timer_id, None)
             report.skipped += 1
             return False
         if timer.kind == "bpmn":
@@ -225,12 +233,20 @@ def fire_timer(timer_id: int, now: datetime, worker: str, values: dict[str, Any]
         elif timer.kind == "task_due":
             _escalate(timer, now, values, report)
         db.session.commit()
+        _lost_races.pop(timer_id, None)
         return True
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
         db.session.rollback()
         if lost_race(exc):  # a user changed the case at the same moment: the timer waits for the next sweep
-            report.skipped += 1
-            log.info("timer %s left for the next sweep: %s", timer_id, type(exc).__name__)
+            if len(_lost_races) > 10_000:  # timers cancelled after a lost race are never popped: keep it small
+                _lost_races.clear()
+            losses = _lost_races[timer_id] = _lost_races.get(timer_id, 0) + 1
+            if losses < RACES_BEFORE_ERROR:
+                report.skipped += 1
+                log.info("timer %s left for the next sweep: %s", timer_id, type(exc).__name__)
+                return False
+            report.errors.append(f"timer {timer_id}: failed {losses} times in a row: {type(exc).__name__}: {exc}")
+            log.error("timer %s failed %d times in a row", timer_id, losses, exc_info=exc)
             return False
         report.errors.append(f"timer {timer_id}: {type(exc).__name__}: {exc}")
         log.exception("timer %s failed", timer_id)

@@ -405,6 +405,29 @@ def test_a_case_changed_while_its_timer_fires_leaves_the_timer_to_the_next_sweep
     assert escalation.sweep(at("2021-03-05 09:01")).fired == [f"{case.number} payment_deadline"]
 
 
+def test_a_timer_that_fails_the_same_way_every_sweep_is_reported_as_an_error_not_a_race(ctx, inspector, monkeypatch,
+                                                                                          caplog):
+    from sqlalchemy.exc import IntegrityError
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+
+    def broken(*_args, **_kwargs):  # a constraint the firing breaks every time (not another sweeper's insert)
+        raise IntegrityError("INSERT INTO escalations ...", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(escalation, "_fire_bpmn", broken)
+    reports = [escalation.sweep(at(f"2021-03-05 09:0{minute}"), render_notices=False) for minute in range(3)]
+    # Once or twice it may be a race: left for the next sweep without a word above INFO.
+    assert [(r.skipped, r.errors) for r in reports[:2]] == [(1, []), (1, [])]
+    # The third time in a row it is a fault: an error in the sweep's report (the scheduler logs it) and the log.
+    assert reports[2].skipped == 0 and len(reports[2].errors) == 1
+    assert "failed 3 times in a row" in reports[2].errors[0] and "UNIQUE constraint failed" in reports[2].errors[0]
+    assert any(r.levelname == "ERROR" and "3 times in a row" in r.getMessage() for r in caplog.records)
+
+    monkeypatch.undo()
+    assert escalation.sweep(at("2021-03-05 09:10")).fired == [f"{case.number} payment_deadline"]
+    assert escalation._lost_races == {}  # a timer that fires starts its count again
+
+
 def test_claim_is_conditional(ctx, inspector):
     ordered_case(inspector, at("2021-03-01 10:00"))
     timer_id = db.session.scalar(select(Timer.id).where(Timer.name == "payment_deadline"))
