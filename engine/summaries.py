@@ -18,13 +18,20 @@ def mask_id_number(value: str | None) -> str | None:
     return "*" * (len(value) - 4) + value[-4:]
 
 
-def mask_id_numbers(value: Any) -> Any:
-    """A copy of `value` (e.g. an audit event's detail) with every `*id_number` field masked, at any depth."""
+# Fields shown with all but their last four characters hidden wherever they are listed: ID numbers, and the bank
+# account a benefit is paid into (the decision letter names only its last four digits too; nobody's work needs it
+# read back in full).
+_MASKED_FIELDS = ("id_number", "bank_account")
+
+
+def mask_personal_numbers(value: Any) -> Any:
+    """A copy of `value` (e.g. an audit event's detail) with every `*id_number` and `*bank_account` field masked,
+    at any depth."""
     if isinstance(value, dict):
-        return {k: mask_id_number(v) if k.endswith("id_number") and isinstance(v, str) else mask_id_numbers(v)
-                for k, v in value.items()}
+        return {k: mask_id_number(v) if k.endswith(_MASKED_FIELDS) and isinstance(v, str)
+                else mask_personal_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_id_numbers(v) for v in value]
+        return [mask_personal_numbers(v) for v in value]
     return value
 
 

@@ -60,6 +60,20 @@ def test_fast_track_decision_and_rule_in_the_api(client, headers):
         "paid_at": None, "cancelled_at": None, "cancel_reason": None}
 
 
+def test_the_claimants_bank_account_is_masked_in_the_history_as_the_id_number_is(client, headers):
+    data = claim_data(contribution_months=60)
+    number = post_claim(client, headers["clerk_cx"], data).get_json()["number"]
+    account, id_number = data["bank_account"], data["claimant"]["id_number"]
+    # An inspector of the same county reads the case (region scope); nobody's work needs the account in full.
+    for who in ("insp_cx", "clerk_cx"):
+        body = client.get(f"{API}/cases/{number}", headers=headers[who])
+        opened = next(e for e in body.get_json()["history"] if e["kind"] == "case_opened")
+        shown = opened["detail"]["data"]
+        assert shown["bank_account"] == "*" * (len(account) - 4) + account[-4:]
+        assert shown["claimant"]["id_number"] == "*" * 14 + id_number[-4:]
+        assert account not in body.get_data(as_text=True) and id_number not in body.get_data(as_text=True)
+
+
 def test_review_queue_and_decision_over_http(client, headers):
     case = post_claim(client, headers["clerk_cx"],
                       claim_data(contribution_months=30, separation_reason="voluntary")).get_json()

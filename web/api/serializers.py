@@ -11,7 +11,7 @@ from engine import calendar, processes
 from engine.clear_zero import seasonal_values
 from engine.models import AuditEvent, Case, Task
 from engine.services._common import rule_values
-from engine.summaries import mask_id_numbers
+from engine.summaries import mask_personal_numbers
 from engine.validation import with_rule_defaults
 from web.api import now
 
@@ -66,9 +66,10 @@ def task_json(task: Task, now: datetime, case: Case | None = None) -> dict[str, 
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
-    # The chain hashes the full detail; the API shows ID numbers masked, as everywhere outside an audited reveal.
+    # The chain hashes the full detail; the API shows ID numbers and bank accounts masked, as everywhere outside an
+    # audited reveal.
     return {"seq": event.seq, "at": iso(event.at), "actor": event.actor, "kind": event.kind,
-            "detail": mask_id_numbers(event.detail), "hash": event.hash}
+            "detail": mask_personal_numbers(event.detail), "hash": event.hash}
 
 
 def case_json(case: Case) -> dict[str, Any]:
