@@ -24,7 +24,19 @@ from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, select, update
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,12 +44,13 @@ from engine import calendar
 from engine.actors import Actor
 from engine.db import UTCDateTime, db
 from engine.errors import Conflict, DataInvalid, NotFound
-from engine.models import Case, Task
+from engine.models import Case, Task, Timer
 from engine.posts import POST_KIND_TITLES, POST_KINDS, Post, post_json
 from engine.regions import lineage, region_name
 from engine.sandbox import money
 from engine.services._common import case_in_scope, rule_values, transactional
 from engine.services.cases import (
+    NON_WORKFLOW_TASKS,
     OPEN_CASE_CHECKS,
     STATUS_HOOKS,
     load_workflow,
@@ -193,6 +206,10 @@ def _refer(case: Case, data: dict[str, Any], now: datetime, by: str) -> None:
     db.session.refresh(post)
     values = rule_values()
     report_by = calendar.working_days_after(now, int(values["confirm_placement_days"]))
+    # Nobody can report to a post before it starts (confirm_placement refuses such a reported_on): a post starting
+    # after the usual window is reported to on its first working day, and confirmation is due then.
+    if post.start_date > calendar.local_date(report_by):
+        report_by = calendar.working_days_after(post.start_date, 0)
     tz = calendar.get_timezone()
     facts = {
         "post": {
@@ -206,10 +223,26 @@ def _refer(case: Case, data: dict[str, Any], now: datetime, by: str) -> None:
     }
     placement = Placement(case_id=case.id, post_id=post.id, status="referred", referred_at=now)
     db.session.add(placement)
+    _move_confirmation_due(case, report_by)
     _write_into_workflow(case, data, facts)
     seeker = data.get("seeker") or {}
     placement.document_id = issue_referral_letter(case, referral_letter_facts(seeker, post, facts["report_by"]),
                                                   now, by)
+
+
+def _move_confirmation_due(case: Case, due: datetime) -> None:
+    """Give the confirm_placement task just projected (due by its rule from the referral) the referral's report-by
+    deadline, with its escalation timer; the case's due time follows in `_write_into_workflow`."""
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id, Task.name == "confirm_placement",
+                                                Task.state == "open"))
+    if task is None or task.due_at == due:
+        return
+    db.session.execute(update(Task).where(Task.id == task.id).values(due_at=due)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(Timer).where(Timer.task_id == task.id, Timer.kind == "task_due",
+                                           Timer.status == "pending", Timer.level == 1).values(fire_at=due)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(task)
 
 
 def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -225,7 +258,10 @@ def _write_into_workflow(case: Case, data: dict[str, Any], facts: dict[str, Any]
         stack.extend(task.children)
     data.update(facts)
     projection = summarize(case.process, data)
-    write_case(case, {"summary": projection.summary,
+    # The case is due when its most urgent open task is (engine.services.cases.project_case), which may have moved.
+    due = db.session.scalar(select(func.min(Task.due_at)).where(
+        Task.case_id == case.id, Task.state == "open", Task.name.not_in(list(NON_WORKFLOW_TASKS) or [""])))
+    write_case(case, {"summary": projection.summary, "due_at": due,
                       "search_text": f"{case.number.lower()} {projection.search_text}"}, workflow)
 
 

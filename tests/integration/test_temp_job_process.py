@@ -413,6 +413,28 @@ def test_missed_confirmation_is_escalated_by_the_sweeper(clerk):
     assert escalation.escalations_for_case(case)[0].status == "resolved"
 
 
+def test_a_post_starting_after_the_usual_window_is_reported_to_on_its_start_and_confirmed_then(clerk):
+    """Confirmation is due 5 working days after the referral, but never before the post starts: a person referred on
+    Tue 9 Feb to a post starting Mon 1 Mar cannot report (or be confirmed: reported_on >= start) by 22 Feb. The
+    letter, the summary and the task's deadline all say 1 Mar, and the sweeper does not escalate before then."""
+    post = new_post(clerk, start_date="2021-03-01", end_date="2021-05-31")
+    case = referred_case(clerk, post, at("2021-02-09 10:00"))
+    assert case.summary["report_by"] == "2021-03-01"
+    task = open_task(case, "confirm_placement")
+    assert task.due_at.astimezone(SHANGHAI).date() == date(2021, 3, 1)
+    assert case.due_at.astimezone(SHANGHAI).date() == date(2021, 3, 1)
+    [letter] = db.session.scalars(select(Document).where(Document.case_id == case.id)).all()
+    assert letter.facts["report_by"] == "2021-03-01"
+    fire_due_timers(at("2021-02-23 09:00"))
+    assert open_task(case_of(case.number), "confirm_placement").escalation_level == 0
+    # Confirmed on the start day, as the letter asked.
+    case = step(clerk, case_of(case.number), "confirm_placement", {"placed": True, "reported_on": "2021-03-01"},
+                at("2021-03-01 16:00"))
+    assert case.status == "placed"
+    fire_due_timers(at("2021-03-02 09:00"))
+    assert escalation.escalations_for_case(case_of(case.number)) == []
+
+
 def test_refer_to_post_service_and_stale_version(clerk):
     post = new_post(clerk)
     case = served_case(clerk)
