@@ -177,6 +177,9 @@ def rule_text(data: dict[str, Any]) -> str:
 def _summarize(data: dict[str, Any]) -> Projection:
     claimant = data.get("claimant") or {}
     stop = (data.get("payment_event") or {}) if data.get("status") == "stopped" else {}
+    # Until the rules or a clerk decide, the workflow's benefit_type is only the suggestion (shown as suggested_type)
+    # and its months are the benefit band's (0 for a suggested subsidy): not a decision to show as one.
+    decided = data.get("decided_by") is not None
     summary = {
         "claimant_name": claimant.get("name"),
         "claimant_id_number": mask_id_number(claimant.get("id_number")),
@@ -191,11 +194,11 @@ def _summarize(data: dict[str, Any]) -> Projection:
         "unemployment_registration_date": data.get("unemployment_registration_date"),
         "seeking_work": data.get("seeking_work"),
         "received_at": data.get("received_at"),
-        "benefit_type": data.get("benefit_type"),
+        "benefit_type": data.get("benefit_type") if decided else None,
         "suggested_type": data.get("suggested_type"),
-        "months": data.get("months"),
-        "monthly_amount": data.get("monthly_amount"),
-        "total_amount": data.get("total_amount"),
+        "months": data.get("months") if decided else None,
+        "monthly_amount": data.get("monthly_amount") if decided else None,
+        "total_amount": data.get("total_amount") if decided else None,
         "decided_by": data.get("decided_by"),
         "decided_at": data.get("decided_at"),
         "rule": explain(data),

@@ -331,3 +331,27 @@ def test_the_history_names_a_decision_as_its_form_offered_it(web, clerk):
                            at("2021-03-01 11:00"))
     history = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "history")
     assert "不予核定" in history and "不予受理" not in history
+
+
+def test_a_claim_awaiting_review_shows_the_rules_suggestion_not_a_decision(web, clerk, clock):
+    """Before a clerk decides, the summary showed the suggested type as 待遇类型 with 享受月数 0 (the subsidy's months
+    are only computed on approval), which read as "decided: subsidy for 0 months". Undecided, it shows only the
+    suggestion; the clerk's decision, once made, fills the decision fields."""
+    clock.set(OPENED)
+    data = claim_data(contribution_months=30, separation_reason="voluntary")
+    case = services.open_case(clerk, "benefit_claim", "532301", data, OPENED)
+    assert case.status == "under_review"
+    assert case.summary["suggested_type"] == "unemployment_subsidy"
+    assert (case.summary["benefit_type"], case.summary["months"], case.summary["monthly_amount"]) == (None,) * 3
+    summary = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "summary")
+    assert "规则建议待遇类型 失业补助金" in summary
+    assert "待遇类型 失业补助金" not in summary.replace("规则建议待遇类型 失业补助金", "")
+    assert "享受月数" not in summary
+    [task] = [t for t in open_tasks(case) if t.name == "review_claim"]
+    services.complete_task(clerk, task.id, {"decision": "approve", "reason": "本人辞职，核定失业补助金"},
+                           case.version, OPENED)
+    case = fresh(case.number)
+    assert (case.status, case.summary["benefit_type"], case.summary["months"]) == (
+        "approved", "unemployment_subsidy", 6)
+    summary = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "summary")
+    assert "享受月数 6" in summary
