@@ -104,6 +104,11 @@ def _check_dates_and_offers(case: Case, task: str, form: dict[str, Any], now: da
         refusal = _reporting_refusal(case.summary or {}, date.fromisoformat(form["reported_on"]))
         if refusal:
             fields["reported_on"] = refusal
+    elif task == "confirm_placement" and form.get("placed") is True:
+        # Placed with no reporting date: placed by today, which cannot be before the post starts.
+        start = ((case.summary or {}).get("post") or {}).get("start_date")
+        if start and calendar.local_date(now) < date.fromisoformat(start):
+            fields["placed"] = f"岗位于 {start} 开始，尚不能确认已上岗"
     today, opened = calendar.local_date(now), calendar.local_date(case.opened_at)
     for name, value in dated:
         if not isinstance(value, str) or name in fields:

@@ -435,6 +435,21 @@ def test_a_post_starting_after_the_usual_window_is_reported_to_on_its_start_and_
     assert escalation.escalations_for_case(case_of(case.number)) == []
 
 
+def test_placement_without_a_reporting_date_cannot_be_confirmed_before_the_post_starts(clerk):
+    """With a reporting date, confirming a placement before the post starts is refused; without one it was
+    accepted, and the case showed the person placed on a post that did not exist yet. "Placed" with no date means
+    placed by today, so it is held to the same start."""
+    post = new_post(clerk, start_date="2021-03-01", end_date="2021-05-31")
+    case = referred_case(clerk, post, at("2021-02-09 10:00"))
+    with pytest.raises(DataInvalid) as err:
+        complete(clerk, case, "confirm_placement", {"placed": True}, at("2021-02-23 10:00"))
+    assert "2021-03-01" in err.value.fields["placed"]
+    case = case_of(case.number)
+    assert case.status == "referred" and placements_of(case) == [(post.id, "referred")]
+    case = step(clerk, case, "confirm_placement", {"placed": True}, at("2021-03-01 10:00"))
+    assert case.status == "placed"
+
+
 def test_refer_to_post_service_and_stale_version(clerk):
     post = new_post(clerk)
     case = served_case(clerk)
@@ -480,8 +495,9 @@ def test_131_parts_given_after_referral_keep_the_status_and_close_with_the_case(
     case = step(clerk, case, "training", {**TRAINING, "training_date": "2021-02-04"}, at("2021-02-04 10:00"))
     assert case.status == "referred" and case.summary["post_id"] == post.id
     assert case.summary["service_131_owed"] == ["career_guidance", "job_offers"]
-    case = step(clerk, case, "confirm_placement", {"placed": True}, at("2021-02-05 10:00"))
-    case = step(clerk, case, "career_guidance", GUIDANCE, at("2021-02-08 10:00"))
+    # Placed once the post has started (15 Feb, in the Spring Festival holiday): not before.
+    case = step(clerk, case, "confirm_placement", {"placed": True}, at("2021-02-18 10:00"))
+    case = step(clerk, case, "career_guidance", GUIDANCE, at("2021-02-19 10:00"))
     assert case.status == "placed"
     assert_round_trip(case)
     fire_due_timers(at("2021-05-15 08:00"))
