@@ -347,6 +347,12 @@ def test_exit_review_employed_and_back_to_service(clerk, sup):
     case = step(clerk, case, "match_post", {"post_id": later.id}, at("2021-05-18 11:00"))
     case = step(clerk, case, "confirm_placement", {"placed": True}, at("2021-05-20 09:00"))
     fire_due_timers(at("2021-08-20 08:00"))
+    # Closed as employed says where, as the market outcome does (it was accepted blank).
+    for blank in ({}, {"employer": " "}):
+        with pytest.raises(DataInvalid) as err:
+            complete(sup, case_of(case.number), "exit_review", {"outcome": "employed", **blank},
+                     at("2021-08-20 10:00"))
+        assert "employer" in err.value.fields
     case = step(sup, case_of(case.number), "exit_review", {"outcome": "employed", "employer": "楚雄市环卫站"},
                 at("2021-08-20 10:00"))
     assert case.status == "employed" and case.summary["closed_reason"] == "岗位期满后实现就业"
