@@ -36,7 +36,8 @@ def _event_detail(case: Case, event) -> str:
     if d.get("task"):
         parts.append(labels.task_label(d["task"]))
     if isinstance(d.get("status"), list) and len(d["status"]) == 2 and d["status"][0] != d["status"][1]:
-        parts.append(f"{labels.status_label(d['status'][0])} → {labels.status_label(d['status'][1])}")
+        before, after = (labels.status_label(code, case.process) for code in d["status"])
+        parts.append(f"{before} → {after}")
     if event.kind == "task_completed" and isinstance(d.get("data"), dict):
         choices = _choice_titles(case, d.get("task"))
         for key in ("decision", "outcome", "approved", "action", "measures"):

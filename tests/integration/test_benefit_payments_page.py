@@ -355,3 +355,38 @@ def test_a_claim_awaiting_review_shows_the_rules_suggestion_not_a_decision(web, 
         "approved", "unemployment_subsidy", 6)
     summary = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "summary")
     assert "享受月数 6" in summary
+
+
+def test_the_history_names_a_refused_claims_status_as_its_badge_does(web, clerk, clock):
+    """The history's status change said 审核中 → 不予受理 (a complaint's rejection) for a refused claim, whose status
+    badge and letter say 不予核定."""
+    clock.set(OPENED)
+    # Filed 3 months after separating (past the filing period): a clerk reviews it, and refuses it as the rules do.
+    data = claim_data(registered_unemployed=False, separation_date="2020-11-01")
+    case = services.open_case(clerk, "benefit_claim", "532301", data, OPENED)
+    [task] = [t for t in open_tasks(case) if t.name == "review_claim"]
+    services.complete_task(clerk, task.id, {"decision": "reject", "reason": "未办理失业登记"}, case.version, OPENED)
+    case = fresh(case.number)
+    assert case.status == "rejected"
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "不予核定" in section(page, "case-status")
+    history = section(page, "history")
+    assert "审核中 → 不予核定" in history and "不予受理" not in history
+
+
+def test_the_status_filter_offers_the_statuses_cases_have_and_finds_refused_claims(web, clerk, clock):
+    """The case list's and the queue's status filter offered 已提交, 不予核准 and 不符合条件, which no case ever has (a
+    search by them is always empty), and offered a refused claim's status only as 不予受理."""
+    clock.set(OPENED)
+    data = claim_data(registered_unemployed=False)
+    case = services.open_case(clerk, "benefit_claim", "532301", data, OPENED)
+    assert case.status == "rejected"
+    for path in ("/cases", "/tasks"):
+        page = web.get(path).get_data(as_text=True)
+        start = page.index('<select name="status"')
+        select_markup = page[start:page.index("</select>", start)]
+        options = dict(re.findall(r'<option value="([a-z_]+)"\s*>([^<]*)</option>', select_markup))
+        assert not {"submitted", "refused", "not_eligible"} & set(options)
+        assert "不予核定" in options["rejected"] and "不予受理" in options["rejected"]
+    listed = text_of(web.get("/cases?status=rejected&process=benefit_claim"))
+    assert case.number in listed
