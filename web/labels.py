@@ -26,12 +26,9 @@ STATUS_LABELS: dict[str, object] = {
     "transferred": _l("已移送"),
     "withdrawn": _l("已撤案"),
     # benefit_claim
-    "submitted": _l("已提交"),
     "under_review": _l("审核中"),
     "approved": _l("已核准"),
     "awaiting_approval": _l("待主管审批"),
-    "refused": _l("不予核准"),
-    "not_eligible": _l("不符合条件"),
     "paying": _l("发放中"),
     "stopped": _l("已停发"),
     "closed": _l("已办结"),
@@ -254,6 +251,16 @@ def status_label(code: str | None, process: str | None = None) -> str:
     return str(special) if special is not None else _label(STATUS_LABELS, code)
 
 
+def status_filter_options() -> list[tuple[str, str]]:
+    """The status filter's choices: every status once, titled with each process's name for it (a `rejected` case is
+    a complaint's 不予受理 or a claim's 不予核定), so a clerk finds refused claims under the name the case shows."""
+    options = []
+    for code, title in STATUS_LABELS.items():
+        titles = [str(title)] + [str(t) for (_, c), t in PROCESS_STATUS_LABELS.items() if c == code]
+        options.append((code, " / ".join(dict.fromkeys(titles))))
+    return options
+
+
 def task_label(name: str | None, title: str | None = None) -> str:
     """The task name's label; an unknown task falls back to its Chinese BPMN title (translated when known). A
     supervision task also says which overdue task it is about (its title: "督办：<task>（<level>）"), or a case with
@@ -303,6 +310,7 @@ def value_label(code) -> str:
 
 TEMPLATE_HELPERS = {
     "status_label": status_label,
+    "status_filter_options": status_filter_options,
     "task_label": task_label,
     "timer_label": timer_label,
     "process_label": process_label,
