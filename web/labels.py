@@ -44,6 +44,7 @@ STATUS_LABELS: dict[str, object] = {
 # A status two processes share but name differently: a refused benefit claim is 不予核定, as its letter says.
 PROCESS_STATUS_LABELS: dict[tuple[str, str], object] = {
     ("benefit_claim", "rejected"): _l("不予核定"),
+    ("temp_job", "withdrawn"): _l("已退出服务"),  # the seeker left (market_outcome), not a complaint withdrawn
 }
 
 TASK_LABELS: dict[str, object] = {

@@ -369,3 +369,16 @@ def test_the_page_shows_the_seekers_skills_and_wishes(web, clerk):
     wishes = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "seeker-wishes")
     for expected in ("Skills", "Cleaning and sanitation", "Community service", "CN¥1,500.00", "15 Feb 2021"):
         assert expected in wishes, expected
+
+
+def test_a_seeker_who_left_the_service_is_not_shown_as_a_withdrawn_complaint(web, clerk):
+    """temp_job's `withdrawn` (the seeker left the service) was shown with the complaint's name 已撤案."""
+    case = open_case(clerk)
+    case = complete(clerk, case, "market_outcome", {"market_outcome": "withdrawn", "note": "本人外出务工"},
+                    at("2021-02-03 10:00"))
+    assert case.status == "withdrawn"
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    badge = re.search(r'id="case-status"[^>]*>([^<]*)<', page).group(1)
+    assert badge == "已退出服务"
+    listed = text_of(web.get("/cases?process=temp_job"))
+    assert f"{case.number} 临时性岗位安置 杨秀英 已退出服务" in listed
