@@ -148,6 +148,7 @@ SUMMARY_LABELS: dict[str, object] = {
     "benefit_type": _l("待遇类型"),
     "months": _l("享受月数"),
     "monthly_amount": _l("月发放标准"),
+    "total_amount": _l("合计金额"),  # what claim_supervisor_ceiling weighs
     "decided_by": _l("决定方式"),
     "rule": _l("适用规则"),
     "review_reasons": _l("转人工审核原因"),
@@ -227,8 +228,8 @@ SERVICE_131_LABELS: dict[str, object] = {
 }
 
 MONEY_FIELDS = frozenset({"amount_owed", "verified_amount", "amount_paid", "amount_outstanding", "monthly_amount",
-                          "penalty_amount", "overpaid_amount", "compensation_amount", "compensation_paid",
-                          "penalty_final_amount"})
+                          "total_amount", "penalty_amount", "overpaid_amount", "compensation_amount",
+                          "compensation_paid", "penalty_final_amount"})
 # Summary fields holding the engine's own sentences (a list of them), shown through web.messages.message().
 MESSAGE_FIELDS = frozenset({"review_reasons"})
 DATE_FIELDS = frozenset({"received_at", "filed_at", "case_due_at", "payment_due_at", "transferred_on",

@@ -390,3 +390,15 @@ def test_the_status_filter_offers_the_statuses_cases_have_and_finds_refused_clai
         assert "不予核定" in options["rejected"] and "不予受理" in options["rejected"]
     listed = text_of(web.get("/cases?status=rejected&process=benefit_claim"))
     assert case.number in listed
+
+
+def test_a_claim_sent_for_approval_by_its_total_shows_the_total(web, clerk, clock):
+    """A total above claim_supervisor_ceiling (30000) sends a claim to a supervisor, but the page showed only the
+    months and the monthly amount: the figure the approval is about was missing (the letter states 合计金额)."""
+    clock.set(OPENED)
+    case = services.open_case(clerk, "benefit_claim", "532301", claim_data(contribution_months=130), OPENED)
+    assert case.status == "awaiting_approval"
+    assert (case.summary["months"], case.summary["monthly_amount"], case.summary["total_amount"]) == (
+        24, "1350.00", "32400.00")
+    summary = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "summary")
+    assert "合计金额 ¥32,400.00" in summary
