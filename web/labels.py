@@ -218,6 +218,11 @@ VALUE_LABELS: dict[str, object] = {
     "reported": _l("已报告上级"),
     "rules": _l("系统按规则自动决定"),
     "clerk": _l("经办人员审核决定"),
+    # why a temp_job case closed (summary `closed_reason`: the model's own words, bpmn/temp_job/temp_job.bpmn)
+    "通过市场实现就业": _l("通过市场实现就业"),
+    "本人退出服务": _l("本人退出服务"),
+    "岗位期满后实现就业": _l("岗位期满后实现就业"),
+    "临时性岗位期满": _l("临时性岗位期满"),
 }
 
 # The three parts of the 131 service (engine.placements.SERVICE_131_PARTS), as the temp_job case page names them.

@@ -382,3 +382,16 @@ def test_a_seeker_who_left_the_service_is_not_shown_as_a_withdrawn_complaint(web
     assert badge == "已退出服务"
     listed = text_of(web.get("/cases?process=temp_job"))
     assert f"{case.number} 临时性岗位安置 杨秀英 已退出服务" in listed
+
+
+@pytest.mark.parametrize("outcome,extra,english", [
+    ("employed", {"employer": "楚雄鹿城物业公司"}, "Found a job on the market"),
+    ("withdrawn", {"note": "本人外出务工"}, "Left the service"),
+])
+def test_the_closing_reason_in_english(web, clerk, outcome, extra, english):
+    """The case summary's closing reason (set by the model in Chinese) was shown untranslated on the English page."""
+    case = open_case(clerk)
+    case = complete(clerk, case, "market_outcome", {"market_outcome": outcome, **extra}, at("2021-02-03 10:00"))
+    assert post(web, "/language", {"language": "en"}).status_code == 302
+    summary = section(web.get(f"/cases/{case.number}").get_data(as_text=True), "summary")
+    assert f"Reason for closing {english}" in summary
