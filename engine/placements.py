@@ -344,9 +344,17 @@ STATUS_HOOKS.append(_on_status)
 # ---------------------------------------------------------------------------------------------------------------
 # Opening a case: one open temp_job case per person; a ledger worker links to the case opened for them.
 
+MINIMUM_WORKING_AGE = 16
+
+
 def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
     seeker = data.get("seeker") or {}
     id_number = (seeker.get("id_number") or "").upper()
+    # 劳动法第十五条: nobody under 16 may be employed, so nobody under 16 is placed (the schema checked the number).
+    birth, today = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14])), calendar.local_date(now)
+    if today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day)) < MINIMUM_WORKING_AGE:
+        raise DataInvalid({"seeker.id_number":
+                           "求职人员未满16周岁（按身份证号码中的出生日期），不得介绍就业（《劳动法》第十五条）"})
     other = open_case_of_person(case, id_number)
     if other:
         raise DataInvalid({"seeker.id_number": f"该求职人员已有在办案件 {other}"})

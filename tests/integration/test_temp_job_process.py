@@ -250,6 +250,16 @@ def test_one_open_case_per_person(clerk):
     assert services.open_case(clerk, "temp_job", "532301", intake(id_prefix="53230119900101003"), OPENED)
 
 
+def test_a_child_under_16_is_not_registered_for_job_placement(clerk):
+    """劳动法第十五条 forbids employing anyone under 16: a seeker born 1 Mar 2005 was registered on 1 Feb 2021 (15)
+    and could be referred to a post. Registration is refused naming the ID number; from the 16th birthday it is
+    taken."""
+    with pytest.raises(DataInvalid) as err:
+        services.open_case(clerk, "temp_job", "532301", intake(id_prefix="53230120050301002"), OPENED)
+    assert "16" in err.value.fields["seeker.id_number"]
+    assert services.open_case(clerk, "temp_job", "532301", intake(id_prefix="53230120050201002"), OPENED)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Priority groups: matching, referral, confirmation, the post's end.
 
