@@ -60,16 +60,16 @@ TASK_LABELS: dict[str, object] = {
     "transfer_case": _l("移送公安机关"),
     "transfer_to_court": _l("移送人民法院"),
     "review_case_deadline": _l("办案期限审查"),
-    "review_claim": _l("待遇审核"),
+    "review_claim": _l("审核失业保险待遇申请"),
     "approve_claim": _l("审批失业保险待遇"),
     "supervise_overdue": _l("督办处理"),
     "career_guidance": _l("职业指导"),
-    "job_offers": _l("推荐岗位"),
-    "training": _l("职业培训"),
+    "job_offers": _l("推荐3个岗位信息"),
+    "training": _l("推荐培训项目"),
     "market_outcome": _l("市场就业情况"),
     "match_post": _l("匹配临时性岗位"),
-    "confirm_placement": _l("确认上岗"),
-    "exit_review": _l("离岗评估"),
+    "confirm_placement": _l("上岗确认"),
+    "exit_review": _l("期满评估"),
 }
 
 PROCESS_LABELS: dict[str, object] = {

@@ -229,7 +229,7 @@ def test_case_page_shows_the_decision_and_the_rule(client, headers):
     reviewed = post_claim(client, headers["clerk_cx"],
                           claim_data(seed=2, contribution_months=30, separation_reason="voluntary")).get_json()
     page = client.get(f"/cases/{reviewed['number']}")
-    assert page.status_code == 200 and "待遇审核" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "审核失业保险待遇申请" in page.get_data(as_text=True)
     assert "审核结论" in page.get_data(as_text=True)  # the review_claim form
     assert "转人工审核原因" in page.get_data(as_text=True)
     assert client.get("/cases/new/benefit_claim").status_code == 200

@@ -153,3 +153,14 @@ def test_every_user_task_name_of_the_models_has_english():
     names = {name for model in ROOT.glob("bpmn/*/*.bpmn")
              for name in re.findall(r'<bpmn:userTask id="[^"]+" name="([^"]+)"', model.read_text("utf-8"))}
     assert len(names) > 10 and not {name for name in names if not catalogue.get(name)}
+
+
+def test_pages_name_each_task_as_its_model_does(app):
+    """QA: the queue and the case page called the temp_job end-of-post review 离岗评估 and the diagram and the API
+    期满评估 (five tasks differed so): one task, one name."""
+    from web.labels import task_label
+
+    with app.test_request_context():
+        for model in ROOT.glob("bpmn/*/*.bpmn"):
+            for task_id, name in re.findall(r'<bpmn:userTask id="([^"]+)" name="([^"]+)"', model.read_text("utf-8")):
+                assert task_label(task_id) == name, model.name
