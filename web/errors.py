@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -111,10 +112,16 @@ def engine_error(exc: EngineError):
     return _page(400, _("请求无效"), message(exc.message))
 
 
+QUERY_FIELDS = {"region": _l("地区"), "query": _l("查询参数"), "form": _l("表单")}
+
+
 def invalid_data(exc: DataInvalid):
     if _is_api():
         return _api(400, "validation_failed", exc.message)
-    detail = "；".join(f"{k}: {message(v)}" for k, v in exc.fields.items())
+    # A page's DataInvalid is about its address (a form's errors are shown in the form): name the filter as the
+    # page does, not by its parameter.
+    detail = _("；").join(_("%(field)s：%(message)s", field=QUERY_FIELDS.get(k, k), message=message(v))
+                          for k, v in exc.fields.items())
     return _page(400, _("数据校验未通过"), detail)
 
 

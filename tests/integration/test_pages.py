@@ -246,6 +246,8 @@ def test_language_switch_is_remembered_per_user(web, inspector, clock):
     page = text_of(web.get(f"/cases/{case.number}"))
     assert "Wage arrears complaint" in page and "Review decision" in page  # schema titles too
     assert "1 Feb 2021" in page  # dates in the English format
+    refused = text_of(web.get("/cases?region=5323"))  # a filter refused by its name on the page, in English
+    assert "Region: " in refused and "region:" not in refused
     # Remembered on the user: a new session (another browser) starts in English.
     other = FreshContextClient(web.application, web.application.response_class)
     sign_in(other, inspector.username)
@@ -346,7 +348,8 @@ def test_overdue_view_filters_sort_and_pagination(web, inspector, clock, monkeyp
     assert web.get("/tasks?view=zzz&page=abc&sort=;").status_code == 200
     for url in ("/tasks?region=x%27", "/cases?region=5323", "/posts?region=abc"):
         refused = web.get(url)
-        assert refused.status_code == 400 and "region: 行政区划代码无效" in text_of(refused), url
+        # Named as the page's filter is (地区), not by the parameter (region).
+        assert refused.status_code == 400 and "地区：行政区划代码无效" in text_of(refused), url
 
 
 def test_escalation_level_is_shown_in_the_queue(web, inspector, clock):
