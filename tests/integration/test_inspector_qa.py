@@ -1,0 +1,84 @@
+"""What an inspector and a supervisor met taking a complaint through its whole course in a browser (QA walkthrough):
+each test asserts what the page, the history or the notice now says. Flask test client, as tests/integration/
+test_pages.py (whose fixtures and helpers these tests use)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import documents
+from engine.db import db
+from engine.models import Case
+from tests.conftest import SettableClock, at
+from tests.factories import complete
+from tests.integration.test_pages import (
+    NOW,
+    FreshContextClient,
+    field_error,
+    open_wage_case,
+    post,
+    sign_in,
+    the_task,
+)
+
+
+@pytest.fixture
+def clock(app, ctx, monkeypatch):
+    return SettableClock(app, monkeypatch, NOW)
+
+
+@pytest.fixture
+def web(app, inspector, clock):
+    """The inspector (532301) signed in, as in test_pages."""
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert sign_in(client, inspector.username).status_code == 302
+    return client
+
+
+def _submit(web, case: Case, task_name: str, data: dict, **kwargs):
+    task = the_task(case, task_name)
+    return post(web, f"/tasks/{task.id}/complete",
+                {"case_number": case.number, "case_version": str(case.version), **data},
+                page=f"/cases/{case.number}", **kwargs)
+
+
+def test_material_not_supplied_is_refused_while_the_time_given_runs(web, inspector, clock):
+    """QA: "not supplied in time" was taken the minute the material was asked for, ten working days before its
+    deadline; the complaint closed as not accepted and the notice told the complainant the time had run out."""
+    case = open_wage_case(inspector)
+    case = complete(inspector, case, "review_complaint", {"decision": "request_material", "reason": "请补充劳动合同"},
+                    at("2021-02-02 09:00"))
+    # 10 working days from Tue 2 Feb 2021 (Spring Festival 11–17 Feb, Sat 20 Feb a working day): Sat 20 Feb.
+    refused = _submit(web, case, "receive_material", {"received": "false"})
+    assert refused.status_code == 400
+    assert "补正期限（至 2021-02-20）尚未届满" in field_error(refused, "received")
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.status == "awaiting_material"
+    assert not [d for d in documents.documents_for_case(case) if d.kind == "non_acceptance_notice"]
+    # On the deadline day itself the complainant may still bring it; the day after, the lapse is recorded.
+    clock.set(at("2021-02-20 17:00"))
+    assert _submit(web, case, "receive_material", {"received": "false"}).status_code == 400
+    clock.set(at("2021-02-22 09:00"))
+    assert _submit(web, case, "receive_material", {"received": "false"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "rejected"
+
+
+def test_material_supplied_early_is_still_taken(web, inspector, clock):
+    case = open_wage_case(inspector)
+    case = complete(inspector, case, "review_complaint", {"decision": "request_material", "reason": "请补充劳动合同"},
+                    at("2021-02-02 09:00"))
+    assert _submit(web, case, "receive_material", {"received": "true"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "received"
+
+
+def test_the_material_deadline_message_is_translated(web, inspector, clock):
+    case = open_wage_case(inspector)
+    case = complete(inspector, case, "review_complaint", {"decision": "request_material", "reason": "请补充劳动合同"},
+                    at("2021-02-02 09:00"))
+    post(web, "/language", {"language": "en", "next": "/tasks"})
+    refused = _submit(web, case, "receive_material", {"received": "false"})
+    assert "The time given to supply the material (until 2021-02-20) has not run out" in field_error(refused,
+                                                                                                       "received")
