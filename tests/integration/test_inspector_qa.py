@@ -74,6 +74,31 @@ def test_material_supplied_early_is_still_taken(web, inspector, clock):
     assert db.session.get(Case, case.id).status == "received"
 
 
+def test_a_fine_notified_with_compensation_does_not_call_the_compensation_unpaid(ctx, inspector, supervisor):
+    """QA: compensation and a fine chosen together and approved at once: the prior notice of the fine, dated the
+    same day as the compensation decision that gives three working days to pay, said the employer "尚有40,000.00元
+    未支付" of that compensation; the decision then stated it again, though no payment check had been made."""
+    from tests.integration.test_wage_arrears_enforcement import APPROVED, CHOSEN, NO_ANSWER, notices
+    from tests.integration.test_wage_arrears_process import _partly_paid, fire
+
+    case, track = _partly_paid(inspector)  # 60000.00 still owed
+    case = track.step(complete(inspector, case, "choose_enforcement", {
+        "measures": ["compensation_order", "penalty"], "compensation_rate": 50, "penalty_amount": "5000.00",
+        "reason": "拒不提供工资台账"}, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    [prior] = notices(case, "penalty_prior_notice")
+    [ordered] = notices(case, "compensation_order")
+    assert ordered.facts["compensation_amount"] == "30000.00"
+    told = "".join(prior.facts["facts"])
+    assert "逾期仅支付40000.00元" in told and "拒不提供工资台账" in told
+    assert "加付赔偿金" not in told
+    # The decision after the defence period (and after the compensation's own deadline) states what was notified.
+    case = fire(track, at("2021-03-02 00:00"))
+    case = track.step(complete(inspector, case, "decide_penalty", NO_ANSWER, at("2021-03-02 10:00")))
+    [decision] = notices(case, "penalty_decision")
+    assert decision.facts["facts"] == prior.facts["facts"]
+
+
 def test_the_material_deadline_message_is_translated(web, inspector, clock):
     case = open_wage_case(inspector)
     case = complete(inspector, case, "review_complaint", {"decision": "request_material", "reason": "请补充劳动合同"},
