@@ -107,3 +107,42 @@ def test_the_material_deadline_message_is_translated(web, inspector, clock):
     refused = _submit(web, case, "receive_material", {"received": "false"})
     assert "The time given to supply the material (until 2021-02-20) has not run out" in field_error(refused,
                                                                                                        "received")
+
+
+def _history(web, case: Case) -> str:
+    page = web.get(f"/cases/{case.number}").get_data(as_text=True)
+    section = page[page.index('id="history"'):]
+    return text_of_html(section[:section.index("</section>")])
+
+
+def text_of_html(fragment: str) -> str:
+    import html
+    import re
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_the_history_says_what_was_found_paid_and_decided(web, inspector, supervisor):
+    """QA: the history read "调查核实；责令限期支付", "履行情况核查；已下达整改指令 → 强制处置中" and "陈述申辩复核及
+    处罚决定" alone: not the amount verified nor the findings written, not what was paid by the deadline nor the
+    inspector's note, not whether the fine was imposed, reduced or dropped; the supervisor approving measures had
+    nowhere to read them."""
+    from tests.integration.test_wage_arrears_enforcement import APPROVED, CHOSEN, NO_ANSWER
+    from tests.integration.test_wage_arrears_process import _partly_paid, fire
+
+    case, track = _partly_paid(inspector)
+    case = track.step(complete(inspector, case, "choose_enforcement", {
+        "measures": ["penalty"], "penalty_amount": "5000.00", "reason": "拒不提供工资台账"}, CHOSEN))
+    case = track.step(complete(supervisor, case, "approve_enforcement", {"approved": True}, APPROVED))
+    case = fire(track, at("2021-03-02 00:00"))
+    case = track.step(complete(inspector, case, "decide_penalty", NO_ANSWER, at("2021-03-02 10:00")))
+    history = _history(web, case)
+    assert ("调查核实；责令限期支付；核实欠薪金额（元）：100,000.00；“经调取工资台账、考勤记录，核实拖欠情况属实”"
+            in history)
+    assert "履行情况核查；已下达整改指令 → 强制处置中；累计已支付金额（元）：40,000.00；“已支付部分”" in history
+    assert "确定处置措施；行政处罚；罚款金额（元）：5,000.00；“拒不提供工资台账”" in history
+    assert "陈述申辩复核及处罚决定；按告知的金额处以罚款" in history
+    post(web, "/language", {"language": "en", "next": "/tasks"})
+    history = _history(web, case)
+    assert "Check payment; Order issued → Enforcement; Total paid so far (yuan): 40,000.00; “已支付部分”" in history
+    assert "Impose the fine as notified" in history
