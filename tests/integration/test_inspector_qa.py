@@ -146,3 +146,23 @@ def test_the_history_says_what_was_found_paid_and_decided(web, inspector, superv
     history = _history(web, case)
     assert "Check payment; Order issued → Enforcement; Total paid so far (yuan): 40,000.00; “已支付部分”" in history
     assert "Impose the fine as notified" in history
+
+
+def test_the_history_lists_the_step_that_closed_a_case_before_its_closure_notice(web, inspector):
+    """QA: "制发文书 · 楚市人社监结〔…〕号 （system）" stood above "办结任务 · 履行情况核查；强制处置中 → 已清偿结案":
+    the closure notice before the payment check that cleared the case."""
+    from engine.services.cases import case_history
+    from tests.integration.test_wage_arrears_process import _partly_paid
+
+    case, track = _partly_paid(inspector)
+    case = track.step(complete(inspector, case, "choose_enforcement", {
+        "measures": ["emergency_advance"], "reason": "用人单位无力支付"}, at("2021-02-22 09:00")))
+    case = track.step(complete(inspector, case, "check_payment", {"amount_paid": "100000.00"}, at("2021-02-22 10:00")))
+    assert case.status == "cleared"
+    kinds = [(e.kind, (e.detail or {}).get("task")) for e in case_history(case)]
+    closing = kinds.index(("task_completed", "check_payment"), kinds.index(("task_completed", "choose_enforcement")))
+    assert kinds[closing + 1][0] == "notice_issued"
+    [closure] = [d for d in documents.documents_for_case(case) if d.kind == "case_closure_notice"]
+    history = _history(web, case)
+    assert history.index("已清偿结案") < history.index(closure.number)
+
