@@ -320,9 +320,12 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         # Closed without the money paid: the complainant is told what is still owed and where it now stands.
         outcome += (f"截至结案，用人单位尚欠劳动者工资{money_str(owed)}元未支付，"
                     "你可以依法通过司法途径主张权利。")
+    compensation = money(data.get("compensation_paid") or "0")
     issue_notice(case, "case_closure_notice", {
         "recipient": _complainant(data), "outcome": [outcome],
         "closed_on": _day(None, now), "amount_recovered": data.get("amount_paid") or "0.00",
+        # The compensation ordered (条例 art. 26) and paid to the workers besides their wages (QA: left unsaid).
+        "compensation_recovered": money_str(compensation) if compensation > 0 else None,
         "worker_count": int(data.get("workers_owed") or data.get("workers_count") or 0),
         "facts": [f"{_matter(data)}，本局已依法处理完毕。"],
         "legal_basis": [RULES["case_conclusion_days"].basis],

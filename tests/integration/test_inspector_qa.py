@@ -166,3 +166,24 @@ def test_the_history_lists_the_step_that_closed_a_case_before_its_closure_notice
     history = _history(web, case)
     assert history.index("已清偿结案") < history.index(closure.number)
 
+
+def test_the_closure_notice_states_the_compensation_paid_to_the_workers(ctx, inspector):
+    """QA: a case cleared with its wages and the compensation ordered (条例 art. 26) both paid told the complainant
+    only "追回劳动报酬100,000.00元": the compensation the workers received on the bureau's order went unsaid."""
+    import re
+
+    from tests.integration.test_benefit_claim import pdf_text
+    from tests.integration.test_wage_arrears_process import _partly_paid, fire
+
+    case, track = _partly_paid(inspector)  # 60000.00 still owed
+    case = track.step(complete(inspector, case, "choose_enforcement", {
+        "measures": ["compensation_order"], "compensation_rate": 50, "reason": "逾期未支付"}, at("2021-02-22 09:00")))
+    case = fire(track, at("2021-03-10 00:00"))  # past the compensation's deadline, however many days it gave
+    case = track.step(complete(inspector, case, "check_payment", {
+        "amount_paid": "100000.00", "compensation_paid": "30000.00"}, at("2021-03-10 10:00")))
+    assert case.status == "cleared"
+    documents.render_pending(at("2021-03-10 12:00"), limit=100)
+    [closure] = [d for d in documents.documents_for_case(case) if d.kind == "case_closure_notice"]
+    text = "".join(pdf_text(closure).split())
+    assert re.search(r"追回劳动报酬100,000\.00元", text)
+    assert "用人单位已按本局决定向劳动者支付加付赔偿金30,000.00元" in text
