@@ -88,13 +88,16 @@ def _local_day(moment: datetime) -> str:
 PENALTY_BASIS = "《劳动保障监察条例》第三十条"
 
 
-def _penalty_facts(data: dict[str, Any]) -> list[str]:
+def _penalty_facts(data: dict[str, Any], now: datetime) -> list[str]:
     """One paragraph of what the employer did: the wages, the compensation ordered and still unpaid, and what the
-    inspector found when choosing the fine (its reason). One fact, not a second numbered violation (QA)."""
+    inspector found when choosing the fine (its reason). One fact, not a second numbered violation (QA).
+    Compensation is unpaid only once its time to pay has run: ordered with the fine (one approval, one date), the
+    employer has not yet failed to pay it, and the notice may not say so (QA)."""
     fact = _unpaid_fact(data)
     ordered = money(data.get("compensation_amount") or "0")
     unpaid = ordered - money(data.get("compensation_paid") or "0")
-    if unpaid > 0:
+    due = data.get("compensation_due_at")  # none on a model version before the deadline was recorded
+    if unpaid > 0 and (not due or datetime.fromisoformat(due) < now):
         fact += f"经责令加付赔偿金{money_str(ordered)}元，尚有{money_str(unpaid)}元未支付。"
     reason = (data.get("reason") or "").strip().rstrip("。")
     return [f"{fact}{reason}。" if reason else fact]
@@ -119,7 +122,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
         amount = data["penalty_amount"]  # the form requires it with this measure
         issue_notice(case, "penalty_prior_notice", {
             "recipient": _employer(data), "penalty": "罚款", "fine_amount": amount,
-            "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
+            "facts": _penalty_facts(data, now), "legal_basis": [PENALTY_BASIS],
             "defence_days": int(values["penalty_defence_days"]),
             "hearing": penalty_hearing_right(amount, values),
             "hearing_days": int(values["penalty_hearing_request_days"]),
@@ -127,7 +130,7 @@ def _measures_take_effect(case: Case, data: dict[str, Any], now: datetime, who: 
     elif "penalty" in measures:
         issue_notice(case, "penalty_decision", {
             "recipient": _employer(data), "penalty": "罚款", "fine_amount": data["penalty_amount"],
-            "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
+            "facts": _penalty_facts(data, now), "legal_basis": [PENALTY_BASIS],
         }, now, who)
     if "compensation_order" in measures:
         rate = int(data["compensation_rate"])  # the form requires it with this measure
@@ -211,9 +214,11 @@ def _decide_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], now:
         _no_penalty(case, form, data, notice, intended, now, who)
         return
     final = money_str(form["final_penalty_amount"]) if form["penalty_outcome"] == "reduce" else intended
+    # The facts the employer was told of and answered (行政处罚法 art. 44), as the decision not to fine states them:
+    # recomputed now they could add a fact never notified (compensation unpaid since, never checked).
     issue_notice(case, "penalty_decision", {
         "recipient": _employer(data), "penalty": "罚款", "fine_amount": final,
-        "facts": _penalty_facts(data), "legal_basis": [PENALTY_BASIS],
+        "facts": notice.facts["facts"] if notice else _penalty_facts(data, now), "legal_basis": [PENALTY_BASIS],
         "hearing_note": _hearing_note(notice, form, intended, final),
     }, now, who)
 
@@ -228,7 +233,7 @@ def _no_penalty(case: Case, form: dict[str, Any], data: dict[str, Any], notice: 
     ground = NO_PENALTY_GROUNDS.get(form.get("drop_ground"))  # none on a model version whose form had no ground
     issue_notice(case, "no_penalty_decision", {
         "recipient": _employer(data), "penalty": "罚款", "fine_amount": intended,
-        "facts": notice.facts["facts"] if notice else _penalty_facts(data),
+        "facts": notice.facts["facts"] if notice else _penalty_facts(data, now),
         "hearing_note": _hearing_note(notice, form, intended, intended),
         "reason": form["penalty_outcome_reason"],  # the form requires it with this outcome
         "ground": ground.says if ground else None,
@@ -315,9 +320,12 @@ def _on_status(case: Case, before: str, data: dict[str, Any], now: datetime, by:
         # Closed without the money paid: the complainant is told what is still owed and where it now stands.
         outcome += (f"截至结案，用人单位尚欠劳动者工资{money_str(owed)}元未支付，"
                     "你可以依法通过司法途径主张权利。")
+    compensation = money(data.get("compensation_paid") or "0")
     issue_notice(case, "case_closure_notice", {
         "recipient": _complainant(data), "outcome": [outcome],
         "closed_on": _day(None, now), "amount_recovered": data.get("amount_paid") or "0.00",
+        # The compensation ordered (条例 art. 26) and paid to the workers besides their wages (QA: left unsaid).
+        "compensation_recovered": money_str(compensation) if compensation > 0 else None,
         "worker_count": int(data.get("workers_owed") or data.get("workers_count") or 0),
         "facts": [f"{_matter(data)}，本局已依法处理完毕。"],
         "legal_basis": [RULES["case_conclusion_days"].basis],

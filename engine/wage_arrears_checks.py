@@ -280,6 +280,21 @@ def _check_transfer(case: Case, form: dict[str, Any], workflow_data: Any, values
         raise DataInvalid({"transferred_on": f"移送日期不能早于批准移送的日期（{approved_on.isoformat()}）"})
 
 
+def _check_material(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
+                    now: datetime, actor: Actor) -> None:
+    # "Not supplied in time" rejects the complaint with a notice saying the time ran out (你逾期未补正): while the
+    # time given is still running the complainant may yet supply it (若干规定 art. 18), so it is refused until the
+    # task's deadline (rule material_wait_days) has passed.
+    if form.get("received") is not False:
+        return
+    due = db.session.scalar(select(Task.due_at).where(
+        Task.case_id == case.id, Task.name == "receive_material", Task.state == "open"))
+    if due is not None and now <= due:
+        day = calendar.local_date(due).isoformat()
+        raise DataInvalid({"received": f"补正期限（至 {day}）尚未届满，投诉人仍可补正，不能按逾期未补正不予受理；"
+                                       "材料已补正的请选择“是”"})
+
+
 def _check_case_deadline(case: Case, form: dict[str, Any], workflow_data: Any, values: dict[str, Any],
                          now: datetime, actor: Actor) -> None:
     # One extension (DOMAIN.md): after it, the model ends the clock's review on "extend" without moving anything,
@@ -301,6 +316,7 @@ TASK_FORM_CHECKS.setdefault(("wage_arrears", "decide_penalty"), []).append(_chec
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_case"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "transfer_to_court"), []).append(_check_transfer)
 TASK_FORM_CHECKS.setdefault(("wage_arrears", "review_case_deadline"), []).append(_check_case_deadline)
+TASK_FORM_CHECKS.setdefault(("wage_arrears", "receive_material"), []).append(_check_material)
 # 《行政执法机关移送涉嫌犯罪案件的规定》(国务院令第310号) art. 5: the referral report is approved by the handling
 # body's own chief (本机关正职负责人或者主持工作的负责人), not by a head of the bureau above it.
 OWN_HEAD_TASKS.add(("wage_arrears", "approve_referral"))

@@ -48,7 +48,7 @@ DATE_KEYS = frozenset(
      "conclude_by", "listed_from", "listed_until", "registration_date"}
 )
 MONEY_KEYS = frozenset({"amount_owed", "fine_amount", "amount_recovered", "monthly_amount", "compensation_amount",
-                        "amount"})
+                        "compensation_recovered", "amount"})
 INT_KEYS = frozenset({"worker_count", "months", "compensation_rate", "years", "defence_days", "hearing_days"})
 BOOL_KEYS = frozenset({"rights", "repeat", "early_removal", "hearing"})
 LIST_KEYS = frozenset({"facts", "legal_basis", "requirements", "attachments", "outcome"})

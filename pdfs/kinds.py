@@ -210,10 +210,12 @@ _KIND_LIST: tuple[NoticeKind, ...] = (
         """
         Tells a party that the case is closed.
         Required: outcome (the result, one or more paragraphs), closed_on (date).
-        Optional: amount_recovered (money; printed when above zero), worker_count (int; printed when above zero).
+        Optional: amount_recovered (money; printed when above zero), worker_count (int; printed when above zero),
+                  compensation_recovered (money: the additional compensation paid to the workers on the bureau's
+                  order, printed when above zero).
         """,
         ("outcome", "closed_on"),
-        extra_optional=("amount_recovered", "worker_count"),
+        extra_optional=("amount_recovered", "worker_count", "compensation_recovered"),
     ),
     NoticeKind(
         "benefit_decision_approval",

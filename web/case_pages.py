@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ from web.api import now
 from web.api.serializers import task_form
 from web.diagram import localized_diagram
 from web.downloads import notice_pdf
-from web.forms import form_case_version, schema_fields, split_errors
+from web.forms import TEXTAREA_FROM, form_case_version, schema_fields, split_errors
 from web.forms import form_data as parse_form
 from web.pages import _preload_users, actor, bp
 
@@ -39,21 +40,31 @@ def _event_detail(case: Case, event) -> str:
         before, after = (labels.status_label(code, case.process) for code in d["status"])
         parts.append(f"{before} → {after}")
     if event.kind == "task_completed" and isinstance(d.get("data"), dict):
-        choices = _choice_titles(case, d.get("task"))
-        for key in ("decision", "outcome", "approved", "action", "measures"):
+        fields = _form_fields(case, d.get("task"))
+        for key in ("decision", "outcome", "approved", "action", "measures", "penalty_outcome"):
             if key not in d["data"]:
                 continue
             value = d["data"][key]
+            choices = (fields.get(key) or {}).get("x-enum-titles") or {}
             if key == "approved":
                 parts.append(_("同意") if value else _("不同意"))
-            elif isinstance(value, str) and value in choices.get(key, {}):
-                parts.append(messages.schema_text(choices[key][value]))
+            elif isinstance(value, str) and value in choices:
+                parts.append(messages.schema_text(choices[value]))
             else:
                 parts.append(labels.value_label(value))
-        # What the person wrote with the decision: an approver's comment, a supervision instruction, a reason.
-        said = next((d["data"][k] for k in ("comment", "reason") if isinstance(d["data"].get(k), str)), "")
-        if said.strip():
-            parts.append(f"“{said.strip()[:200]}”")
+        # The amounts the step recorded (a payment check's totals, the amount verified, a fine), then what the
+        # person wrote with it (findings, a check's note, a reason, an approver's comment): without them the history
+        # of a case read "履行情况核查" with no word of what was paid or found (QA).
+        for key, field in fields.items():
+            value = d["data"].get(key)
+            if field.get("format") == "money" and isinstance(value, str) and _is_amount(value):
+                parts.append(_("%(field)s：%(value)s", field=messages.schema_text(field.get("title") or key),
+                               value=f"{Decimal(value):,.2f}"))
+        written = [k for k, f in fields.items() if _written_by_hand(f)] or ["comment", "reason"]
+        for key in written:
+            said = d["data"].get(key)
+            if isinstance(said, str) and said.strip():
+                parts.append(f"“{said.strip()[:200]}”")
     if d.get("level"):
         parts.append(str(labels.ESCALATION_LEVELS.get(d["level"], d["level"])))
     if d.get("number"):
@@ -65,14 +76,26 @@ def _event_detail(case: Case, event) -> str:
     return _("；").join(str(p) for p in parts)
 
 
-def _choice_titles(case: Case, task_name: str | None) -> dict[str, dict[str, str]]:
-    """The titles the task's form gives its choices (x-enum-titles), by field, as the case's model version has
-    them: a decision in the history reads as the form offered it ("岗位期满退出", not "post_ended")."""
+def _form_fields(case: Case, task_name: str | None) -> dict[str, dict]:
+    """The properties of the task's form, as the case's model version has them, in the form's order: a decision in
+    the history reads as the form offered it ("岗位期满退出", not "post_ended")."""
     parsed = processes.parsed_by_id(case.process_version_id)
     meta = parsed.user_tasks.get(task_name or "")
     form = parsed.forms.get(meta.form_file) if meta and meta.form_file else None
-    return {key: field["x-enum-titles"] for key, field in ((form or {}).get("properties") or {}).items()
-            if isinstance(field, dict) and isinstance(field.get("x-enum-titles"), dict)}
+    return {key: field for key, field in ((form or {}).get("properties") or {}).items() if isinstance(field, dict)}
+
+
+def _written_by_hand(field: dict) -> bool:
+    """A free text of the form (a textarea: findings, a note, a reason, a comment), not a name or a choice."""
+    return (field.get("type") == "string" and "enum" not in field and "format" not in field
+            and (field.get("maxLength") or 0) > TEXTAREA_FROM)
+
+
+def _is_amount(value: str) -> bool:
+    try:
+        return Decimal(value).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def render_refused_form(who: Actor, number: str, form_key: str, exc: DataInvalid | Conflict | Forbidden):

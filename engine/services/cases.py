@@ -148,9 +148,11 @@ def write_case(case: Case, changes: dict[str, Any], workflow: BpmnWorkflow | Non
         hook(case)
 
 
-def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any], by: str) -> dict:
+def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, values: dict[str, Any], by: str,
+                 *, status_hooks: bool = True) -> dict:
     """Write the workflow state and every projection of it onto rows (the caller's transaction); `by` is who
-    moved the workflow (for the status hooks)."""
+    moved the workflow (for the status hooks). With `status_hooks=False` the caller runs them (run_status_hooks)
+    once it has recorded the step that moved the case, so the history lists the step before what it caused."""
     connection = db.session.connection()
     view = runtime.inspect(workflow)
     data = view.data
@@ -217,10 +219,16 @@ def project_case(case: Case, workflow, parsed: ParsedProcess, now: datetime, val
         dues += [t["fire_at"] for t in new_due]
         changes["due_at"] = min(dues) if dues else None
     write_case(case, changes, workflow)
+    if status_hooks:
+        run_status_hooks(case, before, data, now, by)
+    return data
+
+
+def run_status_hooks(case: Case, before: str, data: dict[str, Any], now: datetime, by: str) -> None:
+    """The process modules' reactions to a case whose status moved from `before` (a closure notice, ...)."""
     if case.status != before:
         for hook in STATUS_HOOKS:
             hook(case, before, data, now, by)
-    return data
 
 
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)

@@ -28,6 +28,7 @@ from engine.services.cases import (
     load_workflow,
     project_case,
     reflect,
+    run_status_hooks,
     runtime,
     write_case,
 )
@@ -218,9 +219,11 @@ def complete_task(actor: Actor, task_id: str, data: Any, case_version: Any, now:
         before = case.status
         for hook in TASK_CLOSED_HOOKS:
             hook(task.id, task.escalation_level, now)
-        data_after = project_case(case, workflow, parsed, now, values, actor.username)
+        data_after = project_case(case, workflow, parsed, now, values, actor.username, status_hooks=False)
         audit.record(case, actor.username, "task_completed",
                      {"task": task.name, "task_id": task.id, "data": data, "status": [before, case.status]}, now)
+        # After the step's own event: the history lists the check that cleared a case before its closure notice.
+        run_status_hooks(case, before, data_after, now, actor.username)
         for hook in TASK_COMPLETED_HOOKS:
             hook(case, task.name, data, data_after, now, actor)
     return case

@@ -365,9 +365,11 @@ def test_the_notice_states_one_fact_with_the_compensation_still_unpaid():
     from engine.wage_arrears import _penalty_facts
 
     data = {"verified_amount": "20000.00", "amount_paid": "20000.00", "compensation_amount": "20000.00",
-            "compensation_paid": "5000.00", "reason": "经责令加付赔偿金后拒不支付。"}
-    assert _penalty_facts(data) == ["经核实，你单位拖欠劳动者工资20000.00元，经责令限期支付，逾期后已全部支付。"
-                                    "经责令加付赔偿金20000.00元，尚有15000.00元未支付。经责令加付赔偿金后拒不支付。"]
+            "compensation_paid": "5000.00", "compensation_due_at": "2021-03-01T23:59:59+08:00",
+            "reason": "经责令加付赔偿金后拒不支付。"}
+    assert _penalty_facts(data, at("2021-03-05 10:00")) == [
+        "经核实，你单位拖欠劳动者工资20000.00元，经责令限期支付，逾期后已全部支付。"
+        "经责令加付赔偿金20000.00元，尚有15000.00元未支付。经责令加付赔偿金后拒不支付。"]
 
 
 def test_a_case_on_the_form_without_a_ground_still_decides_not_to_fine_in_writing(inspector, supervisor, monkeypatch):
