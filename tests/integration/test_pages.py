@@ -942,3 +942,18 @@ def test_the_case_page_names_the_deadline_it_shows(web, inspector, clock):
     services.complete_task(inspector, the_task(case).id, {"decision": "accept"}, case.version, OPENED)
     page = text_of(web.get(f"/cases/{case.number}"))
     assert "办结期限：2021年4月29日" in page and "当前办理期限" not in page
+
+
+def test_the_case_list_shows_a_closed_case_as_concluded_not_with_a_deadline(web, inspector, clock):
+    """QA: a closed case kept the deadline of the step it was closed from in the list's 期限 column."""
+    open_case = open_wage_case(inspector)
+    closed = open_wage_case(inspector)
+    services.complete_task(inspector, the_task(closed).id, {"decision": "reject", "reason": "不属于劳动保障监察范围"},
+                           closed.version, OPENED + timedelta(hours=1))
+    rows = {number: row for row in re.findall(r"<tr.*?</tr>", web.get("/cases").get_data(as_text=True), re.S)
+            for number in (open_case.number, closed.number) if number in row}
+    def shown(row: str) -> str:
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row)))
+
+    assert "2021年2月1日 办结" in shown(rows[closed.number]) and "2月7日" not in shown(rows[closed.number])
+    assert "2021年2月7日" in shown(rows[open_case.number]) and "办结" not in shown(rows[open_case.number])
