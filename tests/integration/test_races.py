@@ -3,6 +3,7 @@ at once end with every change made once, and a clear Conflict, never a 500, for 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -10,11 +11,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from engine import processes, services
+from engine.actors import Actor
 from engine.db import db
+from engine.errors import Conflict
 from engine.models import Case, ProcessVersion
-from tests.conftest import at
+from tests.conftest import at, make_user, requires_postgres
 from tests.factories import wage_arrears_intake
 
 OPENED = at("2021-02-01 09:00")
@@ -23,6 +27,12 @@ OPENED = at("2021-02-01 09:00")
 @pytest.fixture(autouse=True)
 def _pool(_close_pool) -> None:
     """Threads open their own connections; closed after each test."""
+
+
+@pytest.fixture
+def far_clerk(ctx) -> Actor:
+    """A clerk of another county (532322, Shuangbai)."""
+    return Actor.of(make_user("clerk_sb", ["clerk"], "532322"))
 
 
 def in_thread(app, fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
@@ -81,3 +91,59 @@ def test_cases_opened_at_the_same_moment_get_unique_gapless_numbers(app, ctx, in
     numbers = sorted(outcome["value"] for _, outcome in runs)
     assert numbers == [f"WA-532301-2021-{n:06d}" for n in range(2, 6)]
     assert db.session.scalar(select(func.count()).select_from(Case)) == 5
+
+
+def _seeker(id_prefix: str = "53230119900101002") -> dict:
+    from tests.integration.test_temp_job_process import intake
+
+    return intake(id_prefix=id_prefix)
+
+
+def test_one_open_temp_job_case_per_person_holds_in_the_database(ctx, clerk, monkeypatch):
+    """The database refuses a second open case for the person even when the check cannot see the first (a case
+    another bureau is opening at the same moment), and nothing of the second is written."""
+    from engine.services import cases as case_service
+
+    services.open_case(clerk, "temp_job", "532301", _seeker(), OPENED)
+    monkeypatch.setitem(case_service.OPEN_CASE_CHECKS, "temp_job", [])
+    with pytest.raises(Conflict) as refused:
+        services.open_case(clerk, "temp_job", "532301", _seeker(), OPENED)
+    assert isinstance(refused.value.__cause__, IntegrityError)
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+@requires_postgres()
+def test_two_bureaus_opening_a_temp_job_case_for_one_person_at_once_open_one(app, ctx, clerk, far_clerk,
+                                                                             monkeypatch):
+    """A county and another county (each numbering its own cases, so nothing orders the two) register the same
+    returning migrant at the same moment: one case opens, the other bureau gets a conflict."""
+    from engine.placements import _check_open
+
+    services.open_case(clerk, "temp_job", "532301", _seeker("53230119900101003"), OPENED)  # the version stored
+    db.session.remove()
+    both_checked = threading.Barrier(2)
+
+    def check_then_wait(*args) -> None:
+        _check_open(*args)
+        # Both have looked for an open case of the person (none committed yet) before either goes on.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=5)
+
+    monkeypatch.setitem(case_service_checks(), "temp_job", [check_then_wait])
+    runs = [in_thread(app, lambda actor=actor, region=region: services.open_case(
+        actor, "temp_job", region, _seeker(), OPENED).number)
+        for actor, region in ((clerk, "532301"), (far_clerk, "532322"))]
+    for thread, _ in runs:
+        thread.join(60)
+    outcomes = [outcome for _, outcome in runs]
+    assert sorted(outcome.keys() == {"value"} for outcome in outcomes) == [False, True], outcomes
+    assert isinstance(next(o["error"] for o in outcomes if "error" in o), Conflict)
+    open_cases = db.session.scalar(select(func.count()).select_from(Case).where(
+        Case.subject_id_number == _seeker()["seeker"]["id_number"], Case.closed_at.is_(None)))
+    assert open_cases == 1
+
+
+def case_service_checks() -> dict:
+    from engine.services import cases as case_service
+
+    return case_service.OPEN_CASE_CHECKS
