@@ -147,3 +147,39 @@ def case_service_checks() -> dict:
     from engine.services import cases as case_service
 
     return case_service.OPEN_CASE_CHECKS
+
+
+def test_two_payment_runs_at_once_pay_each_month_once_and_report_no_error(app, ctx, clerk, rates, monkeypatch):
+    """Two schedulers (or the scheduler and `flask benefits pay`) pay the month at the same moment: it is paid
+    once, and the run that found it paid reports nothing wrong (it printed an error and exited 1, and every
+    scheduler's log had an error line per claim)."""
+    from engine import benefit_payments
+    from engine.models import AuditEvent
+    from tests.integration.test_benefit_claim import claim_data
+
+    number = services.open_case(clerk, "benefit_claim", "532301", claim_data(contribution_months=12),
+                                at("2021-02-01 10:00")).number
+    db.session.remove()
+    original, other_run = benefit_payments.payments_for_case, []
+
+    def then_the_other_run_pays(case):
+        rows = original(case)
+        if not other_run:  # this run has read the schedule: the other pays and commits before it writes
+            other_run.append({})
+            thread, outcome = in_thread(app, lambda: benefit_payments.run_payments(at("2021-03-01 09:00")))
+            thread.join(30)
+            other_run[0] = outcome
+        return rows
+
+    monkeypatch.setattr(benefit_payments, "payments_for_case", then_the_other_run_pays)
+    run = benefit_payments.run_payments(at("2021-03-01 09:00"))
+    other = other_run[0]["value"]
+    assert (run.errors, other.errors) == ([], [])
+    assert run.paid + other.paid == 2  # February and March, once each
+    monkeypatch.undo()
+    case = db.session.scalar(select(Case).where(Case.number == number))
+    assert [r.status for r in benefit_payments.payments_for_case(case)][:3] == ["paid", "paid", "scheduled"]
+    made = db.session.scalars(select(AuditEvent.detail).where(AuditEvent.case_id == case.id,
+                                                              AuditEvent.kind == "payments_made")).all()
+    assert [d["periods"] for d in made] == [["2021-02", "2021-03"]]
+    assert case.status == "paying"
