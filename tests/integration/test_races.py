@@ -183,3 +183,30 @@ def test_two_payment_runs_at_once_pay_each_month_once_and_report_no_error(app, c
                                                               AuditEvent.kind == "payments_made")).all()
     assert [d["periods"] for d in made] == [["2021-02", "2021-03"]]
     assert case.status == "paying"
+
+
+def test_a_claim_of_a_task_completed_meanwhile_says_it_is_done(app, ctx, inspector, monkeypatch):
+    """Another inspector completes the task between this one's opening of it and their claim: the claim is refused
+    as done, not as "claimed by" the one who completed it (who holds nothing)."""
+    from engine.services import tasks as task_services
+    from tests.factories import open_task
+
+    other = Actor.of(make_user("insp_b", ["inspector"], "532301"))
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), OPENED)
+    task_id, version = open_task(case, "review_complaint").id, case.version
+    db.session.remove()
+    original, completed = task_services._require, []
+
+    def then_the_other_completes(actor, task, action):
+        original(actor, task, action)
+        if action == "claim" and not completed:
+            thread, outcome = in_thread(app, lambda: services.complete_task(
+                other, task_id, {"decision": "accept"}, version, at("2021-02-01 10:00")).status)
+            thread.join(30)
+            completed.append(outcome)
+
+    monkeypatch.setattr(task_services, "_require", then_the_other_completes)
+    with pytest.raises(Conflict) as refused:
+        services.claim_task(inspector, task_id, at("2021-02-01 10:00"))
+    assert completed == [{"value": "investigating"}]
+    assert refused.value.message == "该任务已办结"
