@@ -286,12 +286,21 @@ def run_payments(now: datetime, limit: int = 1000) -> PaymentRun:
     db.session.commit()
     paid, cases, errors = 0, 0, []
 
+    pay_case = transactional(_pay_case)
     for case_id in case_ids:
-        try:
-            paid += transactional(_pay_case)(case_id, today, now)
-            cases += 1
-        except Exception as exc:  # noqa: BLE001 - reported, retried on the next run
-            errors.append(f"case {case_id}: {type(exc).__name__}: {exc}")
+        for attempt in (1, 2):
+            try:
+                paid += pay_case(case_id, today, now)
+                cases += 1
+                break
+            except Conflict as exc:
+                # Another scheduler's run (or a clerk's stop) wrote the claim first: read it again, and pay only
+                # what that left due. A claim taken by another run is not an error to report.
+                if attempt == 2:
+                    errors.append(f"case {case_id}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - reported, retried on the next run
+                errors.append(f"case {case_id}: {type(exc).__name__}: {exc}")
+                break
     return PaymentRun(paid, cases, errors)
 
 

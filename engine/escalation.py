@@ -142,6 +142,10 @@ _OVERDUE_TASK = (
            _CASES.c.region)
     .join(_CASES, _CASES.c.id == _TASKS.c.case_id).outerjoin(_USERS, _USERS.c.id == _TASKS.c.assignee_id)
     .where(_TASKS.c.id == bindparam("task_id"))
+    # A user completing the task holds its row and next cancels this timer, which the sweeper holds: waiting here
+    # was a deadlock (a second's stall, then PostgreSQL aborted one of the two). Not waiting, the timer is left to
+    # the next sweep, which finds it cancelled or, if their step failed, escalates. (SQLite drops the clause.)
+    .with_for_update(of=_TASKS, nowait=True)
 )
 _INSERT_TASK = insert(_TASKS)
 _INSERT_TIMER = insert(_TIMERS)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    and_,
     func,
     select,
     update,
@@ -370,6 +371,15 @@ def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None
 
 
 OPEN_CASE_CHECKS.setdefault(PROCESS, []).append(_check_open)
+
+# One open case per person also when two bureaus open one for them at the same moment: neither check above sees
+# the other's uncommitted case (on PostgreSQL; each region numbers its cases apart, so nothing else orders them).
+# The second then gets a conflict, and on retrying the check's message.
+Index(
+    "ux_cases_open_temp_job", Case.__table__.c.subject_id_number, unique=True,
+    sqlite_where=and_(Case.__table__.c.process == PROCESS, Case.__table__.c.closed_at.is_(None)),
+    postgresql_where=and_(Case.__table__.c.process == PROCESS, Case.__table__.c.closed_at.is_(None)),
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.db import db
 from engine.models import ProcessVersion
@@ -72,14 +73,18 @@ def current_version(process: str) -> tuple[int, ParsedProcess]:
     version_id = _stored.get((process, digest))
     if version_id is not None:
         return version_id, parsed_by_id(version_id)
-    version = db.session.scalar(
-        select(ProcessVersion).where(ProcessVersion.process == process, ProcessVersion.content_hash == digest)
-    )
+    query = select(ProcessVersion).where(ProcessVersion.process == process, ProcessVersion.content_hash == digest)
+    version = db.session.scalar(query)
     if version is None:
-        # Not remembered until committed by someone: this transaction may yet roll back.
-        version = ProcessVersion(process=process, content_hash=digest, files=dict(files), created_at=datetime.now(UTC))
-        db.session.add(version)
-        db.session.flush()
+        # Several workers open the first cases of a new version at once: each inserts unless another has (on
+        # PostgreSQL it waits for that one's commit), then all use the one row. A plain INSERT failed every one
+        # but the first with a conflict. Not remembered until committed by someone: this transaction may yet roll
+        # back.
+        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        db.session.execute(insert(ProcessVersion.__table__).values(
+            process=process, content_hash=digest, files=dict(files), created_at=datetime.now(UTC),
+        ).on_conflict_do_nothing(index_elements=["process", "content_hash"]))
+        version = db.session.scalar(query)
     else:
         _stored[(process, digest)] = version.id
     return version.id, parsed(version)

@@ -165,7 +165,7 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 class WorkflowView:
     workflow: BpmnWorkflow
     ready_user_tasks: list
-    waiting_timers: list[tuple[Any, datetime]]  # (task, fire time) of every timer event the workflow waits on
+    waiting_timers: list[tuple[Any, datetime]]  # (task, fire time) of every timer event not fired yet
     completed: list
 
     @cached_property
@@ -274,10 +274,12 @@ class Runtime:
         ready, waiting, completed = [], [], []
         for task in workflow.get_tasks():
             state = task.state
-            if state == TaskState.READY:
-                if _is_user_task(task.task_spec):
-                    ready.append(task)
-            elif state == TaskState.WAITING:
+            if state == TaskState.READY and _is_user_task(task.task_spec):
+                ready.append(task)
+            elif state in (TaskState.WAITING, TaskState.READY):
+                # READY: a timer whose time came during this step (do_engine_steps ends by refreshing the timers,
+                # without running those that became due). It is still the sweeper's to fire: without its row it
+                # would run only at the case's next step, if any.
                 definition = getattr(task.task_spec, "event_definition", None)
                 if isinstance(definition, TimerEventDefinition):
                     value = task._get_internal_data("event_value")

@@ -150,6 +150,8 @@ def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
     ).rowcount
     if not claimed:
         db.session.refresh(task)
+        if task.state != "open":  # completed (or cancelled) since it was read: not someone else's claim
+            raise Conflict("该任务已办结")
         holder = task.assignee.username if task.assignee else "他人"
         raise Conflict(f"该任务已由 {holder} 认领")
     case = db.session.get(Case, task.case_id)

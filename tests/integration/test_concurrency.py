@@ -138,3 +138,55 @@ def test_two_threads_claiming_the_same_task_one_gets_it(app, two_inspectors):
         claims = db.session.scalars(
             select(AuditEvent).where(AuditEvent.case_id == task.case_id, AuditEvent.kind == "task_claimed")).all()
         assert len(claims) == 1
+
+
+def test_a_sweep_escalating_a_task_a_user_is_completing_leaves_it_at_once(app, ctx, inspector, supervisor,
+                                                                          monkeypatch):
+    """The user's completion holds the overdue task and will cancel its deadline timer; the sweep holds that timer.
+    The sweep must step aside at once (the user's step then completes, nothing escalated), not wait for the user
+    into a deadlock that stalled both for a second and could abort the user's step."""
+    from engine import escalation
+    from engine.escalation import Escalation
+    from engine.models import Timer
+    from tests.factories import ordered_case
+
+    case = ordered_case(inspector, at("2021-03-01 10:00"))
+    escalation.sweep(at("2021-03-05 08:00"))  # the payment deadline: check_payment, due at the end of 8 March
+    db.session.refresh(case)
+    task_id, version, case_id = open_task(case, "check_payment").id, case.version, case.id
+    db.session.remove()
+    holding, swept = threading.Event(), threading.Event()
+    original = task_services.load_workflow
+
+    def hold_the_task(row):
+        holding.set()  # the task's row is locked by this completion, not committed
+        if not swept.wait(timeout=5):
+            user["held_in_vain"] = True  # the sweep did not come back while the task was held
+        return original(row)
+
+    user: dict[str, Any] = {}
+    monkeypatch.setattr(task_services, "load_workflow", hold_the_task)
+
+    def complete() -> None:
+        with app.app_context():
+            try:
+                user["case"] = services.complete_task(inspector, task_id, {"amount_paid": "120000.00"}, version,
+                                                      at("2021-03-09 09:00")).status
+            except Exception as exc:  # noqa: BLE001 - inspected below
+                user["error"] = exc
+            finally:
+                db.session.remove()
+
+    worker = threading.Thread(target=complete)
+    worker.start()
+    assert holding.wait(10)
+    report = escalation.sweep(at("2021-03-09 09:00"), render_notices=False)
+    swept.set()
+    worker.join(30)
+    assert "held_in_vain" not in user, "the sweep waited for the user's completion"
+    assert (report.escalated, report.errors, report.skipped) == ([], [], 1)
+    assert user == {"case": "cleared"}
+    db.session.expire_all()
+    assert db.session.scalar(select(Escalation.id).where(Escalation.case_id == case_id)) is None
+    assert set(db.session.scalars(select(Timer.status).where(Timer.task_id == task_id))) == {"cancelled"}
+    assert escalation.sweep(at("2021-03-09 09:01"), render_notices=False).escalated == []

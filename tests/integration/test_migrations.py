@@ -321,3 +321,61 @@ def test_sign_in_failures_upgrades_and_downgrades_on_sqlite(app):
 @pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
 def test_sign_in_failures_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
     sign_in_failures_up_and_down(app, scratch_postgres)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# c2_one_open_temp_job: people with several open temp_job cases (a race before the index) are named, not crashed on.
+
+def one_open_temp_job_up(app, url: str, monkeypatch) -> None:
+    from datetime import datetime
+
+    import flask_migrate
+    from flask_migrate import upgrade
+
+    before = "c1_sign_in_failures_by_address"
+    logged: list[str] = []
+    monkeypatch.setattr(flask_migrate.log, "error", logged.append)  # alembic's log config stops its propagation
+    fresh = _fresh_app(app, url)
+    with fresh.app_context():
+        try:
+            upgrade(revision=before)
+            engine = db.engine
+            with engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO process_versions (id, process, content_hash, files, created_at) "
+                    "VALUES (1, 'temp_job', 'x', '{}', :at)"), {"at": datetime(2021, 2, 1)})
+                for number, region, closed in (("TJ-532301-2021-000001", "532301", None),
+                                               ("TJ-532322-2021-000001", "532322", None),
+                                               ("TJ-532301-2021-000002", "532301", datetime(2021, 2, 3))):
+                    connection.execute(text(
+                        "INSERT INTO cases (number, process, process_version_id, status, region, opened_at, "
+                        "closed_at, version, summary, search_text, workflow_state, created_by, subject_id_number) "
+                        "VALUES (:number, 'temp_job', 1, 'registered', :region, :at, :closed, 1, '{}', '', '', "
+                        "'clerk_cx', '532301199001010024')"),
+                        {"number": number, "region": region, "at": datetime(2021, 2, 2), "closed": closed})
+            with pytest.raises(SystemExit):  # `flask db upgrade` logs the error and exits 1
+                upgrade(revision="head")
+            # Both open cases named, the closed one not; nothing changed.
+            [error] = logged
+            assert "(TJ-532301-2021-000001, TJ-532322-2021-000001)" in error and "withdrawn" in error
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == before
+
+            with engine.begin() as connection:  # the bureau closes one of them
+                connection.execute(text("UPDATE cases SET closed_at = :at WHERE number = 'TJ-532322-2021-000001'"),
+                                   {"at": datetime(2021, 2, 4)})
+            upgrade(revision="head")
+            assert "ux_cases_open_temp_job" in {i["name"] for i in inspect(engine).get_indexes("cases")}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_one_open_temp_job_upgrade_names_the_duplicates_on_sqlite(app, monkeypatch):
+    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
+        one_open_temp_job_up(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}", monkeypatch)
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+def test_one_open_temp_job_upgrade_names_the_duplicates_on_postgres(app, scratch_postgres, monkeypatch):
+    one_open_temp_job_up(app, scratch_postgres, monkeypatch)

@@ -18,7 +18,7 @@ from engine.models import AuditEvent, Case, Task, Timer
 from engine.services.cases import open_tasks
 from engine.validation import DataInvalid
 from tests.conftest import TEST_DB_URL, at, requires_postgres
-from tests.factories import complete, ordered_case, wage_arrears_intake
+from tests.factories import complete, investigate_data, ordered_case, wage_arrears_intake
 
 
 def _task_names(case):
@@ -199,6 +199,40 @@ def test_sixty_working_day_clock_goes_to_the_supervisor(ctx, inspector, supervis
     assert case.summary["case_extended"] is True
     # +30 working days from 29 April: Labour Day (1-5 May, 8 May worked) and Dragon Boat (12-14 June) skipped.
     assert case.due_at == at("2021-06-15 23:59:59")
+
+
+def test_a_step_taken_after_a_timers_time_but_before_the_sweep_leaves_the_timer_to_the_sweep(ctx, inspector):
+    """The case clock's time passes; the inspector completes a step before the scheduler's next sweep (a minute
+    later, or hours after an outage). The supervisor's deadline review must still come."""
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = complete(inspector, case, "review_complaint", {"decision": "accept"}, at("2021-02-01 10:00"))
+    escalation.sweep(at("2021-04-23 12:00"))  # the investigation's escalations; the clock fires at 23:59:59
+    db.session.refresh(case)
+    case = complete(inspector, case, "investigate", investigate_data(), at("2021-04-24 08:00"))
+    assert db.session.scalar(select(Timer.status).where(Timer.name == "case_clock")) == "pending"
+    report = escalation.sweep(at("2021-04-24 08:01"))
+    assert report.fired == [f"{case.number} case_clock"] and report.errors == []
+    db.session.refresh(case)
+    assert _task_names(case) == ["issue_order", "review_case_deadline"]
+
+
+def test_a_timer_due_when_the_other_branchs_last_task_is_done_still_fires(ctx, inspector, supervisor):
+    """The payment deadline passes while the supervisor's deadline review is open; the review is done before the
+    sweep. The case must not be left with no task and no timer: the payment check comes at the sweep."""
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), at("2021-02-01 09:00"))
+    case = complete(inspector, case, "review_complaint", {"decision": "accept"}, at("2021-02-01 10:00"))
+    escalation.sweep(at("2021-04-24 00:00"))  # the case clock: review_case_deadline
+    db.session.refresh(case)
+    case = complete(inspector, case, "investigate", investigate_data(), at("2021-04-26 09:00"))
+    case = complete(inspector, case, "issue_order", {"payment_deadline_days": 3}, at("2021-04-26 10:00"))
+    due = db.session.scalar(select(Timer.fire_at).where(Timer.name == "payment_deadline"))
+    assert due == at("2021-04-29 23:59:59")
+    case = complete(supervisor, case, "review_case_deadline", {"decision": "conclude", "reason": "督促按期办结"},
+                    at("2021-04-30 09:00"))
+    assert _task_names(case) == []
+    assert escalation.sweep(at("2021-04-30 09:01")).fired == [f"{case.number} payment_deadline"]
+    db.session.refresh(case)
+    assert _task_names(case) == ["check_payment"]
 
 
 def test_render_failure_is_retried_and_the_notice_is_not_lost(ctx, inspector, monkeypatch):
