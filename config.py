@@ -69,6 +69,10 @@ class Config:
     # Engine options; a PostgreSQL server can restart under the pool, so web/__init__.py turns on pool_pre_ping
     # for it (a SQLite file cannot go away, and the ping would be one more statement per transaction).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # How long a write waits for a row or table another transaction holds (a ledger import, a migration) before it
+    # gives up with "系统正忙" (DatabaseBusy, 409): SQLite's busy_timeout, PostgreSQL's lock_timeout. PostgreSQL
+    # would otherwise wait for as long as the other holds it, and a request would hang.
+    LOCK_TIMEOUT_SECONDS = _int("LOCK_TIMEOUT_SECONDS", 10)
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SCHEDULER = os.environ.get("SCHEDULER", "off")
     SCHEDULER_INTERVAL_SECONDS = _int("SCHEDULER_INTERVAL_SECONDS", 60)

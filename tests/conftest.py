@@ -28,17 +28,26 @@ def at(text_value: str) -> datetime:
     return datetime.fromisoformat(text_value).replace(tzinfo=SHANGHAI)
 
 
-@pytest.fixture(scope="session")
-def app():
+def _test_config():
     from config import TestConfig, _normalise_db_url
-    from web import create_app
 
     class Cfg(TestConfig):
         SQLALCHEMY_DATABASE_URI = _normalise_db_url(TEST_DB_URL)
         DOCUMENTS_DIR = os.path.join(_tmp, "documents")
         HOLIDAYS_DIR = os.path.join(_tmp, "holidays")
 
-    application = create_app(Cfg)
+    return Cfg
+
+
+# The suite's configuration on the test database, for a test that needs a second app with one setting changed.
+SuiteConfig = _test_config()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from web import create_app
+
+    application = create_app(SuiteConfig)
     with application.app_context():
         if IS_POSTGRES:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

@@ -108,9 +108,14 @@ def register_extensions(app: Flask) -> None:
     import engine.models_all  # noqa: F401 - every table, for Alembic and create_all
     from web.extensions import csrf, db, migrate
 
+    lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"]) * 1000
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Test each connection before use: after a server restart the pool's connections are dead.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+        options = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args["options"] = f"{connect_args.get('options', '')} -c lock_timeout={lock_timeout_ms}".strip()
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     # render_as_batch: SQLite alters tables by copying them.
     migrations = Path(__file__).resolve().parent.parent / "migrations"
@@ -129,7 +134,7 @@ def register_extensions(app: Flask) -> None:
                 # WAL lets readers run beside the one writer; busy_timeout queues writers instead of failing.
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA busy_timeout=10000")
+                cursor.execute(f"PRAGMA busy_timeout={lock_timeout_ms}")
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()

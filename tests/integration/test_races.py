@@ -210,3 +210,55 @@ def test_a_claim_of_a_task_completed_meanwhile_says_it_is_done(app, ctx, inspect
         services.claim_task(inspector, task_id, at("2021-02-01 10:00"))
     assert completed == [{"value": "investigating"}]
     assert refused.value.message == "该任务已办结"
+
+
+def test_a_write_behind_a_long_lock_gives_up_with_database_busy_instead_of_hanging(app, ctx, inspector):
+    """Ops review: on PostgreSQL a request whose row another transaction held (a long ledger import, a migration)
+    waited for as long as that transaction ran; SQLite gave up after its busy_timeout. Both now wait
+    LOCK_TIMEOUT_SECONDS, then answer "系统正忙" (DatabaseBusy) and change nothing."""
+    from sqlalchemy import update
+
+    from engine.errors import DatabaseBusy
+    from engine.models import Task
+    from engine.services._common import DATABASE_BUSY
+    from tests.conftest import SuiteConfig
+    from web import create_app
+
+    case = services.open_case(inspector, "wage_arrears", "532301", wage_arrears_intake(), OPENED)
+    case_id, version = case.id, case.version
+    task_id = db.session.scalar(select(Task.id).where(Task.case_id == case_id))
+    db.session.commit()
+
+    class Impatient(SuiteConfig):
+        LOCK_TIMEOUT_SECONDS = 1
+
+    impatient = create_app(Impatient)
+    with impatient.app_context():  # (no ORM object of the suite's session may load in here: it would use this app)
+        holder = db.engine.connect()
+        held = holder.begin()
+        holder.execute(update(Case).where(Case.id == case_id).values(version=Case.version))  # holds the row
+        try:
+            started = time.monotonic()
+            thread, outcome = in_thread(impatient, lambda: services.complete_task(
+                inspector, task_id, {"decision": "accept"}, version, OPENED))
+            thread.join(timeout=15)
+            waited = time.monotonic() - started
+            assert not thread.is_alive(), "the write was still waiting after 15 s"
+        finally:
+            held.rollback()
+            holder.close()
+            db.engine.dispose()
+    assert isinstance(outcome.get("error"), DatabaseBusy) and outcome["error"].message == DATABASE_BUSY
+    assert 0.9 <= waited < 10
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "received"  # nothing changed
+
+
+def test_connections_wait_for_locks_as_configured(app, ctx):
+    from sqlalchemy import text
+
+    from tests.conftest import IS_POSTGRES
+
+    setting = "SHOW lock_timeout" if IS_POSTGRES else "PRAGMA busy_timeout"
+    shown = db.session.execute(text(setting)).scalar_one()
+    assert str(shown) == ("10s" if IS_POSTGRES else "10000")
