@@ -5,7 +5,9 @@ rolled back, because services commit for real and the concurrency tests need rea
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,6 +21,7 @@ from engine.db import db, delete_all_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _tmp = tempfile.mkdtemp(prefix="hrss-test-")
+atexit.register(shutil.rmtree, _tmp, ignore_errors=True)  # the SQLite file and the notices of one run
 TEST_DB_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.sqlite3"
 IS_POSTGRES = TEST_DB_URL.startswith("postgres")
 
