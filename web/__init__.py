@@ -111,11 +111,7 @@ def register_extensions(app: Flask) -> None:
     lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"]) * 1000
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Test each connection before use: after a server restart the pool's connections are dead.
-        options = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
-        connect_args = dict(options.get("connect_args") or {})
-        connect_args["options"] = f"{connect_args.get('options', '')} -c lock_timeout={lock_timeout_ms}".strip()
-        options["connect_args"] = connect_args
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     db.init_app(app)
     # render_as_batch: SQLite alters tables by copying them.
     migrations = Path(__file__).resolve().parent.parent / "migrations"
@@ -125,10 +121,12 @@ def register_extensions(app: Flask) -> None:
     from web.auth import init_app as init_pages_auth
 
     init_pages_auth(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from sqlalchemy import event
+    from sqlalchemy import event
 
-        with app.app_context():
+    with app.app_context():
+        # On each new connection of this app's engine (set here, not in the engine options, which a second app on
+        # another database may copy).
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             @event.listens_for(db.engine, "connect")
             def _sqlite_pragmas(dbapi_connection, _record):
                 # WAL lets readers run beside the one writer; busy_timeout queues writers instead of failing.
@@ -138,6 +136,14 @@ def register_extensions(app: Flask) -> None:
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
+        else:
+            @event.listens_for(db.engine, "connect")
+            def _lock_timeout(dbapi_connection, _record):
+                # Without it PostgreSQL waits for a held lock as long as its holder runs (a request would hang).
+                cursor = dbapi_connection.cursor()
+                cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
+                cursor.close()
+                dbapi_connection.commit()  # the SET began a transaction (psycopg); the setting stays for the session
 
 
 class RowIdConverter(IntegerConverter):
