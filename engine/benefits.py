@@ -31,7 +31,7 @@ from engine.models import Case
 from engine.services.cases import OPEN_CASE_CHECKS, STATUS_HOOKS, open_case_of_person
 from engine.services.tasks import TASK_FORM_CHECKS
 from engine.summaries import Projection, mask_id_number, summarizer
-from engine.validation import DataInvalid
+from engine.validation import MINIMUM_WORKING_AGE, DataInvalid, age_on
 
 PROCESS = "benefit_claim"
 
@@ -56,11 +56,10 @@ Index(
 # Opening a claim.
 def _check_open(case: Case, data: dict[str, Any], parsed, now: datetime) -> None:
     separation = date.fromisoformat(data["separation_date"])
-    id_number = data["claimant"]["id_number"]
-    birth = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     if separation > calendar.local_date(now):
         raise DataInvalid({"separation_date": "离职日期不能晚于今天"})
-    if separation.year - birth.year - ((separation.month, separation.day) < (birth.month, birth.day)) < 16:
+    id_number = data["claimant"]["id_number"]
+    if age_on(id_number, separation) < MINIMUM_WORKING_AGE:
         raise DataInvalid({"separation_date": "离职日期早于申领人年满16周岁（按身份证号码中的出生日期）"})
     # The benefit period runs from the unemployment registration (社会保险法第五十条), which follows the separation.
     registered_on = data.get("unemployment_registration_date")

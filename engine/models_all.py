@@ -8,6 +8,6 @@ from engine import clear_zero_snapshots  # noqa: F401,E402
 from engine import wage_arrears, wage_arrears_checks  # noqa: F401,E402
 from engine import benefits  # noqa: F401,E402
 from engine import benefit_payments, benefit_rates  # noqa: F401,E402
-from engine import placements  # noqa: F401,E402
+from engine import placements, temp_job_cases  # noqa: F401,E402
 from engine import posts, service131  # noqa: F401,E402
 from engine import deadline_review  # noqa: F401,E402

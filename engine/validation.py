@@ -356,6 +356,16 @@ def _stored(schema: dict, data: Any) -> Any:
     return _replaced(data, changes)
 
 
+# 劳动法第十五条: nobody under 16 may be employed (so placed in a job, or have left one to claim a benefit for).
+MINIMUM_WORKING_AGE = 16
+
+
+def age_on(id_number: str, day: date) -> int:
+    """The full years of age on `day` of the person with this (valid) ID card number, by its birth date."""
+    birth = ric.get_birth_date(id_number)
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 def _born_later(schema: dict, data: Any, today: date) -> dict[str, str]:
     """ID card numbers (valid ones) whose birth date is after `today`: a checksum does not make a date possible."""
     fields = {}
