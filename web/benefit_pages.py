@@ -21,9 +21,9 @@ from engine.services.tasks import CASE_VERSION_REQUIRED
 from engine.validation import DataInvalid
 from web.api import now
 from web.case_pages import CASE_SECTIONS, render_case, render_refused_form
+from web.engine_texts import N_
 from web.forms import form_case_version, schema_fields, split_errors
 from web.forms import form_data as parse_form
-from web.messages import N_
 from web.pages import actor, bp
 
 STOP_FORM = "stop-payments"  # the key of the stop form's errors and values among the case page's forms

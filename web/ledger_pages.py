@@ -23,9 +23,9 @@ from engine.regions import region_name
 from engine.validation import DataInvalid
 from web import messages, pages
 from web.api import now
+from web.engine_texts import N_
 from web.errors import TOO_LARGE_PAGES
 from web.intake_pages import intake_regions
-from web.messages import N_
 from web.pages import actor, bp, int_arg, region_arg, region_choices
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -40,8 +40,8 @@ from engine.validation import REGION_MESSAGE, REGION_RE, DataInvalid
 from web import labels, messages
 from web.api import now
 from web.auth import require_login, safe_local_url
+from web.engine_texts import N_
 from web.formatting import format_day, format_dt, format_money
-from web.messages import N_
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_filter(format_dt, "dt")

@@ -14,7 +14,7 @@ from engine.rules import RULES
 from engine.validation import DataInvalid
 from web import messages
 from web.api import now
-from web.messages import N_
+from web.engine_texts import N_
 from web.pages import actor, bp
 
 

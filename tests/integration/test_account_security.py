@@ -26,7 +26,7 @@ from tests.conftest import at, make_user, requires_postgres
 from tests.factories import ordered_case
 from tests.integration.test_pages import FreshContextClient, sign_in, text_of
 from tests.integration.test_pages import token as csrf
-from web import labels, messages
+from web import engine_texts, labels
 from web.auth import _load_user
 from web.forms import extract_schema_strings
 
@@ -366,13 +366,13 @@ def test_supervision_form_in_english(browser, clock, inspector, supervisor):
 
 
 def test_engine_form_texts_are_listed_for_the_catalogue_and_have_english():
-    """The engine's Python-defined schemas are not in babel.cfg's reach: web/messages.py lists their texts."""
+    """The engine's Python-defined schemas are not in babel.cfg's reach: web/engine_texts.py lists their texts."""
     schemas = (posts.CREATE_POST_SCHEMA, posts.UPDATE_POST_SCHEMA, escalation.SUPERVISION_FORM)
     texts = set()
     for schema in schemas:
         source = io.BytesIO(json.dumps(schema, ensure_ascii=False).encode())
         texts |= {message for _line, _fn, message, _comments in extract_schema_strings(source, None, None, None)}
-    assert texts <= set(messages.ENGINE_FORM_TEXTS), texts - set(messages.ENGINE_FORM_TEXTS)
+    assert texts <= set(engine_texts.ENGINE_FORM_TEXTS), texts - set(engine_texts.ENGINE_FORM_TEXTS)
     with PO.open("rb") as handle:
         catalogue = {m.id: m.string for m in read_po(handle) if m.id}
     missing = sorted(t for t in texts if not catalogue.get(t))

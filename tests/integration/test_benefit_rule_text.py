@@ -31,7 +31,7 @@ def _annotations() -> set[str]:
 
 
 def test_every_row_annotation_is_listed_for_the_catalogue():
-    from web.messages import BENEFIT_RULE_TEXTS
+    from web.engine_texts import BENEFIT_RULE_TEXTS
 
     annotations = _annotations()
     assert len(annotations) >= 20

@@ -1,5 +1,5 @@
 """The English catalogue covers every text the pages show: the texts in web/ (views, labels, engine messages
-listed in web/messages.py, templates), the titles of the processes' JSON Schemas (task forms, intake forms) and
+listed in web/engine_texts.py, templates), the titles of the processes' JSON Schemas (task forms, intake forms) and
 the names in their diagrams. When this fails, run the commands in web/translations/README.md and fill in the English."""
 
 from __future__ import annotations
