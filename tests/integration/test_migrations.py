@@ -4,8 +4,6 @@ when TEST_DATABASE_URL points at PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from engine import sign_in_lock
 from engine.db import db
-from tests.conftest import IS_POSTGRES, TEST_DB_URL
+from tests.conftest import TEST_DB_URL, requires_postgres
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -96,9 +94,14 @@ def upgrade_compare_downgrade(app, url: str) -> None:
             db.engine.dispose()
 
 
-def test_upgrade_matches_models_and_downgrade_to_base_on_sqlite(app):
-    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
-        upgrade_compare_downgrade(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+def test_upgrade_matches_models_and_downgrade_to_base_on_sqlite(app, scratch_sqlite):
+    upgrade_compare_downgrade(app, scratch_sqlite)
+
+
+@pytest.fixture
+def scratch_sqlite(tmp_path) -> str:
+    """The URL of a new, empty SQLite file (the other half of scratch_postgres)."""
+    return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def scratch_postgres() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+@requires_postgres()
 def test_upgrade_matches_models_and_downgrade_to_base_on_postgres(app, scratch_postgres):
     upgrade_compare_downgrade(app, scratch_postgres)
 
@@ -186,17 +189,16 @@ def failed_sign_ins_up_and_down(app, url: str) -> None:
             db.engine.dispose()
 
 
-def test_failed_sign_ins_upgrades_and_downgrades_on_sqlite(app):
-    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
-        failed_sign_ins_up_and_down(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+def test_failed_sign_ins_upgrades_and_downgrades_on_sqlite(app, scratch_sqlite):
+    failed_sign_ins_up_and_down(app, scratch_sqlite)
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+@requires_postgres()
 def test_failed_sign_ins_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
     failed_sign_ins_up_and_down(app, scratch_postgres)
 
 
-def test_a_downgrade_on_sqlite_with_data_rebuilds_referenced_tables(app):
+def test_a_downgrade_on_sqlite_with_data_rebuilds_referenced_tables(app, scratch_sqlite):
     """QA: `flask db downgrade` on an instance with data failed half way (FOREIGN KEY constraint failed [SQL: DROP
     TABLE users]: the app turns foreign keys on for every connection, and batch mode rebuilds `users`, which API
     tokens reference), leaving _alembic_tmp_users behind so that the next try failed too."""
@@ -207,32 +209,31 @@ def test_a_downgrade_on_sqlite_with_data_rebuilds_referenced_tables(app):
     from engine import accounts
     from engine.api_tokens import issue_token
 
-    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
-        fresh = _fresh_app(app, f"sqlite:///{os.path.join(folder, 'data.sqlite3')}")
-        with fresh.app_context():
-            try:
-                upgrade(revision="head")
-                user = accounts.create_user("insp_cx", "correct-horse-9", ["inspector"], "532301",
-                                            datetime(2021, 3, 1, tzinfo=UTC))
-                issue_token(user, datetime(2021, 3, 1, tzinfo=UTC), 12)
-                db.session.commit()
-                db.session.remove()
-                heads = script_directory().get_heads()
-                downgrade(revision="-1")
-                engine = db.engine
-                tables = set(inspect(engine).get_table_names())
-                assert not {t for t in tables if t.startswith("_alembic_tmp")}, tables
-                with engine.connect() as connection:
-                    assert connection.execute(text("SELECT username FROM users")).scalar_one() == "insp_cx"
-                    assert connection.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
-                    assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # back on
-                upgrade(revision="head")
-                with engine.connect() as connection:
-                    assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == list(
-                        heads)
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    fresh = _fresh_app(app, scratch_sqlite)
+    with fresh.app_context():
+        try:
+            upgrade(revision="head")
+            user = accounts.create_user("insp_cx", "correct-horse-9", ["inspector"], "532301",
+                                        datetime(2021, 3, 1, tzinfo=UTC))
+            issue_token(user, datetime(2021, 3, 1, tzinfo=UTC), 12)
+            db.session.commit()
+            db.session.remove()
+            heads = script_directory().get_heads()
+            downgrade(revision="-1")
+            engine = db.engine
+            tables = set(inspect(engine).get_table_names())
+            assert not {t for t in tables if t.startswith("_alembic_tmp")}, tables
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT username FROM users")).scalar_one() == "insp_cx"
+                assert connection.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # back on
+            upgrade(revision="head")
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == list(
+                    heads)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -313,12 +314,11 @@ def sign_in_failures_up_and_down(app, url: str) -> None:
             db.engine.dispose()
 
 
-def test_sign_in_failures_upgrades_and_downgrades_on_sqlite(app):
-    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
-        sign_in_failures_up_and_down(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}")
+def test_sign_in_failures_upgrades_and_downgrades_on_sqlite(app, scratch_sqlite):
+    sign_in_failures_up_and_down(app, scratch_sqlite)
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+@requires_postgres()
 def test_sign_in_failures_upgrades_and_downgrades_on_postgres(app, scratch_postgres):
     sign_in_failures_up_and_down(app, scratch_postgres)
 
@@ -371,11 +371,10 @@ def one_open_temp_job_up(app, url: str, monkeypatch) -> None:
             db.engine.dispose()
 
 
-def test_one_open_temp_job_upgrade_names_the_duplicates_on_sqlite(app, monkeypatch):
-    with tempfile.TemporaryDirectory(prefix="hrss-migrations-") as folder:
-        one_open_temp_job_up(app, f"sqlite:///{os.path.join(folder, 'fresh.sqlite3')}", monkeypatch)
+def test_one_open_temp_job_upgrade_names_the_duplicates_on_sqlite(app, scratch_sqlite, monkeypatch):
+    one_open_temp_job_up(app, scratch_sqlite, monkeypatch)
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+@requires_postgres()
 def test_one_open_temp_job_upgrade_names_the_duplicates_on_postgres(app, scratch_postgres, monkeypatch):
     one_open_temp_job_up(app, scratch_postgres, monkeypatch)
