@@ -117,7 +117,7 @@ def test_two_bureaus_opening_a_temp_job_case_for_one_person_at_once_open_one(app
                                                                              monkeypatch):
     """A county and another county (each numbering its own cases, so nothing orders the two) register the same
     returning migrant at the same moment: one case opens, the other bureau gets a conflict."""
-    from engine.placements import _check_open
+    from engine.temp_job_cases import _check_open
 
     services.open_case(clerk, "temp_job", "532301", _seeker("53230119900101003"), OPENED)  # the version stored
     db.session.remove()
