@@ -57,14 +57,17 @@ def like_escape(typed: str) -> str:
     return typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def insert_with_conflicts(table: Table) -> postgresql.Insert | sqlite.Insert:
+    """INSERT for the session's database, with its ON CONFLICT clauses (both databases spell them alike)."""
+    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def upsert(table: Table, rows: list[dict[str, Any]], keys: Sequence[str], keep: Collection[str] = ()) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET every other given column but `keep`, in the caller's
     transaction, on SQLite and PostgreSQL alike. Rows are written in the order given: callers that may race sort
     them by key, so two writers lock in the same order."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(table)
-    else:
-        statement = sqlite.insert(table)
+    statement = insert_with_conflicts(table)
+    if isinstance(statement, sqlite.Insert):
         # SQLite has no exact decimal type: bind the exact text rather than a float.
         rows = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in rows]
     updated = {c: statement.excluded[c] for c in rows[0] if c not in keys and c not in keep}

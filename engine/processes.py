@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.db import db
+from engine.db import db, insert_with_conflicts
 from engine.models import ProcessVersion
 from engine.runtime import ParsedProcess, Runtime
 from engine.workflow_cache import WorkflowCache
@@ -80,8 +79,7 @@ def current_version(process: str) -> tuple[int, ParsedProcess]:
         # PostgreSQL it waits for that one's commit), then all use the one row. A plain INSERT failed every one
         # but the first with a conflict. Not remembered until committed by someone: this transaction may yet roll
         # back.
-        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        db.session.execute(insert(ProcessVersion.__table__).values(
+        db.session.execute(insert_with_conflicts(ProcessVersion.__table__).values(
             process=process, content_hash=digest, files=dict(files), created_at=datetime.now(UTC),
         ).on_conflict_do_nothing(index_elements=["process", "content_hash"]))
         version = db.session.scalar(query)

@@ -150,10 +150,8 @@ def claim_task(actor: Actor, task_id: str, now: datetime) -> Task:
     ).rowcount
     if not claimed:
         db.session.refresh(task)
-        if task.state != "open":  # completed (or cancelled) since it was read: not someone else's claim
-            raise Conflict("该任务已办结")
-        holder = task.assignee.username if task.assignee else "他人"
-        raise Conflict(f"该任务已由 {holder} 认领")
+        _require(actor, task, "claim")  # done meanwhile, or someone else's now: the refusal says which
+        raise Conflict("并发修改冲突，请刷新后重试")  # changed and changed back meanwhile: try again
     case = db.session.get(Case, task.case_id)
     write_case(case, {"assignee_id": actor.user_id})
     audit.record(case, actor.username, "task_claimed", {"task": task.name, "task_id": task.id}, now)
